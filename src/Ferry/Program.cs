@@ -1,1 +1,3 @@
-return 0;
+using Ferry.Cli;
+
+return await FerryCommandLine.RunAsync(args).ConfigureAwait(false);

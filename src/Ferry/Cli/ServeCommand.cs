@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Ferry.Hosting;
+
+namespace Ferry.Cli;
+
+/// <summary><c>ferry serve</c>: runs the broker until SIGTERM or Ctrl+C.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Data directory for logs and metadata (default ./data)", HelpName = "DIR" };
+        var kafka = new Option<string>("--kafka") { Description = "Kafka listener (default 127.0.0.1:9092)", HelpName = "HOST:PORT" };
+        var amqp = new Option<string>("--amqp") { Description = "AMQP 0-9-1 listener (default 127.0.0.1:5672)", HelpName = "HOST:PORT" };
+        var http = new Option<string>("--http") { Description = "HTTP listener: health, admin API, metrics (default 127.0.0.1:8080)", HelpName = "HOST:PORT" };
+        var config = new Option<string>("--config") { Description = "JSON configuration file", HelpName = "FILE" };
+        var logLevel = new Option<string>("--log-level") { Description = "Minimum log level: Trace, Debug, Information, Warning, Error", HelpName = "LEVEL" };
+
+        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, config, logLevel };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            // Only the flags given override the config file and the environment.
+            var flags = new Dictionary<string, string?>();
+            void Map(Option<string> option, string key)
+            {
+                if (parse.GetValue(option) is { } value) flags[key] = value;
+            }
+            Map(data, "Data");
+            Map(kafka, "Listeners:Kafka");
+            Map(amqp, "Listeners:Amqp");
+            Map(http, "Listeners:Http");
+            Map(logLevel, "Logging:LogLevel:Default");
+
+            await using var app = FerryHost.Build(parse.GetValue(config), flags);
+            await app.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+        return command;
+    }
+}

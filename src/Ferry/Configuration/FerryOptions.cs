@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Ferry.Configuration;
+
+/// <summary>
+/// The broker's settings. Sources, later ones winning: built-in defaults, the JSON file given by
+/// <c>--config</c>, <c>FERRY_</c> environment variables (<c>FERRY_DATA</c>, <c>FERRY_LISTENERS__KAFKA</c>,
+/// <c>FERRY_STORAGE__SEGMENTBYTES</c>: double underscore for a section), then command-line flags.
+/// </summary>
+public sealed class FerryOptions
+{
+    /// <summary>Directory of all logs and metadata (default <c>./data</c>).</summary>
+    [Required]
+    public string Data { get; set; } = "./data";
+
+    [Required]
+    public ListenerOptions Listeners { get; set; } = new();
+
+    [Required]
+    public StorageSettings Storage { get; set; } = new();
+}
+
+public sealed class ListenerOptions
+{
+    /// <summary>Kafka protocol listener, HOST:PORT (default 127.0.0.1:9092).</summary>
+    [Required]
+    public string Kafka { get; set; } = "127.0.0.1:9092";
+
+    /// <summary>AMQP 0-9-1 listener, HOST:PORT (default 127.0.0.1:5672).</summary>
+    [Required]
+    public string Amqp { get; set; } = "127.0.0.1:5672";
+
+    /// <summary>HTTP listener for health, admin API and metrics, HOST:PORT (default 127.0.0.1:8080).</summary>
+    [Required]
+    public string Http { get; set; } = "127.0.0.1:8080";
+}
+
+/// <summary>Defaults for every log; topics can override some of them (Kafka topic configs).</summary>
+public sealed class StorageSettings
+{
+    /// <summary>Segment size before a roll, bytes (default 1 GiB).</summary>
+    [Range(1024, int.MaxValue)]
+    public int SegmentBytes { get; set; } = 1 << 30;
+
+    /// <summary>Segment age before a roll, milliseconds (default 7 days).</summary>
+    [Range(1, long.MaxValue)]
+    public long SegmentMs { get; set; } = 7L * 24 * 3600 * 1000;
+
+    /// <summary>Keep data this long, milliseconds; -1 forever (default 7 days).</summary>
+    [Range(-1, long.MaxValue)]
+    public long RetentionMs { get; set; } = 7L * 24 * 3600 * 1000;
+
+    /// <summary>Keep at most this many bytes per log; -1 for no limit (default).</summary>
+    [Range(-1, long.MaxValue)]
+    public long RetentionBytes { get; set; } = -1;
+
+    /// <summary>How often retention runs, milliseconds (default 5 minutes, as Kafka's log.retention.check.interval.ms).</summary>
+    [Range(100, long.MaxValue)]
+    public long RetentionCheckIntervalMs { get; set; } = 5 * 60 * 1000;
+
+    /// <summary>
+    /// fsync before answering acks=all produce and publisher confirms (default true). False answers them once
+    /// the write reaches the page cache, as Kafka does with its default flush settings.
+    /// </summary>
+    public bool Fsync { get; set; } = true;
+
+    /// <summary>Largest record batch accepted, bytes (default 1 MiB + 12, Kafka's max.message.bytes).</summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxBatchBytes { get; set; } = 1024 * 1024 + 12;
+}
