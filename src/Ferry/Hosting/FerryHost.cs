@@ -1,5 +1,7 @@
 using Ferry.Admin;
 using Ferry.Configuration;
+using Ferry.Kafka;
+using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Hosting;
 
@@ -29,13 +31,24 @@ public static class FerryHost
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
 
         var http = EndPointParser.Parse(options.Listeners.Http, "Listeners:Http");
+        var kafka = EndPointParser.Parse(options.Listeners.Kafka, "Listeners:Kafka");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(http);
+            kestrel.Listen(kafka, listener => listener.UseConnectionHandler<KafkaConnectionHandler>());
             kestrel.AddServerHeader = false;
+            // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
+            // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
+            kestrel.Limits.MaxRequestBufferSize = null;
         });
+        builder.Services.AddOptions<KafkaOptions>()
+            .Bind(builder.Configuration.GetSection("Kafka"))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddFerryKafka();
 
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
+        builder.Services.AddFerryBroker();
         builder.Services.AddHostedService<StartupReporter>();
 
         var app = builder.Build();

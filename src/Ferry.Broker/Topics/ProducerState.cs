@@ -1,0 +1,77 @@
+namespace Ferry.Broker.Topics;
+
+/// <summary>The outcome of checking an idempotent batch's sequence against what the partition has seen.</summary>
+public enum SequenceCheck
+{
+    /// <summary>The next batch in order (or not idempotent): append it.</summary>
+    Accept,
+    /// <summary>A retry of a batch already appended: answer success with its original offset.</summary>
+    Duplicate,
+    /// <summary>A gap or a rewind: OUT_OF_ORDER_SEQUENCE_NUMBER.</summary>
+    OutOfOrder,
+    /// <summary>An epoch older than the producer's current one: INVALID_PRODUCER_EPOCH (fenced).</summary>
+    StaleEpoch,
+    /// <summary>A producer id this partition has never seen, starting past sequence 0: UNKNOWN_PRODUCER_ID.</summary>
+    UnknownProducer,
+}
+
+/// <summary>
+/// Idempotent-producer state of one partition: per producer id, its epoch and its last five batches
+/// (Kafka keeps five because a producer may have five requests in flight, and any of them may be retried).
+/// Callers hold the partition's append lock.
+/// </summary>
+public sealed class ProducerStateTable
+{
+    private const int RememberedBatches = 5;
+    private readonly Dictionary<long, Entry> _producers = [];
+
+    public int Count => _producers.Count;
+
+    public SequenceCheck Check(long producerId, short epoch, int firstSequence, int lastSequence, out long duplicateBaseOffset)
+    {
+        duplicateBaseOffset = -1;
+        if (producerId < 0) return SequenceCheck.Accept;
+        if (!_producers.TryGetValue(producerId, out var entry))
+            return firstSequence == 0 ? SequenceCheck.Accept : SequenceCheck.UnknownProducer;
+        if (epoch < entry.Epoch) return SequenceCheck.StaleEpoch;
+        if (epoch > entry.Epoch) return firstSequence == 0 ? SequenceCheck.Accept : SequenceCheck.OutOfOrder;
+
+        foreach (var batch in entry.Batches)
+        {
+            if (batch.FirstSequence == firstSequence && batch.LastSequence == lastSequence)
+            {
+                duplicateBaseOffset = batch.BaseOffset;
+                return SequenceCheck.Duplicate;
+            }
+        }
+        int expected = entry.Batches.Count == 0 ? 0 : NextSequence(entry.Batches[^1].LastSequence);
+        return firstSequence == expected ? SequenceCheck.Accept : SequenceCheck.OutOfOrder;
+    }
+
+    public void Record(long producerId, short epoch, int firstSequence, int lastSequence, long baseOffset)
+    {
+        if (producerId < 0) return;
+        if (!_producers.TryGetValue(producerId, out var entry) || entry.Epoch != epoch)
+        {
+            entry = new Entry(epoch);
+            _producers[producerId] = entry;
+        }
+        entry.Batches.Add(new BatchMetadata(firstSequence, lastSequence, baseOffset));
+        if (entry.Batches.Count > RememberedBatches) entry.Batches.RemoveAt(0);
+    }
+
+    public IEnumerable<(long ProducerId, short Epoch, int LastSequence, long LastOffset)> Describe() =>
+        _producers.Select(p => (p.Key, p.Value.Epoch, p.Value.Batches.Count == 0 ? -1 : p.Value.Batches[^1].LastSequence,
+            p.Value.Batches.Count == 0 ? -1L : p.Value.Batches[^1].BaseOffset));
+
+    /// <summary>Sequences wrap from int.MaxValue to 0, as in Kafka.</summary>
+    private static int NextSequence(int sequence) => sequence == int.MaxValue ? 0 : sequence + 1;
+
+    private sealed class Entry(short epoch)
+    {
+        public short Epoch { get; } = epoch;
+        public List<BatchMetadata> Batches { get; } = new(RememberedBatches + 1);
+    }
+
+    private readonly record struct BatchMetadata(int FirstSequence, int LastSequence, long BaseOffset);
+}

@@ -1,0 +1,45 @@
+using Ferry.Broker.Topics;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Server;
+
+namespace Ferry.Kafka.Handlers;
+
+/// <summary>DeleteRecords: moves a partition's log start forward (-1: to the high watermark).</summary>
+public sealed class DeleteRecordsHandler(TopicRegistry topics) : KafkaHandler<DeleteRecordsRequest>
+{
+    public override short ApiKey => ApiKeys.DeleteRecords;
+    public override short MinVersion => 0;
+    public override short MaxVersion => 2;
+
+    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, DeleteRecordsRequest request)
+    {
+        var response = new DeleteRecordsResponse();
+        foreach (var wantedTopic in request.Topics)
+        {
+            var result = new DeleteRecordsResponse.DeleteRecordsTopicResult { Name = wantedTopic.Name };
+            response.Topics.Add(result);
+            topics.TryGet(wantedTopic.Name, out var topic);
+            foreach (var wanted in wantedTopic.Partitions)
+            {
+                var partitionResult = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = wanted.PartitionIndex, LowWatermark = -1 };
+                result.Partitions.Add(partitionResult);
+                var partition = topic?.TryGetPartition(wanted.PartitionIndex);
+                if (partition is null)
+                {
+                    partitionResult.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
+                    continue;
+                }
+                long offset = wanted.Offset == -1 ? partition.HighWatermark : wanted.Offset;
+                if (offset < 0 || offset > partition.HighWatermark)
+                {
+                    partitionResult.ErrorCode = ErrorCodes.OffsetOutOfRange;
+                    continue;
+                }
+                partition.Log.AdvanceLogStart(offset);
+                partitionResult.LowWatermark = partition.LogStartOffset;
+            }
+        }
+        return new(response);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Buffers;
+using Ferry.Broker.Topics;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Server;
+using Ferry.Storage;
+
+namespace Ferry.Kafka.Handlers;
+
+/// <summary>
+/// Fetch: returns whole batches as stored, from each partition's fetch offset, within the partition and
+/// response byte limits; waits (long-poll) up to max.wait.ms for min.bytes, woken by appends, never by
+/// polling. Fetch sessions are answered as full fetches (session id 0), which clients accept.
+/// </summary>
+public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchRequest>
+{
+    public override short ApiKey => ApiKeys.Fetch;
+    public override short MinVersion => 4;
+    public override short MaxVersion => 12;
+
+    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FetchRequest request)
+    {
+        var partitions = Resolve(request);
+        var signals = request.MaxWaitMs > 0 && request.MinBytes > 0 ? WaitSignals(partitions) : null;
+        var (response, bytes) = Read(request, partitions);
+        if (bytes >= request.MinBytes || signals is null || bytes < 0) return new(response);
+        response.Dispose();
+        return LongPollAsync(context, request, partitions, signals);
+    }
+
+    private async ValueTask<IKafkaMessage?> LongPollAsync(KafkaRequestContext context, FetchRequest request,
+        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions, Task signals)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(request.MaxWaitMs);
+        while (true)
+        {
+            var remaining = deadline - DateTime.UtcNow;
+            if (remaining > TimeSpan.Zero)
+            {
+                try
+                {
+                    await signals.WaitAsync(remaining, context.ConnectionClosed).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // max.wait.ms passed: answer with whatever there is.
+                }
+            }
+            // Take the next signals before reading, so that an append between the read and the wait still wakes us.
+            signals = WaitSignals(partitions)!;
+            var (response, bytes) = Read(request, partitions);
+            if (bytes >= request.MinBytes || bytes < 0 || DateTime.UtcNow >= deadline) return response;
+            response.Dispose();
+        }
+    }
+
+    private static Task WaitSignals(List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition? Partition)> partitions)
+    {
+        var tasks = new List<Task>(partitions.Count);
+        foreach (var (_, _, partition) in partitions)
+        {
+            if (partition is not null) tasks.Add(partition.Appended.NextAppendAsync());
+        }
+        return tasks.Count == 1 ? tasks[0] : Task.WhenAny(tasks);
+    }
+
+    private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(FetchRequest request)
+    {
+        var list = new List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition?)>();
+        foreach (var topic in request.Topics)
+        {
+            topics.TryGet(topic.Topic, out var found);
+            foreach (var partition in topic.Partitions) list.Add((topic, partition, found?.TryGetPartition(partition.Partition)));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Reads every partition into one pooled buffer and builds the response. Returns the record bytes found, or
+    /// -1 if some partition has an error (errors are answered at once).
+    /// </summary>
+    private static (FetchResponse Response, long Bytes) Read(FetchRequest request,
+        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions)
+    {
+        var response = new FetchResponse { SessionId = 0 };
+        bool readCommitted = request.IsolationLevel == 1;
+        long budget = request.MaxBytes <= 0 ? int.MaxValue : request.MaxBytes;
+        bool anyError = false;
+        var slices = new LogSlice[partitions.Count];
+        var results = new FetchResponse.PartitionData[partitions.Count];
+        FetchResponse.FetchableTopicResponse? current = null;
+        long total = 0;
+        try
+        {
+            for (int i = 0; i < partitions.Count; i++)
+            {
+                var (topic, wanted, partition) = partitions[i];
+                if (current is null || !ReferenceEquals(current.Topic, topic.Topic))
+                {
+                    current = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
+                    response.Responses.Add(current);
+                }
+                var data = new FetchResponse.PartitionData
+                {
+                    PartitionIndex = wanted.Partition,
+                    HighWatermark = -1,
+                    LastStableOffset = -1,
+                    LogStartOffset = -1,
+                    AbortedTransactions = readCommitted ? [] : null,
+                    Records = ReadOnlyMemory<byte>.Empty,
+                };
+                results[i] = data;
+                current.Partitions.Add(data);
+                if (partition is null)
+                {
+                    data.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
+                    anyError = true;
+                    continue;
+                }
+                // The first partition may exceed the budget by one batch so that a consumer always progresses.
+                int limit = (int)Math.Min(wanted.PartitionMaxBytes, budget);
+                var read = limit > 0 || total == 0
+                    ? partition.Log.Read(wanted.FetchOffset, Math.Max(limit, 1))
+                    : new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark);
+                data.HighWatermark = read.LogEndOffset;
+                data.LastStableOffset = read.LogEndOffset;
+                data.LogStartOffset = read.LogStartOffset;
+                if (read.Status == LogReadStatus.OffsetOutOfRange)
+                {
+                    data.ErrorCode = ErrorCodes.OffsetOutOfRange;
+                    anyError = true;
+                    continue;
+                }
+                if (limit <= 0 && total > 0)
+                {
+                    read.Slice.Dispose();
+                    continue;
+                }
+                slices[i] = read.Slice;
+                total += read.Slice.Length;
+                budget -= read.Slice.Length;
+            }
+
+            if (total > 0)
+            {
+                var buffer = ArrayPool<byte>.Shared.Rent((int)total);
+                response.AttachRecordBuffer(buffer);
+                int position = 0;
+                for (int i = 0; i < slices.Length; i++)
+                {
+                    if (slices[i].IsEmpty) continue;
+                    slices[i].CopyTo(buffer.AsSpan(position));
+                    results[i].Records = buffer.AsMemory(position, slices[i].Length);
+                    position += slices[i].Length;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var slice in slices) slice.Dispose();
+        }
+        return (response, anyError ? -1 : total);
+    }
+}

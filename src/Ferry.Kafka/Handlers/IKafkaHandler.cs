@@ -1,0 +1,40 @@
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Server;
+
+namespace Ferry.Kafka.Handlers;
+
+/// <summary>
+/// One Kafka API: its key and the version range Ferry supports (what ApiVersions advertises), and how a
+/// request body becomes a response.
+/// </summary>
+public interface IKafkaHandler
+{
+    short ApiKey { get; }
+    short MinVersion { get; }
+    short MaxVersion { get; }
+
+    /// <summary>
+    /// Parses <paramref name="body"/> and starts handling it. Everything that must happen in request order
+    /// (appends above all) happens before the first await; what waits (fsync, long-poll) runs on while the
+    /// connection reads its next request. A null response means none is sent (Produce with acks=0).
+    /// </summary>
+    ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ReadOnlyMemory<byte> body);
+}
+
+/// <summary>Base for handlers: parses the generated request type, then hands it to <see cref="HandleAsync(KafkaRequestContext, TRequest)"/>.</summary>
+public abstract class KafkaHandler<TRequest> : IKafkaHandler where TRequest : IKafkaMessage, new()
+{
+    public abstract short ApiKey { get; }
+    public abstract short MinVersion { get; }
+    public abstract short MaxVersion { get; }
+
+    public ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ReadOnlyMemory<byte> body)
+    {
+        var request = new TRequest();
+        var reader = new KafkaReader(body);
+        request.Read(ref reader, context.ApiVersion);
+        return HandleAsync(context, request);
+    }
+
+    protected abstract ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, TRequest request);
+}

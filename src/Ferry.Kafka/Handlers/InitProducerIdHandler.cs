@@ -1,0 +1,24 @@
+using Ferry.Broker.Topics;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Server;
+
+namespace Ferry.Kafka.Handlers;
+
+/// <summary>
+/// InitProducerId for idempotent producers: a fresh producer id at epoch 0. Transactional ids need a
+/// transaction coordinator, which Ferry does not have yet; they are refused with an error the client reports.
+/// </summary>
+public sealed class InitProducerIdHandler(ProducerIdAllocator producerIds) : KafkaHandler<InitProducerIdRequest>
+{
+    public override short ApiKey => ApiKeys.InitProducerId;
+    public override short MinVersion => 0;
+    public override short MaxVersion => 5;
+
+    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, InitProducerIdRequest request)
+    {
+        if (!string.IsNullOrEmpty(request.TransactionalId))
+            return new(new InitProducerIdResponse { ErrorCode = ErrorCodes.TransactionalIdAuthorizationFailed, ProducerId = -1, ProducerEpoch = -1 });
+        return new(new InitProducerIdResponse { ProducerId = producerIds.Next(), ProducerEpoch = 0 });
+    }
+}

@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Ferry.Kafka.Handlers;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Server;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Ferry.Kafka;
+
+/// <summary>
+/// One Kafka client connection: reads size-prefixed requests from the transport, starts each handler in
+/// request order, and writes the responses in request order as they complete.
+/// </summary>
+/// <remarks>
+/// Two loops per connection. The read loop parses a request and runs its handler up to the first await
+/// (so appends to a partition happen in the order requests arrived), then queues the pending response and
+/// reads on. The write loop awaits the pending responses one by one and writes them, flushing when it runs
+/// out of ready responses. A produce waiting for fsync or a fetch waiting for data thus does not stop the
+/// requests behind it from being read and handled, while clients still get answers in order, as the
+/// protocol requires. The queue is bounded, so a client cannot pile up unbounded work.
+/// </remarks>
+public sealed partial class KafkaConnectionHandler(
+    KafkaHandlerRegistry handlers,
+    IOptions<KafkaOptions> options,
+    ILogger<KafkaConnectionHandler> logger) : ConnectionHandler
+{
+    private readonly KafkaOptions _options = options.Value;
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var pending = Channel.CreateBounded<PendingResponse>(new BoundedChannelOptions(_options.MaxInFlightPerConnection)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        var writer = WriteResponsesAsync(connection, pending.Reader);
+        var input = connection.Transport.Input;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    while (KafkaFrame.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
+                    {
+                        var response = Dispatch(connection, frame);
+                        if (response is { } queued) await pending.Writer.WriteAsync(queued, connection.ConnectionClosed).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (result.IsCompleted) break;
+            }
+        }
+        catch (KafkaProtocolException ex)
+        {
+            MalformedRequest(logger, connection.ConnectionId, ex.Message);
+        }
+        catch (UnknownApiException ex)
+        {
+            UnknownApi(logger, connection.ConnectionId, ex.ApiKey, ex.ApiVersion);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or IOException)
+        {
+            // The client went away or the server is stopping: nothing to answer.
+        }
+        finally
+        {
+            pending.Writer.TryComplete();
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
+    private PendingResponse? Dispatch(ConnectionContext connection, ReadOnlySequence<byte> frame)
+    {
+        int length = (int)frame.Length;
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
+        bool handedOver = false;
+        try
+        {
+            frame.CopyTo(bytes);
+            short apiKey = BinaryPrimitives.ReadInt16BigEndian(bytes);
+            short apiVersion = BinaryPrimitives.ReadInt16BigEndian(bytes.AsSpan(2));
+            var handler = handlers.Find(apiKey);
+            if (handler is null || !ApiKeys.TryGet(apiKey, out _)) throw new UnknownApiException(apiKey, apiVersion);
+
+            var header = new RequestHeader();
+            var memory = bytes.AsMemory(0, length);
+            var reader = new KafkaReader(memory);
+            header.Read(ref reader, ApiKeys.RequestHeaderVersion(apiKey, apiVersion));
+            var body = memory[reader.Position..];
+
+            var context = new KafkaRequestContext
+            {
+                ConnectionId = connection.ConnectionId,
+                ApiKey = apiKey,
+                ApiVersion = apiVersion,
+                CorrelationId = header.CorrelationId,
+                ClientId = header.ClientId,
+                LocalEndPoint = connection.LocalEndPoint,
+                ConnectionClosed = connection.ConnectionClosed,
+            };
+
+            ValueTask<IKafkaMessage?> response;
+            short responseVersion = apiVersion;
+            if (apiVersion < handler.MinVersion || apiVersion > handler.MaxVersion)
+            {
+                // ApiVersions answers an unknown version in v0 format with the supported ranges, so the client
+                // can pick one (KIP-511). Other APIs have no way to say it at a version we cannot encode.
+                if (apiKey != ApiKeys.ApiVersions) throw new UnknownApiException(apiKey, apiVersion);
+                response = new ValueTask<IKafkaMessage?>(ApiVersionsHandler.Unsupported(handlers));
+                responseVersion = 0;
+            }
+            else
+            {
+                response = handler.HandleAsync(context, body);
+            }
+            handedOver = true;
+            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, bytes);
+        }
+        finally
+        {
+            if (!handedOver) ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private async Task WriteResponsesAsync(ConnectionContext connection, ChannelReader<PendingResponse> pending)
+    {
+        var output = connection.Transport.Output;
+        try
+        {
+            while (await pending.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (pending.TryRead(out var item))
+                {
+                    IKafkaMessage? response;
+                    try
+                    {
+                        response = await item.Response.ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(item.RequestBytes);
+                    }
+                    if (response is null) continue; // acks=0: the client expects nothing
+                    WriteResponse(output, item, response);
+                    if (output.UnflushedBytes > 256 * 1024) await output.FlushAsync().ConfigureAwait(false);
+                }
+                var flushed = await output.FlushAsync().ConfigureAwait(false);
+                if (flushed.IsCompleted) break;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or IOException)
+        {
+            // The connection is gone.
+        }
+        catch (Exception ex)
+        {
+            HandlerFailed(logger, connection.ConnectionId, ex);
+            connection.Abort();
+        }
+        finally
+        {
+            // Return the request buffers of responses that will never be written.
+            while (pending.TryRead(out var item))
+            {
+                try { await item.Response.ConfigureAwait(false); } catch (Exception) { /* the connection is closing */ }
+                ArrayPool<byte>.Shared.Return(item.RequestBytes);
+            }
+        }
+    }
+
+    /// <summary>Size int32 | CorrelationId int32 | [tagged fields, header v1] | body.</summary>
+    private static void WriteResponse(PipeWriter output, PendingResponse item, IKafkaMessage response)
+    {
+        short headerVersion = ApiKeys.ResponseHeaderVersion(item.ApiKey, item.ApiVersion);
+        int bodySize = response.ComputeSize(item.ApiVersion);
+        int headerSize = headerVersion >= 1 ? 5 : 4;
+        var writer = new KafkaWriter(output);
+        writer.WriteInt32(headerSize + bodySize);
+        writer.WriteInt32(item.CorrelationId);
+        if (headerVersion >= 1) writer.WriteEmptyTaggedFields();
+        response.Write(writer, item.ApiVersion);
+    }
+
+    private readonly record struct PendingResponse(int CorrelationId, short ApiKey, short ApiVersion,
+        ValueTask<IKafkaMessage?> Response, byte[] RequestBytes);
+
+    private sealed class UnknownApiException(short apiKey, short apiVersion) : Exception($"Unknown API {apiKey} v{apiVersion}")
+    {
+        public short ApiKey { get; } = apiKey;
+        public short ApiVersion { get; } = apiVersion;
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Connection {ConnectionId} sent a malformed request and is closed: {Reason}")]
+    private static partial void MalformedRequest(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Connection {ConnectionId} asked for API {ApiKey} v{ApiVersion}, which Ferry does not serve; closing it")]
+    private static partial void UnknownApi(ILogger logger, string connectionId, short apiKey, short apiVersion);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "A request handler failed on connection {ConnectionId}; closing it")]
+    private static partial void HandlerFailed(ILogger logger, string connectionId, Exception exception);
+}

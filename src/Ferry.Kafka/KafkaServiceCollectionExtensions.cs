@@ -1,0 +1,20 @@
+using Ferry.Kafka.Handlers;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ferry.Kafka;
+
+public static class KafkaServiceCollectionExtensions
+{
+    /// <summary>Registers the Kafka handlers and the connection handler; the host binds the listener.</summary>
+    public static IServiceCollection AddFerryKafka(this IServiceCollection services)
+    {
+        foreach (var handler in typeof(IKafkaHandler).Assembly.GetTypes()
+                     .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IKafkaHandler).IsAssignableFrom(t)))
+        {
+            services.AddSingleton(typeof(IKafkaHandler), handler);
+        }
+        services.AddSingleton<KafkaHandlerRegistry>();
+        services.AddSingleton<KafkaConnectionHandler>();
+        return services;
+    }
+}

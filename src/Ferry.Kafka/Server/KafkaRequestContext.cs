@@ -1,0 +1,18 @@
+using System.Net;
+
+namespace Ferry.Kafka.Server;
+
+/// <summary>What a handler knows about the request it answers and the connection it came on.</summary>
+public sealed class KafkaRequestContext
+{
+    public required string ConnectionId { get; init; }
+    public required short ApiKey { get; init; }
+    public required short ApiVersion { get; init; }
+    public required int CorrelationId { get; init; }
+    public required string? ClientId { get; init; }
+
+    /// <summary>The listener address the client connected to: what Metadata advertises by default.</summary>
+    public required EndPoint? LocalEndPoint { get; init; }
+
+    public required CancellationToken ConnectionClosed { get; init; }
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Sockets;
+using Ferry.Hosting;
+using Microsoft.AspNetCore.Builder;
+
+namespace Ferry.Kafka.Tests.Integration;
+
+/// <summary>A real Ferry host, in process, on free loopback ports, with its own data directory.</summary>
+public sealed class FerryServer : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    private FerryServer(string dataDirectory, Dictionary<string, string?> settings)
+    {
+        DataDirectory = dataDirectory;
+        Settings = settings;
+    }
+
+    public string DataDirectory { get; }
+    public Dictionary<string, string?> Settings { get; }
+    public int KafkaPort { get; private set; }
+    public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task<FerryServer> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
+    {
+        Librdkafka.EnsureLoaded();
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "ferry-kafka-" + Guid.NewGuid().ToString("N"));
+        var server = new FerryServer(dataDirectory, settings ?? []);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>Starts (again) on the same data directory, on fresh ports.</summary>
+    public async Task StartAsync()
+    {
+        KafkaPort = FreePort();
+        var flags = new Dictionary<string, string?>(Settings)
+        {
+            ["Data"] = DataDirectory,
+            ["Listeners:Kafka"] = BootstrapServers,
+            ["Listeners:Amqp"] = $"127.0.0.1:{FreePort()}",
+            ["Listeners:Http"] = $"127.0.0.1:{FreePort()}",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        _app = FerryHost.Build(null, flags);
+        await _app.StartAsync();
+    }
+
+    /// <summary>A clean stop: listeners closed, logs flushed and closed with their clean-shutdown markers.</summary>
+    public async Task StopAsync()
+    {
+        if (_app is null) return;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _app = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { }
+    }
+}
