@@ -10,13 +10,17 @@ internal sealed class FerryProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly List<string> _output = [];
 
-    private FerryProcess(Process process, int httpPort)
+    private FerryProcess(Process process, int httpPort, int kafkaPort, int amqpPort)
     {
         _process = process;
         HttpPort = httpPort;
+        KafkaPort = kafkaPort;
+        AmqpPort = amqpPort;
     }
 
     public int HttpPort { get; }
+    public int KafkaPort { get; }
+    public int AmqpPort { get; }
     public string Output { get { lock (_output) return string.Join('\n', _output); } }
     public Process Process => _process;
 
@@ -51,11 +55,11 @@ internal sealed class FerryProcess : IAsyncDisposable
 
     public static async Task<FerryProcess> StartAsync(string dataDir, params string[] extra)
     {
-        int http = FreePort();
+        int http = FreePort(), kafka = FreePort(), amqp = FreePort();
         string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
-            "--kafka", $"127.0.0.1:{FreePort()}", "--amqp", $"127.0.0.1:{FreePort()}", .. extra];
+            "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{amqp}", .. extra];
         var process = Process.Start(StartInfo(args))!;
-        var ferry = new FerryProcess(process, http);
+        var ferry = new FerryProcess(process, http, kafka, amqp);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
         process.BeginOutputReadLine();

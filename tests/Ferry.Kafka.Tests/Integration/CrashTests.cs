@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using Ferry.Tests;
+
+namespace Ferry.Kafka.Tests.Integration;
+
+/// <summary>Acknowledged means kept: SIGKILL the real ferry process under load, restart, and find every acknowledged message.</summary>
+public sealed class CrashTests
+{
+    [Fact]
+    public async Task Sigkill_UnderAcksAllLoad_LosesNoAcknowledgedMessage()
+    {
+        Librdkafka.EnsureLoaded();
+        var data = Path.Combine(Path.GetTempPath(), "ferry-crash-" + Guid.NewGuid().ToString("N"));
+        var acknowledged = new ConcurrentDictionary<string, long>();
+        int kafkaPort;
+        await using (var ferry = await FerryProcess.StartAsync(data))
+        {
+            kafkaPort = ferry.KafkaPort;
+            using var producer = new ProducerBuilder<string, string>(new ProducerConfig
+            {
+                BootstrapServers = $"127.0.0.1:{kafkaPort}",
+                EnableIdempotence = true,
+                Acks = Acks.All,
+                LingerMs = 2,
+                MessageTimeoutMs = 5000,
+            }).Build();
+            int sent = 0;
+            using var stop = new CancellationTokenSource();
+            var load = Task.Run(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    string value = $"m{sent++}";
+                    try
+                    {
+                        producer.Produce("crash", new Message<string, string> { Key = "k", Value = value }, report =>
+                        {
+                            if (report.Error.Code == ErrorCode.NoError) acknowledged[report.Message.Value] = report.Offset.Value;
+                        });
+                    }
+                    catch (ProduceException<string, string>)
+                    {
+                        Thread.Sleep(1); // local queue full: let deliveries catch up
+                    }
+                }
+            });
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (acknowledged.Count < 2000 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.True(acknowledged.Count >= 2000, $"only {acknowledged.Count} acknowledged");
+
+            ferry.Signal("KILL"); // in the middle of the stream
+            await ferry.Process.WaitForExitAsync();
+            stop.Cancel();
+            await load;
+            producer.Flush(TimeSpan.FromSeconds(6)); // remaining deliveries fail; only acks before the kill count
+        }
+        var snapshot = acknowledged.ToDictionary();
+
+        await using var restarted = await FerryProcess.StartAsync(data);
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = $"127.0.0.1:{restarted.KafkaPort}",
+            GroupId = "crash-check",
+            EnableAutoCommit = false,
+        }).Build();
+        var high = consumer.QueryWatermarkOffsets(new TopicPartition("crash", 0), TimeSpan.FromSeconds(10)).High.Value;
+        consumer.Assign(new TopicPartitionOffset("crash", 0, Offset.Beginning));
+        var stored = new Dictionary<string, long>();
+        var readDeadline = DateTime.UtcNow.AddSeconds(30);
+        while (stored.Count < high && DateTime.UtcNow < readDeadline)
+        {
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (result?.Message is not null) stored[result.Message.Value] = result.Offset.Value;
+        }
+
+        var missing = snapshot.Where(a => !stored.TryGetValue(a.Key, out long offset) || offset != a.Value).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} of {snapshot.Count} acknowledged messages missing or moved, e.g. {string.Join(", ", missing.Take(5))}");
+    }
+}
