@@ -179,3 +179,28 @@ public sealed class ProduceConsumeTests
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"v{i}"), Clients.ConsumeExactly(consumer, 50).Select(r => r.Message.Value));
     }
 }
+
+public sealed class SeekTests
+{
+    [Fact]
+    public async Task Seek_ReplaysFromAnyOffset_AndOffsetsAreDense()
+    {
+        await using var server = await FerryServer.StartAsync();
+        using (var producer = Clients.Producer(server))
+        {
+            for (int i = 0; i < 100; i++) producer.Produce("seek", new Message<string, string> { Key = "k", Value = $"v{i}" });
+            producer.Flush(TimeSpan.FromSeconds(10));
+        }
+        using var consumer = Clients.Consumer(server);
+        consumer.Assign(new TopicPartitionOffset("seek", 0, Offset.Beginning));
+        var all = Clients.ConsumeExactly(consumer, 100);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), all.Select(r => r.Offset.Value));
+
+        consumer.Seek(new TopicPartitionOffset("seek", 0, 37));
+        var replay = Clients.ConsumeExactly(consumer, 5);
+        Assert.Equal(["v37", "v38", "v39", "v40", "v41"], replay.Select(r => r.Message.Value));
+
+        consumer.Seek(new TopicPartitionOffset("seek", 0, 3));
+        Assert.Equal("v3", Clients.ConsumeExactly(consumer, 1).Single().Message.Value);
+    }
+}
