@@ -1,4 +1,5 @@
 using Ferry.Admin;
+using Ferry.Amqp;
 using Ferry.Configuration;
 using Ferry.Kafka;
 using Microsoft.AspNetCore.Connections;
@@ -32,10 +33,12 @@ public static class FerryHost
 
         var http = EndPointParser.Parse(options.Listeners.Http, "Listeners:Http");
         var kafka = EndPointParser.Parse(options.Listeners.Kafka, "Listeners:Kafka");
+        var amqp = EndPointParser.Parse(options.Listeners.Amqp, "Listeners:Amqp");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(http);
             kestrel.Listen(kafka, listener => listener.UseConnectionHandler<KafkaConnectionHandler>());
+            kestrel.Listen(amqp, listener => listener.UseConnectionHandler<AmqpConnectionHandler>());
             kestrel.AddServerHeader = false;
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
@@ -50,6 +53,11 @@ public static class FerryHost
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
         builder.Services.AddFerryBroker();
         builder.Services.AddHostedService<StartupReporter>();
+        builder.Services.AddFerryAmqp(o =>
+        {
+            o.DataDirectory = Path.Combine(Path.GetFullPath(options.Data), "amqp");
+            o.Fsync = options.Storage.Fsync;
+        });
 
         var app = builder.Build();
         app.MapHealthEndpoints();

@@ -1,0 +1,743 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Ferry.Amqp.Connections;
+using Ferry.Amqp.Framing;
+using Ferry.Amqp.Methods;
+using Ferry.Broker.Queues;
+
+namespace Ferry.Amqp.Channels;
+
+/// <summary>A channel exception (spec 1.4.2.2): channel.close with the code; the connection stays.</summary>
+internal sealed class AmqpChannelException(ushort code, string text) : Exception(text)
+{
+    public ushort Code { get; } = code;
+}
+
+/// <summary>
+/// One channel: its methods, content assembly for basic.publish, consumers, unacknowledged deliveries
+/// (delivery tags are per channel), prefetch, flow, publisher confirms and transactions.
+/// </summary>
+/// <remarks>
+/// Methods arrive on the connection's read loop, one at a time. Deliveries arrive from queues on any thread
+/// (under the queue's lock); <see cref="_lock"/> guards what both touch (tags, unacked, consumers). The
+/// channel never calls a queue while holding <see cref="_lock"/>: lock order is queue → channel.
+/// </remarks>
+internal sealed class AmqpChannel
+{
+    private readonly AmqpConnection _connection;
+    private readonly ushort _number;
+    private readonly Lock _lock = new();
+    private readonly UnackedDeliveries _unacked = new();
+    private readonly Dictionary<string, ChannelConsumer> _consumers = new(StringComparer.Ordinal);
+    private readonly List<Unacked> _taken = [];
+    private readonly List<QueueEntry> _run = [];
+    private readonly RouteScratch _scratch = new();
+    private readonly List<(ulong Seq, bool Nack)> _confirmEvents = [];
+    private readonly List<(AmqpQueue Queue, long End)> _durableWaits = [];
+    private readonly List<(AmqpMessage Message, bool Mandatory)> _txPublishes = [];
+    private readonly List<(AmqpMethodId Method, ulong Tag, bool Multiple, bool Requeue)> _txAcks = [];
+    private ChannelState _state = ChannelState.Open;
+    private ulong _nextTag;
+    private int _unackedTotal;
+    private ushort _prefetch;
+    private ushort _globalPrefetch;
+    private volatile bool _flowActive = true;
+    private string _lastQueue = "";
+    private bool _confirm;
+    private bool _tx;
+    private ulong _publishSeq;
+    private Task _confirmChain = Task.CompletedTask;
+
+    // Content assembly: basic.publish → header → body frames.
+    private BasicPublish _publish;
+    private bool _expectHeader;
+    private bool _expectBody;
+    private byte[]? _content;
+    private int _propertiesLength;
+    private int _written;
+    private MessageInfo _info;
+
+    private enum ChannelState
+    {
+        Open,
+        /// <summary>We sent channel.close and wait for close-ok; everything else is discarded.</summary>
+        Closing,
+        Closed,
+    }
+
+    public AmqpChannel(AmqpConnection connection, ushort number)
+    {
+        _connection = connection;
+        _number = number;
+    }
+
+    public bool IsClosed => _state == ChannelState.Closed;
+
+    private QueueBroker Broker => _connection.Broker;
+
+    // ------------------------------------------------------------------ dispatch
+
+    public void HandleMethod(AmqpMethodId id, ref AmqpReader reader)
+    {
+        if (_state == ChannelState.Closing)
+        {
+            if (id == AmqpMethodId.ChannelCloseOk) _state = ChannelState.Closed;
+            else if (id == AmqpMethodId.ChannelClose)
+            {
+                Send(new ChannelCloseOk());
+                _state = ChannelState.Closed;
+            }
+
+            return;
+        }
+
+        if (_expectHeader || _expectBody)
+        {
+            throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame,
+                $"UNEXPECTED_FRAME - expected content for basic.publish on channel {_number}, got method '{AmqpMethods.GetName(id)}'", id);
+        }
+
+        try
+        {
+            Dispatch(id, ref reader);
+        }
+        catch (AmqpChannelException ex)
+        {
+            if (AmqpConstants.IsHardError(ex.Code)) throw new AmqpConnectionException(ex.Code, ex.Message, id);
+            CloseWithError(ex.Code, ex.Message, id);
+        }
+    }
+
+    private void Dispatch(AmqpMethodId id, ref AmqpReader reader)
+    {
+        switch (id)
+        {
+            case AmqpMethodId.ChannelOpen:
+                throw new AmqpConnectionException(AmqpConstants.ChannelError, $"CHANNEL_ERROR - channel {_number} is already open", id);
+            case AmqpMethodId.ChannelClose:
+                ChannelClose.Read(ref reader);
+                Shutdown();
+                Send(new ChannelCloseOk());
+                break;
+            case AmqpMethodId.ChannelCloseOk:
+                break;
+            case AmqpMethodId.ChannelFlow:
+                var flow = ChannelFlow.Read(ref reader);
+                _flowActive = flow.Active;
+                Send(new ChannelFlowOk { Active = flow.Active });
+                if (flow.Active) DrainConsumerQueues();
+                break;
+            case AmqpMethodId.ChannelFlowOk:
+                break;
+            case AmqpMethodId.AccessRequest:
+                Send(new AccessRequestOk { Ticket = 1 });
+                break;
+            case AmqpMethodId.ExchangeDeclare: ExchangeDeclare(Methods.ExchangeDeclare.Read(ref reader)); break;
+            case AmqpMethodId.ExchangeDelete: ExchangeDelete(Methods.ExchangeDelete.Read(ref reader)); break;
+            case AmqpMethodId.ExchangeBind: ExchangeBind(Methods.ExchangeBind.Read(ref reader)); break;
+            case AmqpMethodId.ExchangeUnbind: ExchangeUnbind(Methods.ExchangeUnbind.Read(ref reader)); break;
+            case AmqpMethodId.QueueDeclare: QueueDeclare(Methods.QueueDeclare.Read(ref reader)); break;
+            case AmqpMethodId.QueueBind: QueueBind(Methods.QueueBind.Read(ref reader)); break;
+            case AmqpMethodId.QueueUnbind: QueueUnbind(Methods.QueueUnbind.Read(ref reader)); break;
+            case AmqpMethodId.QueuePurge: QueuePurge(Methods.QueuePurge.Read(ref reader)); break;
+            case AmqpMethodId.QueueDelete: QueueDelete(Methods.QueueDelete.Read(ref reader)); break;
+            case AmqpMethodId.BasicQos: BasicQos(Methods.BasicQos.Read(ref reader)); break;
+            case AmqpMethodId.BasicConsume: BasicConsume(Methods.BasicConsume.Read(ref reader)); break;
+            case AmqpMethodId.BasicCancel: BasicCancel(Methods.BasicCancel.Read(ref reader)); break;
+            case AmqpMethodId.BasicPublish: BasicPublish(Methods.BasicPublish.Read(ref reader)); break;
+            case AmqpMethodId.BasicGet: BasicGet(Methods.BasicGet.Read(ref reader)); break;
+            case AmqpMethodId.BasicAck:
+                var ack = Methods.BasicAck.Read(ref reader);
+                Settle(id, ack.DeliveryTag, ack.Multiple, requeue: false);
+                break;
+            case AmqpMethodId.BasicNack:
+                var nack = Methods.BasicNack.Read(ref reader);
+                Settle(id, nack.DeliveryTag, nack.Multiple, nack.Requeue);
+                break;
+            case AmqpMethodId.BasicReject:
+                var reject = Methods.BasicReject.Read(ref reader);
+                Settle(id, reject.DeliveryTag, multiple: false, reject.Requeue);
+                break;
+            case AmqpMethodId.BasicRecover:
+                Methods.BasicRecover.Read(ref reader);
+                RequeueAll();
+                Send(new BasicRecoverOk());
+                break;
+            case AmqpMethodId.BasicRecoverAsync:
+                RequeueAll();
+                break;
+            case AmqpMethodId.ConfirmSelect:
+                var select = Methods.ConfirmSelect.Read(ref reader);
+                if (_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from tx to confirm mode");
+                _confirm = true;
+                if (!select.Nowait) Send(new ConfirmSelectOk());
+                break;
+            case AmqpMethodId.TxSelect:
+                if (_confirm) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from confirm to tx mode");
+                _tx = true;
+                Send(new TxSelectOk());
+                break;
+            case AmqpMethodId.TxCommit: TxCommit(); break;
+            case AmqpMethodId.TxRollback:
+                if (!_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional");
+                _txPublishes.Clear();
+                _txAcks.Clear();
+                Send(new TxRollbackOk());
+                break;
+            default:
+                throw new AmqpConnectionException(AmqpConstants.CommandInvalid, $"COMMAND_INVALID - '{AmqpMethods.GetName(id)}' is not a client method", id);
+        }
+    }
+
+    private void Send<T>(in T method)
+        where T : struct, IAmqpMethod<T> => _connection.Send(_number, method);
+
+    private static void Check(BrokerResult result)
+    {
+        if (!result.Succeeded) throw new AmqpChannelException(result.Code, result.Text ?? "");
+    }
+
+    private void CloseWithError(ushort code, string text, AmqpMethodId failing)
+    {
+        Send(new ChannelClose
+        {
+            ReplyCode = code,
+            ReplyText = AmqpConnection.Truncate(text),
+            FailingClassId = AmqpMethods.GetClassId(failing),
+            FailingMethodId = AmqpMethods.GetMethodId(failing),
+        });
+        Shutdown(ChannelState.Closing);
+    }
+
+    // ------------------------------------------------------------------ exchanges and queues
+
+    private void ExchangeDeclare(ExchangeDeclare m)
+    {
+        Check(Broker.DeclareExchange(m.Exchange, m.Type, m.Passive, m.Durable, m.AutoDelete, m.Internal, m.Arguments));
+        if (!m.Nowait) Send(new ExchangeDeclareOk());
+    }
+
+    private void ExchangeDelete(ExchangeDelete m)
+    {
+        Check(Broker.DeleteExchange(m.Exchange, m.IfUnused));
+        if (!m.Nowait) Send(new ExchangeDeleteOk());
+    }
+
+    private void ExchangeBind(ExchangeBind m)
+    {
+        Check(Broker.Bind(m.Source, m.Destination, toExchange: true, m.RoutingKey, m.Arguments, _connection.Id));
+        if (!m.Nowait) Send(new ExchangeBindOk());
+    }
+
+    private void ExchangeUnbind(ExchangeUnbind m)
+    {
+        Check(Broker.Unbind(m.Source, m.Destination, toExchange: true, m.RoutingKey, m.Arguments, _connection.Id));
+        if (!m.Nowait) Send(new ExchangeUnbindOk());
+    }
+
+    private void QueueDeclare(QueueDeclare m)
+    {
+        Check(Broker.DeclareQueue(m.Queue, m.Passive, m.Durable, m.Exclusive, m.AutoDelete, m.Arguments, _connection.Id, out var queue));
+        _lastQueue = queue!.Name;
+        if (!m.Nowait) Send(new QueueDeclareOk { Queue = queue.Name, MessageCount = queue.MessageCount, ConsumerCount = queue.ConsumerCount });
+    }
+
+    private string QueueName(string name) => name.Length == 0 ? _lastQueue : name;
+
+    private void QueueBind(QueueBind m)
+    {
+        string queue = QueueName(m.Queue);
+        string key = m.RoutingKey.Length == 0 && m.Queue.Length == 0 ? queue : m.RoutingKey;
+        Check(Broker.Bind(m.Exchange, queue, toExchange: false, key, m.Arguments, _connection.Id));
+        if (!m.Nowait) Send(new QueueBindOk());
+    }
+
+    private void QueueUnbind(QueueUnbind m)
+    {
+        Check(Broker.Unbind(m.Exchange, QueueName(m.Queue), toExchange: false, m.RoutingKey, m.Arguments, _connection.Id));
+        Send(new QueueUnbindOk());
+    }
+
+    private void QueuePurge(QueuePurge m)
+    {
+        Check(Broker.Purge(QueueName(m.Queue), _connection.Id, out uint count));
+        if (!m.Nowait) Send(new QueuePurgeOk { MessageCount = count });
+    }
+
+    private void QueueDelete(QueueDelete m)
+    {
+        Check(Broker.DeleteQueue(QueueName(m.Queue), m.IfUnused, m.IfEmpty, _connection.Id, out uint count));
+        if (!m.Nowait) Send(new QueueDeleteOk { MessageCount = count });
+    }
+
+    // ------------------------------------------------------------------ consuming
+
+    private void BasicQos(BasicQos m)
+    {
+        if (m.PrefetchSize != 0)
+        {
+            throw new AmqpConnectionException(AmqpConstants.NotImplemented, "NOT_IMPLEMENTED - prefetch_size!=0", AmqpMethodId.BasicQos);
+        }
+
+        if (m.Global) _globalPrefetch = m.PrefetchCount;
+        else _prefetch = m.PrefetchCount;
+        Send(new BasicQosOk());
+        DrainConsumerQueues();
+    }
+
+    private void BasicConsume(BasicConsume m)
+    {
+        Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
+        string tag = m.ConsumerTag.Length > 0 ? m.ConsumerTag : "amq.ctag-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=');
+        ChannelConsumer consumer;
+        lock (_lock)
+        {
+            if (_consumers.ContainsKey(tag))
+            {
+                throw new AmqpConnectionException(AmqpConstants.NotAllowed, $"NOT_ALLOWED - attempt to reuse consumer tag '{tag}'", AmqpMethodId.BasicConsume);
+            }
+
+            consumer = new ChannelConsumer(this, queue, tag, m.NoAck, m.Exclusive, _prefetch);
+            _consumers[tag] = consumer;
+        }
+
+        // consume-ok is queued under the queue's lock, before the first delivery can be.
+        var result = queue.AddConsumer(consumer, m.Nowait ? null : () => Send(new BasicConsumeOk { ConsumerTag = tag }));
+        if (!result.Succeeded)
+        {
+            lock (_lock) _consumers.Remove(tag);
+            Check(result);
+        }
+    }
+
+    private void BasicCancel(BasicCancel m)
+    {
+        ChannelConsumer? consumer;
+        lock (_lock)
+        {
+            if (_consumers.Remove(m.ConsumerTag, out consumer)) { }
+        }
+
+        consumer?.Queue.RemoveConsumer(consumer);
+        if (!m.Nowait) Send(new BasicCancelOk { ConsumerTag = m.ConsumerTag });
+    }
+
+    internal bool HasCredit(ChannelConsumer consumer)
+    {
+        if (_state != ChannelState.Open || !_flowActive) return false;
+        if (consumer.NoAck) return true;
+        return (consumer.Prefetch == 0 || Volatile.Read(ref consumer.Unacked) < consumer.Prefetch)
+            && (_globalPrefetch == 0 || Volatile.Read(ref _unackedTotal) < _globalPrefetch);
+    }
+
+    /// <summary>Called by a queue under its lock: tag, record, and queue the frames for the writer.</summary>
+    internal void Deliver(ChannelConsumer consumer, AmqpQueue queue, in QueueEntry entry)
+    {
+        lock (_lock)
+        {
+            ulong tag = ++_nextTag;
+            if (!consumer.NoAck)
+            {
+                _unacked.Add(tag, queue, entry, consumer);
+                consumer.Unacked++;
+                _unackedTotal++;
+            }
+
+            _connection.Enqueue(Outbound.Deliver(_number, consumer.Tag, tag, entry.Redelivered, entry.Message));
+        }
+    }
+
+    internal void OnQueueDeleted(ChannelConsumer consumer)
+    {
+        lock (_lock)
+        {
+            if (!_consumers.Remove(consumer.Tag)) return;
+            if (_state != ChannelState.Open) return;
+            // Consumer cancel notification (capability consumer_cancel_notify).
+            Send(new Methods.BasicCancel { ConsumerTag = consumer.Tag, Nowait = true });
+        }
+    }
+
+    private void BasicGet(BasicGet m)
+    {
+        Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
+        if (!queue.TryGet(m.NoAck, out var entry, out uint remaining))
+        {
+            Send(new BasicGetEmpty());
+            return;
+        }
+
+        lock (_lock)
+        {
+            ulong tag = ++_nextTag;
+            if (!m.NoAck)
+            {
+                _unacked.Add(tag, queue, entry, null);
+                _unackedTotal++;
+            }
+
+            var getOk = new BasicGetOk
+            {
+                DeliveryTag = tag,
+                Redelivered = entry.Redelivered,
+                Exchange = entry.Message.Exchange,
+                RoutingKey = entry.Message.RoutingKey,
+                MessageCount = remaining,
+            };
+            _connection.Enqueue(Outbound.Frames(FrameEncoder.WithContent(_number, getOk, entry.Message, _connection.FrameMax)));
+        }
+    }
+
+    /// <summary>basic.ack / nack / reject (buffered under tx until commit).</summary>
+    private void Settle(AmqpMethodId method, ulong tag, bool multiple, bool requeue)
+    {
+        if (_tx)
+        {
+            // Validate now (406 on an unknown tag comes at once), apply at commit.
+            _txAcks.Add((method, tag, multiple, requeue));
+            return;
+        }
+
+        SettleNow(method, tag, multiple, requeue);
+    }
+
+    private void SettleNow(AmqpMethodId method, ulong tag, bool multiple, bool requeue)
+    {
+        _taken.Clear();
+        bool found;
+        lock (_lock)
+        {
+            found = _unacked.Take(tag, multiple, _taken);
+            ReleaseCreditLocked(_taken);
+        }
+
+        if (!found)
+        {
+            throw new AmqpChannelException(AmqpConstants.PreconditionFailed, $"PRECONDITION_FAILED - unknown delivery tag {tag}");
+        }
+
+        Apply(_taken, method == AmqpMethodId.BasicAck ? Disposition.Ack : requeue ? Disposition.Requeue : Disposition.Reject);
+    }
+
+    private void ReleaseCreditLocked(List<Unacked> taken)
+    {
+        foreach (var item in taken)
+        {
+            if (item.Consumer is not null) item.Consumer.Unacked--;
+            _unackedTotal--;
+        }
+    }
+
+    private enum Disposition
+    {
+        Ack,
+        Requeue,
+        Reject,
+    }
+
+    /// <summary>Hands settled deliveries back to their queues, a run of one queue at a time, then lets the
+    /// queues use the freed prefetch credit.</summary>
+    private void Apply(List<Unacked> taken, Disposition disposition)
+    {
+        int i = 0;
+        while (i < taken.Count)
+        {
+            var queue = taken[i].Queue!;
+            _run.Clear();
+            while (i < taken.Count && ReferenceEquals(taken[i].Queue, queue)) _run.Add(taken[i++].Entry);
+            var entries = CollectionsMarshal.AsSpan(_run);
+            switch (disposition)
+            {
+                case Disposition.Ack: queue.Ack(entries); break;
+                case Disposition.Requeue: queue.Requeue(entries); break;
+                default: queue.Reject(entries); break;
+            }
+
+            if (disposition != Disposition.Requeue) queue.Drain();
+        }
+
+        taken.Clear();
+    }
+
+    private void RequeueAll()
+    {
+        _taken.Clear();
+        lock (_lock)
+        {
+            _unacked.TakeAll(_taken);
+            ReleaseCreditLocked(_taken);
+        }
+
+        Apply(_taken, Disposition.Requeue);
+    }
+
+    private void DrainConsumerQueues()
+    {
+        ChannelConsumer[] consumers;
+        lock (_lock) consumers = [.. _consumers.Values];
+        foreach (var consumer in consumers) consumer.Queue.Drain();
+    }
+
+    /// <summary>
+    /// Channel closed (by either side) or connection gone: consumers leave their queues first, then every
+    /// unacknowledged delivery goes back, marked redelivered, so that other consumers get it.
+    /// </summary>
+    public void Shutdown() => Shutdown(ChannelState.Closed);
+
+    private void Shutdown(ChannelState state)
+    {
+        ChannelConsumer[] consumers;
+        lock (_lock)
+        {
+            _state = state;
+            consumers = [.. _consumers.Values];
+            _consumers.Clear();
+        }
+
+        foreach (var consumer in consumers) consumer.Queue.RemoveConsumer(consumer);
+        _expectHeader = _expectBody = false;
+        _content = null;
+        _txPublishes.Clear();
+        _txAcks.Clear();
+        RequeueAll();
+    }
+
+    // ------------------------------------------------------------------ publishing
+
+    private void BasicPublish(BasicPublish m)
+    {
+        if (m.Immediate)
+        {
+            throw new AmqpConnectionException(AmqpConstants.NotImplemented, "NOT_IMPLEMENTED - immediate=true", AmqpMethodId.BasicPublish);
+        }
+
+        // Checked at the method, as RabbitMQ does; the content that follows is then discarded by the closing channel.
+        if (m.Exchange.Length > 0)
+        {
+            if (!Broker.TryGetExchange(m.Exchange, out var exchange))
+            {
+                throw new AmqpChannelException(AmqpConstants.NotFound, $"NOT_FOUND - no exchange '{m.Exchange}' in vhost '/'");
+            }
+
+            if (exchange.Internal)
+            {
+                throw new AmqpChannelException(AmqpConstants.AccessRefused, $"ACCESS_REFUSED - cannot publish to internal exchange '{m.Exchange}' in vhost '/'");
+            }
+        }
+
+        _publish = m;
+        _expectHeader = true;
+    }
+
+    public void HandleHeader(ReadOnlySpan<byte> payload)
+    {
+        if (_state != ChannelState.Open) return;
+        if (!_expectHeader)
+        {
+            throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame, $"UNEXPECTED_FRAME - content header on channel {_number} without basic.publish");
+        }
+
+        var header = ContentHeader.Read(payload);
+        if (header.ClassId != BasicProperties.ClassId)
+        {
+            throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame, $"UNEXPECTED_FRAME - content header of class {header.ClassId}");
+        }
+
+        _expectHeader = false;
+        if (header.BodySize > (ulong)_connection.MaxMessageBytes)
+        {
+            CloseWithError(AmqpConstants.PreconditionFailed,
+                $"PRECONDITION_FAILED - message size {header.BodySize} is larger than configured max size {_connection.MaxMessageBytes}", AmqpMethodId.BasicPublish);
+            return;
+        }
+
+        var properties = header.RawProperties;
+        AmqpContentCodec.Validate(properties); // malformed properties: 502 syntax-error on the connection
+        _info = ((AmqpContentCodec)Broker.Codec).ReadInfo(properties);
+        _propertiesLength = properties.Length;
+        _content = new byte[properties.Length + (int)header.BodySize];
+        properties.CopyTo(_content);
+        _written = properties.Length;
+        if (header.BodySize == 0) CompletePublish();
+        else _expectBody = true;
+    }
+
+    public void HandleBody(ReadOnlySpan<byte> payload)
+    {
+        if (_state != ChannelState.Open) return;
+        if (!_expectBody)
+        {
+            throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame, $"UNEXPECTED_FRAME - body frame on channel {_number} without a content header");
+        }
+
+        if (payload.Length > _content!.Length - _written)
+        {
+            throw new AmqpConnectionException(AmqpConstants.FrameError, "FRAME_ERROR - body frames longer than the size in the content header");
+        }
+
+        payload.CopyTo(_content.AsSpan(_written));
+        _written += payload.Length;
+        if (_written == _content.Length)
+        {
+            _expectBody = false;
+            CompletePublish();
+        }
+    }
+
+    private void CompletePublish()
+    {
+        var message = new AmqpMessage(_publish.Exchange, _publish.RoutingKey, _content!, _propertiesLength, _info);
+        _content = null;
+        if (_tx)
+        {
+            _txPublishes.Add((message, _publish.Mandatory));
+            return;
+        }
+
+        try
+        {
+            PublishNow(message, _publish.Mandatory);
+        }
+        catch (AmqpChannelException ex)
+        {
+            CloseWithError(ex.Code, ex.Message, AmqpMethodId.BasicPublish);
+        }
+    }
+
+    /// <summary>Routes and enqueues; a mandatory message that reached no queue is returned (before its
+    /// confirm, which <see cref="EndOfBatch"/> sends later); confirms wait for fsync of durable copies.</summary>
+    private void PublishNow(AmqpMessage message, bool mandatory)
+    {
+        if (!Broker.Route(message.Exchange, message.RoutingKey, message, _scratch))
+        {
+            throw new AmqpChannelException(AmqpConstants.NotFound, $"NOT_FOUND - no exchange '{message.Exchange}' in vhost '/'");
+        }
+
+        bool rejected = false;
+        foreach (var queue in _scratch.Queues)
+        {
+            if (queue.Enqueue(message, out long durableEnd) == EnqueueOutcome.Rejected) rejected = true;
+            else if (durableEnd > 0 && _confirm || durableEnd > 0 && _tx) AddDurableWait(queue, durableEnd);
+        }
+
+        if (_scratch.Queues.Count == 0 && mandatory)
+        {
+            var basicReturn = new BasicReturn { ReplyCode = AmqpConstants.NoRoute, ReplyText = "NO_ROUTE", Exchange = message.Exchange, RoutingKey = message.RoutingKey };
+            _connection.Enqueue(Outbound.Frames(FrameEncoder.WithContent(_number, basicReturn, message, _connection.FrameMax)));
+        }
+
+        if (_confirm) _confirmEvents.Add((++_publishSeq, rejected));
+    }
+
+    private void AddDurableWait(AmqpQueue queue, long end)
+    {
+        for (int i = 0; i < _durableWaits.Count; i++)
+        {
+            if (ReferenceEquals(_durableWaits[i].Queue, queue))
+            {
+                _durableWaits[i] = (queue, Math.Max(end, _durableWaits[i].End));
+                return;
+            }
+        }
+
+        _durableWaits.Add((queue, end));
+    }
+
+    private Task[] TakeDurableWaits()
+    {
+        var waits = new Task[_durableWaits.Count];
+        for (int i = 0; i < waits.Length; i++) waits[i] = _durableWaits[i].Queue.WaitForDurableAsync(_durableWaits[i].End);
+        _durableWaits.Clear();
+        return waits;
+    }
+
+    /// <summary>
+    /// After each read batch: confirms for the batch's publishes. Non-durable ones go out at once when nothing
+    /// is pending; otherwise one task per batch waits for the fsyncs (group commit shares them) and for the
+    /// previous batch, so confirms leave in publish order and many publishes share one basic.ack multiple.
+    /// </summary>
+    public void EndOfBatch()
+    {
+        if (_confirmEvents.Count == 0) return;
+        var events = _confirmEvents.ToArray();
+        _confirmEvents.Clear();
+        if (_durableWaits.Count == 0 && _confirmChain.IsCompleted)
+        {
+            EmitConfirms(events, failed: false);
+            return;
+        }
+
+        _confirmChain = ConfirmAfterAsync(_confirmChain, TakeDurableWaits(), events);
+    }
+
+    private async Task ConfirmAfterAsync(Task previous, Task[] waits, (ulong Seq, bool Nack)[] events)
+    {
+        await previous.ConfigureAwait(false);
+        bool failed = false;
+        try
+        {
+            await Task.WhenAll(waits).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            failed = true; // not on disk: nack, the publisher must resend
+        }
+
+        EmitConfirms(events, failed);
+    }
+
+    private void EmitConfirms((ulong Seq, bool Nack)[] events, bool failed)
+    {
+        ulong ackUpTo = 0;
+        int pendingAcks = 0;
+        foreach (var (seq, nack) in events)
+        {
+            if (nack || failed)
+            {
+                if (pendingAcks > 0) _connection.Enqueue(new Outbound(OutboundKind.Ack, _number, null, null, ackUpTo, pendingAcks > 1));
+                pendingAcks = 0;
+                _connection.Enqueue(new Outbound(OutboundKind.Nack, _number, null, null, seq, false));
+            }
+            else
+            {
+                ackUpTo = seq;
+                pendingAcks++;
+            }
+        }
+
+        if (pendingAcks > 0) _connection.Enqueue(new Outbound(OutboundKind.Ack, _number, null, null, ackUpTo, pendingAcks > 1));
+    }
+
+    private void TxCommit()
+    {
+        if (!_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional");
+        foreach (var (message, mandatory) in _txPublishes) PublishNow(message, mandatory);
+        _txPublishes.Clear();
+        var acks = _txAcks.ToArray();
+        _txAcks.Clear();
+        foreach (var (method, tag, multiple, requeue) in acks) SettleNow(method, tag, multiple, requeue);
+        var waits = TakeDurableWaits();
+        if (waits.Length == 0 && _confirmChain.IsCompleted)
+        {
+            Send(new TxCommitOk());
+            return;
+        }
+
+        _confirmChain = CommitAfterAsync(_confirmChain, waits);
+    }
+
+    private async Task CommitAfterAsync(Task previous, Task[] waits)
+    {
+        await previous.ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(waits).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The commit is answered either way; a failed fsync surfaces in the log.
+        }
+
+        Send(new TxCommitOk());
+    }
+}

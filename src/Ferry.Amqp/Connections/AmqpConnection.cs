@@ -1,0 +1,564 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using System.Threading.Channels;
+using Ferry.Amqp.Channels;
+using Ferry.Amqp.Framing;
+using Ferry.Amqp.Methods;
+using Ferry.Broker.Queues;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Amqp.Connections;
+
+/// <summary>A connection exception (spec 1.4.2.2): connection.close with the code, then the socket closes.</summary>
+internal sealed class AmqpConnectionException(ushort code, string text, AmqpMethodId failing = default) : Exception(text)
+{
+    public ushort Code { get; } = code;
+
+    public AmqpMethodId Failing { get; } = failing;
+
+    [DoesNotReturn]
+    public static void Throw(ushort code, string text, AmqpMethodId failing = default) => throw new AmqpConnectionException(code, text, failing);
+}
+
+/// <summary>
+/// One AMQP 0-9-1 connection: the handshake (protocol header, start/start-ok, tune/tune-ok, open), the
+/// frame loop that hands methods and content to channels, heartbeats both ways, and the close handshake.
+/// </summary>
+/// <remarks>
+/// <para>Reading: one loop parses whole frames from the pipe and handles them synchronously (broker operations
+/// do not block on I/O; only publisher confirms wait for fsync, and those waits run beside the loop).</para>
+/// <para>Writing: everything goes through <see cref="_outbound"/>, drained by one writer task into the
+/// PipeWriter with one flush per batch: writes are serialized without a lock, and a queue can hand a
+/// delivery to a connection from any thread without waiting.</para>
+/// </remarks>
+internal sealed partial class AmqpConnection : IDisposable
+{
+    private static readonly TimeSpan CloseOkTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly ConnectionContext _context;
+    private readonly QueueBroker _broker;
+    private readonly AmqpOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private AmqpChannel?[] _channels = new AmqpChannel?[16];
+    private State _state = State.AwaitStartOk;
+    private long _lastReceivedTicks = Environment.TickCount64;
+    private uint _frameMax;
+    private ushort _channelMax;
+    private ushort _heartbeat;
+
+    private enum State
+    {
+        AwaitStartOk,
+        AwaitTuneOk,
+        AwaitOpen,
+        Open,
+        /// <summary>We sent connection.close: only close-ok (or close) is read now.</summary>
+        Closing,
+        Closed,
+    }
+
+    public AmqpConnection(ConnectionContext context, QueueBroker broker, AmqpOptions options, ILogger logger)
+    {
+        _context = context;
+        _broker = broker;
+        _options = options;
+        _logger = logger;
+        _frameMax = options.FrameMax;
+        _channelMax = options.ChannelMax;
+    }
+
+    public string Id => _context.ConnectionId;
+
+    public QueueBroker Broker => _broker;
+
+    public uint FrameMax => _frameMax;
+
+    public long MaxMessageBytes => _options.MaxMessageBytes;
+
+    public ILogger Logger => _logger;
+
+    public void Enqueue(in Outbound item) => _outbound.Writer.TryWrite(item);
+
+    public void Send<T>(ushort channel, in T method)
+        where T : struct, IAmqpMethod<T> =>
+        Enqueue(Outbound.Frames(FrameEncoder.Method(channel, method)));
+
+    public async Task RunAsync()
+    {
+        var writer = Task.Run(RunWriterAsync);
+        try
+        {
+            if (await ReadProtocolHeaderAsync().ConfigureAwait(false))
+            {
+                SendStart();
+                await ReadFramesAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException or ObjectDisposedException)
+        {
+            Log.ConnectionLost(_logger, Id, ex.Message);
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_logger, Id, ex);
+        }
+        finally
+        {
+            _state = State.Closed;
+            await _stop.CancelAsync().ConfigureAwait(false);
+            CloseAllChannels();
+            _broker.ConnectionClosed(Id);
+            _outbound.Writer.TryComplete();
+            try
+            {
+                await writer.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+            {
+                // The peer is gone; nothing left to write to.
+            }
+
+            await _context.Transport.Input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task<bool> ReadProtocolHeaderAsync()
+    {
+        var input = _context.Transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            bool done = AmqpFrame.TryReadProtocolHeader(ref buffer, out bool ok);
+            // Frames may follow the header in the same read: mark only the header consumed, so that the
+            // frame loop sees the rest without waiting for more bytes.
+            if (done) input.AdvanceTo(buffer.Start);
+            else input.AdvanceTo(buffer.Start, buffer.End);
+            if (done)
+            {
+                if (ok) return true;
+                // Spec 4.2.2: answer a header we do not speak with the one we do, then close.
+                Log.BadProtocolHeader(_logger, Id);
+                Enqueue(Outbound.Frames(AmqpFrame.ProtocolHeader.ToArray()));
+                return false;
+            }
+
+            if (result.IsCompleted) return false;
+        }
+    }
+
+    private void SendStart()
+    {
+        var capabilities = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["publisher_confirms"] = true,
+            ["exchange_exchange_bindings"] = true,
+            ["basic.nack"] = true,
+            ["consumer_cancel_notify"] = true,
+            ["connection.blocked"] = true,
+            ["consumer_priorities"] = true,
+            ["authentication_failure_close"] = true,
+            ["per_consumer_qos"] = true,
+            ["direct_reply_to"] = true,
+        };
+        var properties = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["capabilities"] = capabilities,
+            ["product"] = "Ferry",
+            ["version"] = typeof(AmqpConnection).Assembly.GetName().Version?.ToString(3) ?? "0.1.0",
+            ["platform"] = ".NET " + Environment.Version,
+            ["cluster_name"] = "ferry",
+            ["copyright"] = "Ferry contributors",
+            ["information"] = "Ferry: Kafka and AMQP 0-9-1 in one broker",
+        };
+        Send(0, new ConnectionStart { VersionMajor = 0, VersionMinor = 9, ServerProperties = properties, Mechanisms = "PLAIN AMQPLAIN", Locales = "en_US" });
+    }
+
+    private async Task ReadFramesAsync()
+    {
+        var input = _context.Transport.Input;
+        CancellationTokenSource? closeTimeout = null;
+        try
+        {
+            while (_state != State.Closed)
+            {
+                if (_state == State.Closing && closeTimeout is null)
+                {
+                    closeTimeout = new CancellationTokenSource(CloseOkTimeout);
+                }
+
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(closeTimeout?.Token ?? _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (closeTimeout?.IsCancellationRequested == true)
+                {
+                    return; // no close-ok in time: close anyway
+                }
+
+                var buffer = result.Buffer;
+                try
+                {
+                    HandleBuffer(ref buffer);
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                foreach (var channel in _channels) channel?.EndOfBatch();
+                if (result.IsCompleted) return;
+            }
+        }
+        finally
+        {
+            closeTimeout?.Dispose();
+        }
+    }
+
+    private void HandleBuffer(ref ReadOnlySequence<byte> buffer)
+    {
+        try
+        {
+            while (_state != State.Closed
+                && AmqpFrame.TryReadFrame(ref buffer, _frameMax, out var type, out ushort channel, out var payload))
+            {
+                Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+                using var contiguous = new ContiguousBuffer(payload);
+                HandleFrame(type, channel, contiguous.Span);
+            }
+        }
+        catch (AmqpFrameException ex)
+        {
+            CloseWithError(ex.ReplyCode, ex.Message, default);
+            buffer = buffer.Slice(buffer.End); // nothing after a bad frame can be trusted
+        }
+        catch (AmqpConnectionException ex)
+        {
+            CloseWithError(ex.Code, ex.Message, ex.Failing);
+        }
+    }
+
+    /// <summary>Sends connection.close for a connection exception and waits (bounded) for close-ok.</summary>
+    private void CloseWithError(ushort code, string text, AmqpMethodId failing)
+    {
+        if (_state is State.Closing or State.Closed) return;
+        Log.ConnectionError(_logger, Id, code, text);
+        Send(0, new ConnectionClose
+        {
+            ReplyCode = code,
+            ReplyText = Truncate(text),
+            FailingClassId = AmqpMethods.GetClassId(failing),
+            FailingMethodId = AmqpMethods.GetMethodId(failing),
+        });
+        _state = State.Closing;
+        // Channels stop now (spec: after connection.close the peer discards everything but close-ok).
+        CloseAllChannels();
+    }
+
+    internal static string Truncate(string text) => Encoding.UTF8.GetByteCount(text) <= 255 ? text : text[..Math.Min(text.Length, 120)];
+
+    private void HandleFrame(FrameType type, ushort channel, ReadOnlySpan<byte> payload)
+    {
+        if (type == FrameType.Heartbeat)
+        {
+            if (channel != 0) AmqpConnectionException.Throw(AmqpConstants.FrameError, "heartbeat frame on a non-zero channel");
+            return;
+        }
+
+        if (_state == State.Closing)
+        {
+            // Waiting for close-ok: everything else is discarded (spec 4.2.2 / 1.4.2.2).
+            if (type == FrameType.Method && channel == 0)
+            {
+                var reader = new AmqpReader(payload);
+                var id = reader.ReadMethodId();
+                if (id == AmqpMethodId.ConnectionCloseOk) _state = State.Closed;
+                else if (id == AmqpMethodId.ConnectionClose)
+                {
+                    Send(0, new ConnectionCloseOk());
+                    _state = State.Closed;
+                }
+            }
+
+            return;
+        }
+
+        if (channel == 0)
+        {
+            if (type != FrameType.Method) AmqpConnectionException.Throw(AmqpConstants.UnexpectedFrame, "content frame on channel 0");
+            HandleConnectionMethod(payload);
+            return;
+        }
+
+        if (_state != State.Open) AmqpConnectionException.Throw(AmqpConstants.ChannelError, "channel frame before connection.open");
+        if (channel > _channelMax) AmqpConnectionException.Throw(AmqpConstants.ChannelError, $"channel {channel} above channel_max {_channelMax}");
+        var amqpChannel = channel < _channels.Length ? _channels[channel] : null;
+        if (type == FrameType.Method)
+        {
+            var reader = new AmqpReader(payload);
+            var id = reader.ReadMethodId();
+            CheckKnown(id);
+            if (amqpChannel is null)
+            {
+                if (id != AmqpMethodId.ChannelOpen)
+                {
+                    AmqpConnectionException.Throw(AmqpConstants.ChannelError, $"expected 'channel.open' on channel {channel}, got '{AmqpMethods.GetName(id)}'", id);
+                }
+
+                OpenChannel(channel);
+                return;
+            }
+
+            amqpChannel.HandleMethod(id, ref reader);
+            if (amqpChannel.IsClosed) _channels[channel] = null;
+            return;
+        }
+
+        if (amqpChannel is null) AmqpConnectionException.Throw(AmqpConstants.ChannelError, $"content frame on channel {channel}, which is not open");
+        if (type == FrameType.Header) amqpChannel.HandleHeader(payload);
+        else amqpChannel.HandleBody(payload);
+    }
+
+    private static void CheckKnown(AmqpMethodId id)
+    {
+        if (!AmqpMethods.IsKnownClass(AmqpMethods.GetClassId(id)))
+        {
+            AmqpConnectionException.Throw(AmqpConstants.NotImplemented, $"unknown class {AmqpMethods.GetClassId(id)}", id);
+        }
+
+        if (!AmqpMethods.IsKnown(id)) AmqpConnectionException.Throw(AmqpConstants.CommandInvalid, $"unknown method {AmqpMethods.GetName(id)}", id);
+    }
+
+    private void OpenChannel(ushort number)
+    {
+        if (number >= _channels.Length) Array.Resize(ref _channels, Math.Min(Math.Max(number + 1, _channels.Length * 2), _channelMax + 1));
+        _channels[number] = new AmqpChannel(this, number);
+        Send(number, new ChannelOpenOk());
+    }
+
+    private void HandleConnectionMethod(ReadOnlySpan<byte> payload)
+    {
+        var reader = new AmqpReader(payload);
+        var id = reader.ReadMethodId();
+        CheckKnown(id);
+        switch (_state, id)
+        {
+            case (State.AwaitStartOk, AmqpMethodId.ConnectionStartOk):
+                HandleStartOk(ConnectionStartOk.Read(ref reader));
+                break;
+            case (State.AwaitTuneOk, AmqpMethodId.ConnectionTuneOk):
+                HandleTuneOk(ConnectionTuneOk.Read(ref reader));
+                break;
+            case (State.AwaitOpen, AmqpMethodId.ConnectionOpen):
+                var open = ConnectionOpen.Read(ref reader);
+                if (open.VirtualHost != "/") AmqpConnectionException.Throw(AmqpConstants.NotAllowed, $"NOT_ALLOWED - vhost '{open.VirtualHost}' not found", id);
+                _state = State.Open;
+                Send(0, new ConnectionOpenOk());
+                break;
+            case (_, AmqpMethodId.ConnectionClose):
+                Send(0, new ConnectionCloseOk());
+                _state = State.Closed;
+                CloseAllChannels();
+                break;
+            case (_, AmqpMethodId.ConnectionCloseOk):
+                _state = State.Closed;
+                break;
+            case (State.Open, AmqpMethodId.ConnectionBlocked or AmqpMethodId.ConnectionUnblocked):
+                break;
+            case (State.Open, AmqpMethodId.ConnectionUpdateSecret):
+                Send(0, new ConnectionUpdateSecretOk());
+                break;
+            default:
+                AmqpConnectionException.Throw(AmqpConstants.CommandInvalid, $"COMMAND_INVALID - unexpected '{AmqpMethods.GetName(id)}' on channel 0", id);
+                break;
+        }
+    }
+
+    private void HandleStartOk(ConnectionStartOk startOk)
+    {
+        string? user = null, password = null;
+        byte[] response = Encoding.UTF8.GetBytes(startOk.Response);
+        if (startOk.Mechanism == "PLAIN")
+        {
+            // authzid \0 authcid \0 password (RFC 4616)
+            string[] parts = Encoding.UTF8.GetString(response).Split('\0');
+            if (parts.Length == 3) (user, password) = (parts[1], parts[2]);
+        }
+        else if (startOk.Mechanism == "AMQPLAIN")
+        {
+            // A field table without its length prefix.
+            var prefixed = new byte[response.Length + 4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(prefixed, (uint)response.Length);
+            response.CopyTo(prefixed, 4);
+            var reader = new AmqpReader(prefixed);
+            var table = reader.ReadTable();
+            user = QueueArguments.AsString(table?.GetValueOrDefault("LOGIN"));
+            password = QueueArguments.AsString(table?.GetValueOrDefault("PASSWORD"));
+        }
+
+        bool loopback = _context.RemoteEndPoint is not IPEndPoint ip || IPAddress.IsLoopback(ip.Address);
+        if (user != _options.User || password != _options.Password || (_options.LoopbackUsersOnly && !loopback))
+        {
+            Log.AuthenticationFailed(_logger, Id, user ?? "", startOk.Mechanism);
+            AmqpConnectionException.Throw(AmqpConstants.AccessRefused,
+                $"ACCESS_REFUSED - Login was refused using authentication mechanism {startOk.Mechanism}. For details see the broker logfile.",
+                AmqpMethodId.ConnectionStartOk);
+        }
+
+        _state = State.AwaitTuneOk;
+        Send(0, new ConnectionTune { ChannelMax = _options.ChannelMax, FrameMax = _options.FrameMax, Heartbeat = _options.Heartbeat });
+    }
+
+    private void HandleTuneOk(ConnectionTuneOk tuneOk)
+    {
+        if (tuneOk.FrameMax != 0 && tuneOk.FrameMax < AmqpConstants.FrameMinSize)
+        {
+            AmqpConnectionException.Throw(AmqpConstants.NotAllowed, $"frame_max {tuneOk.FrameMax} below the minimum {AmqpConstants.FrameMinSize}", AmqpMethodId.ConnectionTuneOk);
+        }
+
+        _frameMax = tuneOk.FrameMax == 0 ? _options.FrameMax : Math.Min(tuneOk.FrameMax, _options.FrameMax);
+        _channelMax = tuneOk.ChannelMax == 0 ? _options.ChannelMax : Math.Min(tuneOk.ChannelMax, _options.ChannelMax);
+        _heartbeat = tuneOk.Heartbeat; // 0: the client turned heartbeats off
+        _state = State.AwaitOpen;
+        if (_heartbeat > 0) _ = RunHeartbeatsAsync();
+    }
+
+    /// <summary>
+    /// Sends a heartbeat every half interval and closes the connection when nothing arrived for two
+    /// intervals (spec 4.2.7: a peer that misses two heartbeats is dead).
+    /// </summary>
+    private async Task RunHeartbeatsAsync()
+    {
+        var interval = TimeSpan.FromSeconds(_heartbeat / 2.0);
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                Enqueue(new Outbound(OutboundKind.Heartbeat, 0, null, null, 0, false));
+                long silent = Environment.TickCount64 - Volatile.Read(ref _lastReceivedTicks);
+                if (silent > _heartbeat * 2000L)
+                {
+                    Log.HeartbeatMissed(_logger, Id, _heartbeat);
+                    _context.Abort(new ConnectionAbortedException("missed heartbeats"));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Connection closed.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Connection closed.
+        }
+    }
+
+    private void CloseAllChannels()
+    {
+        for (int i = 0; i < _channels.Length; i++)
+        {
+            var channel = _channels[i];
+            if (channel is null) continue;
+            _channels[i] = null;
+            try
+            {
+                channel.Shutdown();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                Log.ConnectionLost(_logger, Id, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>The single writer: drains the outbound queue into the pipe, one flush per batch.</summary>
+    private async Task RunWriterAsync()
+    {
+        var output = _context.Transport.Output;
+        var reader = _outbound.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var item))
+            {
+                if (item.Kind == OutboundKind.Complete) break;
+                Write(output, item);
+                if (output.UnflushedBytes > 256 * 1024)
+                {
+                    var partial = await output.FlushAsync().ConfigureAwait(false);
+                    if (partial.IsCompleted || partial.IsCanceled) return;
+                }
+            }
+
+            var flushed = await output.FlushAsync().ConfigureAwait(false);
+            if (flushed.IsCompleted || flushed.IsCanceled) return;
+        }
+
+        await output.FlushAsync().ConfigureAwait(false);
+        await output.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private void Write(PipeWriter output, in Outbound item)
+    {
+        switch (item.Kind)
+        {
+            case OutboundKind.Frames:
+                output.Write((byte[])item.Payload!);
+                break;
+            case OutboundKind.Deliver:
+                var message = (AmqpMessage)item.Payload!;
+                AmqpFrameWriter.WriteMethod(output, item.Channel, new BasicDeliver
+                {
+                    ConsumerTag = item.ConsumerTag!,
+                    DeliveryTag = item.Tag,
+                    Redelivered = item.Flag,
+                    Exchange = message.Exchange,
+                    RoutingKey = message.RoutingKey,
+                });
+                AmqpFrameWriter.WriteContentHeader(output, item.Channel, BasicProperties.ClassId, (ulong)message.BodySize, message.RawProperties);
+                AmqpFrameWriter.WriteBody(output, item.Channel, message.Body.Span, _frameMax);
+                break;
+            case OutboundKind.Ack:
+                AmqpFrameWriter.WriteMethod(output, item.Channel, new BasicAck { DeliveryTag = item.Tag, Multiple = item.Flag });
+                break;
+            case OutboundKind.Nack:
+                AmqpFrameWriter.WriteMethod(output, item.Channel, new BasicNack { DeliveryTag = item.Tag, Multiple = item.Flag, Requeue = false });
+                break;
+            case OutboundKind.Heartbeat:
+                AmqpFrameWriter.WriteHeartbeat(output);
+                break;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6101, Level = LogLevel.Debug, Message = "AMQP connection {ConnectionId} lost: {Reason}")]
+        public static partial void ConnectionLost(ILogger logger, string connectionId, string reason);
+
+        [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "AMQP connection {ConnectionId} failed")]
+        public static partial void ConnectionFailed(ILogger logger, string connectionId, Exception exception);
+
+        [LoggerMessage(EventId = 6103, Level = LogLevel.Debug, Message = "AMQP connection {ConnectionId} sent a wrong protocol header")]
+        public static partial void BadProtocolHeader(ILogger logger, string connectionId);
+
+        [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} closed with {ReplyCode}: {ReplyText}")]
+        public static partial void ConnectionError(ILogger logger, string connectionId, ushort replyCode, string replyText);
+
+        [LoggerMessage(EventId = 6105, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId}: login of '{User}' with {Mechanism} refused")]
+        public static partial void AuthenticationFailed(ILogger logger, string connectionId, string user, string mechanism);
+
+        [LoggerMessage(EventId = 6106, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} missed heartbeats ({Heartbeat} s): closing")]
+        public static partial void HeartbeatMissed(ILogger logger, string connectionId, ushort heartbeat);
+    }
+}

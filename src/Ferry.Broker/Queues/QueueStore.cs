@@ -1,0 +1,292 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Ferry.Broker.Metadata;
+using Ferry.Storage;
+using Ferry.Storage.Records;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Broker.Queues;
+
+/// <summary>
+/// The disk side of a durable queue: a <see cref="Log"/> of its persistent messages plus a record of which
+/// of them are settled.
+/// </summary>
+/// <remarks>
+/// <para>Layout under the queue's directory:</para>
+/// <code>
+/// log/         the messages, one record per message, one batch per publish (offsets are contiguous):
+///              key null | value body | headers "x-exchange", "x-routing-key", "x-properties" (raw flags+list)
+///              | timestamp = enqueue time (Unix ms, for x-message-ttl after a restart)
+/// acks         append-only: one int64 big-endian offset per settled message (ack, reject, expiry, drop, purge)
+/// checkpoint   int64: every offset below it is settled (written atomically with DurableFile)
+/// </code>
+/// <para>Durability: appends are fsync'd through the log's group commit before a publisher confirm. Acks
+/// are written to the page cache (survives SIGKILL, not power loss) and fsync'd on clean close: an ack lost
+/// to a power cut only means a redelivery, which AMQP's at-least-once allows.</para>
+/// <para>Reclaiming: settled flags for [low, end) live in a ring. When the low-water mark passes the next
+/// segment's base offset, the log start is advanced (whole segments deleted), the checkpoint written and
+/// the ack file rewritten with the offsets at or above it. After a crash the log start may fall back to the
+/// first remaining segment; the checkpoint hides what was settled below it.</para>
+/// </remarks>
+internal sealed class QueueStore : IAsyncDisposable
+{
+    private static readonly byte[] ExchangeKey = "x-exchange"u8.ToArray();
+    private static readonly byte[] RoutingKeyKey = "x-routing-key"u8.ToArray();
+    private static readonly byte[] PropertiesKey = "x-properties"u8.ToArray();
+
+    private readonly string _directory;
+    private readonly Log _log;
+    private readonly RecordBatchBuilder _builder = new();
+    private FileStream _acks;
+    private byte[] _scratch = new byte[512];
+    private byte[] _batch = new byte[1024];
+    private bool[] _settled = new bool[1024];
+    private long _low;
+    private long _nextSegmentBase = long.MaxValue;
+    private int _segmentCount;
+
+    private QueueStore(string directory, Log log, FileStream acks, long low)
+    {
+        _directory = directory;
+        _log = log;
+        _acks = acks;
+        _low = low;
+        RefreshSegments();
+    }
+
+    public long LogEndOffset => _log.LogEndOffset;
+
+    public long SizeInBytes => _log.SizeInBytes;
+
+    public int SegmentCount => _log.SegmentCount;
+
+    /// <summary>Opens (or creates) the store and returns the unsettled messages in log order.</summary>
+    public static QueueStore Open(string directory, LogOptions options, TimeProvider time, ILogger logger,
+        IMessageContentCodec codec, List<(AmqpMessage Message, long Offset, long Timestamp)> recovered)
+    {
+        Directory.CreateDirectory(directory);
+        var log = Log.Open(Path.Combine(directory, "log"), options, time, logger);
+        long low = log.LogStartOffset;
+        byte[]? checkpoint = DurableFile.ReadAllBytes(Path.Combine(directory, "checkpoint"));
+        if (checkpoint is { Length: 8 }) low = Math.Max(low, BinaryPrimitives.ReadInt64BigEndian(checkpoint));
+        low = Math.Min(low, log.LogEndOffset);
+
+        var settled = new HashSet<long>();
+        string acksPath = Path.Combine(directory, "acks");
+        if (File.Exists(acksPath))
+        {
+            byte[] bytes = File.ReadAllBytes(acksPath);
+            // A torn last entry (crash mid-write) is ignored: that message is merely redelivered.
+            for (int i = 0; i + 8 <= bytes.Length; i += 8)
+            {
+                long offset = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(i));
+                if (offset >= low) settled.Add(offset);
+            }
+        }
+
+        ReadUnsettled(log, low, settled, codec, recovered);
+
+        // Compact the ack file to what is still above the low-water mark, then append from there.
+        var compact = new byte[settled.Count * 8];
+        int p = 0;
+        foreach (long offset in settled)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(compact.AsSpan(p), offset);
+            p += 8;
+        }
+
+        DurableFile.WriteAllBytes(acksPath, compact);
+        var acks = new FileStream(acksPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        var store = new QueueStore(directory, log, acks, low);
+        foreach (long offset in settled) store.MarkSettled(offset);
+        store.AdvanceLow();
+        return store;
+    }
+
+    private static void ReadUnsettled(Log log, long low, HashSet<long> settled, IMessageContentCodec codec,
+        List<(AmqpMessage, long, long)> recovered)
+    {
+        long offset = low;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            while (offset < log.LogEndOffset)
+            {
+                var read = log.Read(offset, 1 << 20);
+                using var slice = read.Slice;
+                if (read.Status != LogReadStatus.Ok || slice.IsEmpty) break;
+                if (buffer.Length < slice.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(slice.Length);
+                }
+
+                slice.CopyTo(buffer);
+                var rest = buffer.AsSpan(0, slice.Length);
+                while (rest.Length >= RecordBatch.LogOverhead)
+                {
+                    int size = RecordBatch.TotalSize(rest);
+                    var reader = new RecordReader(rest[..size]);
+                    while (reader.TryRead(out var record))
+                    {
+                        offset = record.Offset + 1;
+                        if (record.Offset < low || settled.Contains(record.Offset)) continue;
+                        recovered.Add((Decode(record, codec), record.Offset, record.Timestamp));
+                    }
+
+                    rest = rest[size..];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static AmqpMessage Decode(in Record record, IMessageContentCodec codec)
+    {
+        string exchange = "", routingKey = "";
+        byte[] properties = [];
+        var headers = record.Headers;
+        for (int i = 0; i < record.HeaderCount; i++)
+        {
+            RecordReader.ReadHeader(ref headers, out var key, out var value);
+            if (key.SequenceEqual(ExchangeKey)) exchange = Encoding.UTF8.GetString(value);
+            else if (key.SequenceEqual(RoutingKeyKey)) routingKey = Encoding.UTF8.GetString(value);
+            else if (key.SequenceEqual(PropertiesKey)) properties = value.ToArray(); // recovery only
+        }
+
+        var content = new byte[properties.Length + record.Value.Length];
+        properties.CopyTo(content);
+        record.Value.CopyTo(content.AsSpan(properties.Length));
+        return new AmqpMessage(exchange, routingKey, content, properties.Length, codec.ReadInfo(properties));
+    }
+
+    /// <summary>Appends one message (caller holds the queue lock); returns its offset. Durable once
+    /// <see cref="WaitForDurableAsync"/> of offset + 1 completes.</summary>
+    public long Append(AmqpMessage message, long timestamp)
+    {
+        int exchangeLength = Encoding.UTF8.GetByteCount(message.Exchange);
+        int keyLength = Encoding.UTF8.GetByteCount(message.RoutingKey);
+        if (_scratch.Length < exchangeLength + keyLength) _scratch = new byte[(exchangeLength + keyLength) * 2];
+        Encoding.UTF8.GetBytes(message.Exchange, _scratch);
+        Encoding.UTF8.GetBytes(message.RoutingKey, _scratch.AsSpan(exchangeLength));
+
+        _builder.Clear();
+        ReadOnlySpan<RecordHeader> headers =
+        [
+            new(ExchangeKey, _scratch.AsMemory(0, exchangeLength)),
+            new(RoutingKeyKey, _scratch.AsMemory(exchangeLength, keyLength)),
+            new(PropertiesKey, message.Content.AsMemory(0, message.PropertiesLength)),
+        ];
+        _builder.Add(default, message.Body.Span, timestamp, headers, nullKey: true);
+        int size = _builder.Size;
+        if (_batch.Length < size) _batch = new byte[Math.Max(size, _batch.Length * 2)];
+        _builder.WriteTo(_batch);
+        var result = _log.Append(_batch.AsSpan(0, size));
+        if (!result.Succeeded) throw new IOException($"Queue log append failed: {result.Error}.");
+        if (_log.SegmentCount != _segmentCount) RefreshSegments();
+        return result.BaseOffset;
+    }
+
+    public Task WaitForDurableAsync(long endOffset) => _log.WaitForDurableAsync(endOffset);
+
+    /// <summary>Records settled offsets (caller holds the queue lock) and reclaims whole segments.</summary>
+    public void Settle(ReadOnlySpan<long> offsets)
+    {
+        if (offsets.IsEmpty) return;
+        Span<byte> bytes = offsets.Length <= 64 ? stackalloc byte[offsets.Length * 8] : new byte[offsets.Length * 8];
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(bytes[(i * 8)..], offsets[i]);
+            MarkSettled(offsets[i]);
+        }
+
+        _acks.Write(bytes);
+        AdvanceLow();
+    }
+
+    private void MarkSettled(long offset)
+    {
+        if (offset < _low) return;
+        long span = _log.LogEndOffset - _low;
+        if (span > _settled.Length)
+        {
+            var bigger = new bool[Math.Max(_settled.Length * 2, (int)Math.Min(int.MaxValue, span * 2))];
+            for (long o = _low; o < _low + _settled.Length; o++) bigger[o % bigger.Length] = _settled[o % _settled.Length];
+            _settled = bigger;
+        }
+
+        _settled[offset % _settled.Length] = true;
+    }
+
+    private void AdvanceLow()
+    {
+        long end = _log.LogEndOffset;
+        while (_low < end && _settled[_low % _settled.Length])
+        {
+            _settled[_low % _settled.Length] = false;
+            _low++;
+        }
+
+        if (_low >= _nextSegmentBase) Reclaim();
+    }
+
+    private void Reclaim()
+    {
+        _log.AdvanceLogStart(_low);
+        byte[] checkpoint = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(checkpoint, _low);
+        DurableFile.WriteAllBytes(Path.Combine(_directory, "checkpoint"), checkpoint);
+        RefreshSegments();
+
+        // The ack file only needs the settled offsets above the new low-water mark: rewrite it so that it
+        // does not grow without bound on a long-running queue.
+        long end = _log.LogEndOffset;
+        using var compact = new MemoryStream();
+        Span<byte> entry = stackalloc byte[8];
+        for (long o = _low; o < end && o - _low < _settled.Length; o++)
+        {
+            if (!_settled[o % _settled.Length]) continue;
+            BinaryPrimitives.WriteInt64BigEndian(entry, o);
+            compact.Write(entry);
+        }
+
+        string acksPath = Path.Combine(_directory, "acks");
+        _acks.Dispose();
+        DurableFile.WriteAllBytes(acksPath, compact.GetBuffer().AsSpan(0, (int)compact.Length));
+        _acks = new FileStream(acksPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+    }
+
+    private void RefreshSegments()
+    {
+        var bases = _log.SegmentBaseOffsets;
+        _segmentCount = bases.Count;
+        _nextSegmentBase = bases.Count > 1 ? bases[1] : long.MaxValue;
+    }
+
+    public ValueTask DisposeAsync() => CloseAsync();
+
+    public async ValueTask CloseAsync()
+    {
+        _acks.Flush(flushToDisk: true);
+        await _acks.DisposeAsync().ConfigureAwait(false);
+        await _log.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DeleteAsync()
+    {
+        await _acks.DisposeAsync().ConfigureAwait(false);
+        await _log.DeleteAsync().ConfigureAwait(false);
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover directory of a deleted queue is never opened again (ids are not reused).
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using Ferry.Hosting;
+using Microsoft.AspNetCore.Builder;
+using RabbitMQ.Client;
+
+namespace Ferry.Amqp.Tests.Integration;
+
+/// <summary>An in-process Ferry (the real host, <see cref="FerryHost.Build"/>) on free loopback ports.</summary>
+internal sealed class FerryServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private FerryServer(WebApplication app, string dataDirectory, int amqpPort)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        AmqpPort = amqpPort;
+    }
+
+    public string DataDirectory { get; }
+
+    public int AmqpPort { get; }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string NewDataDirectory()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "ferry-amqp-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static async Task<FerryServer> StartAsync(string? dataDirectory = null)
+    {
+        dataDirectory ??= NewDataDirectory();
+        int amqp = FreePort();
+        var flags = new Dictionary<string, string?>
+        {
+            ["Data"] = dataDirectory,
+            ["Listeners:Amqp"] = $"127.0.0.1:{amqp}",
+            ["Listeners:Kafka"] = $"127.0.0.1:{FreePort()}",
+            ["Listeners:Http"] = $"127.0.0.1:{FreePort()}",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        var app = FerryHost.Build(null, flags);
+        await app.StartAsync();
+        return new FerryServer(app, dataDirectory, amqp);
+    }
+
+    public ConnectionFactory Factory() => new()
+    {
+        HostName = "127.0.0.1",
+        Port = AmqpPort,
+        AutomaticRecoveryEnabled = false,
+        TopologyRecoveryEnabled = false,
+    };
+
+    public Task<IConnection> ConnectAsync() => Factory().CreateConnectionAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>One broker shared by a test class; tests use distinct queue and exchange names.</summary>
+public sealed class FerryServerFixture : IAsyncLifetime
+{
+    internal FerryServer Server { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => Server = await FerryServer.StartAsync();
+
+    public async ValueTask DisposeAsync() => await Server.DisposeAsync();
+}

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using RabbitMQ.Client;
+using static Ferry.Amqp.Tests.Integration.Helpers;
+
+namespace Ferry.Amqp.Tests.Integration;
+
+public sealed class PersistenceTests
+{
+    [Fact]
+    public async Task CleanRestart_KeepsPersistentMessagesOnDurableQueues_DropsTransient()
+    {
+        string data = FerryServer.NewDataDirectory();
+        string durable = Name("durable"), transientQueue = Name("transient");
+        await using (var server = await FerryServer.StartAsync(data))
+        {
+            await using var connection = await server.ConnectAsync();
+            await using var channel = await connection.CreateChannelAsync(Confirms);
+            await channel.ExchangeDeclareAsync("persist-x", ExchangeType.Direct, durable: true);
+            await channel.QueueDeclareAsync(durable, durable: true, exclusive: false, autoDelete: false);
+            await channel.QueueBindAsync(durable, "persist-x", "k");
+            await channel.QueueDeclareAsync(transientQueue, durable: false, exclusive: false, autoDelete: false);
+            for (int i = 0; i < 5; i++)
+            {
+                await channel.BasicPublishAsync("persist-x", "k", true, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes("p" + i));
+            }
+
+            await channel.BasicPublishAsync("persist-x", "k", true, new BasicProperties { Persistent = false }, Encoding.UTF8.GetBytes("not persistent"));
+            await channel.BasicPublishAsync("", transientQueue, true, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes("t"));
+            // Ack two: they must not come back.
+            for (int i = 0; i < 2; i++)
+            {
+                var got = await GetAsync(channel, durable, autoAck: false);
+                await channel.BasicAckAsync(got.DeliveryTag, false);
+            }
+        }
+
+        await using (var server = await FerryServer.StartAsync(data))
+        {
+            await using var connection = await server.ConnectAsync();
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.ExchangeDeclarePassiveAsync("persist-x");
+            Assert.Equal(3u, (await channel.QueueDeclarePassiveAsync(durable)).MessageCount);
+            for (int i = 2; i < 5; i++) Assert.Equal("p" + i, Encoding.UTF8.GetString((await GetAsync(channel, durable)).Body.Span));
+            // The binding survived too.
+            await channel.BasicPublishAsync("persist-x", "k", Encoding.UTF8.GetBytes("bound"));
+            Assert.Equal("bound", Encoding.UTF8.GetString((await GetAsync(channel, durable)).Body.Span));
+            var ex = await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(() => channel.QueueDeclarePassiveAsync(transientQueue));
+            Assert.Equal(404, ex.ShutdownReason!.ReplyCode);
+        }
+    }
+
+    [Fact]
+    public async Task Sigkill_ConfirmedMessagesSurvive()
+    {
+        string data = FerryServer.NewDataDirectory();
+        string queue = Name("killed");
+        const int count = 200;
+        int amqp = FerryServer.FreePort();
+        using (var process = StartFerry(data, amqp, out int _))
+        {
+            try
+            {
+                var factory = new ConnectionFactory { HostName = "127.0.0.1", Port = amqp, AutomaticRecoveryEnabled = false };
+                await using var connection = await ConnectWithRetryAsync(factory, process);
+                await using var channel = await connection.CreateChannelAsync(Confirms);
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+                var props = new BasicProperties { Persistent = true };
+                var publishes = new List<Task>();
+                for (int i = 0; i < count; i++) publishes.Add(channel.BasicPublishAsync("", queue, true, props, Encoding.UTF8.GetBytes(i.ToString(CultureInfo.InvariantCulture))).AsTask());
+                await Task.WhenAll(publishes); // every one confirmed
+            }
+            finally
+            {
+                using var kill = Process.Start("kill", ["-KILL", process.Id.ToString(CultureInfo.InvariantCulture)]);
+                await kill.WaitForExitAsync();
+                await process.WaitForExitAsync();
+            }
+        }
+
+        amqp = FerryServer.FreePort();
+        using (var process = StartFerry(data, amqp, out _))
+        {
+            try
+            {
+                var factory = new ConnectionFactory { HostName = "127.0.0.1", Port = amqp, AutomaticRecoveryEnabled = false };
+                await using var connection = await ConnectWithRetryAsync(factory, process);
+                await using var channel = await connection.CreateChannelAsync();
+                Assert.Equal((uint)count, (await channel.QueueDeclarePassiveAsync(queue)).MessageCount);
+                for (int i = 0; i < count; i++)
+                {
+                    Assert.Equal(i.ToString(CultureInfo.InvariantCulture), Encoding.UTF8.GetString((await GetAsync(channel, queue)).Body.Span));
+                }
+            }
+            finally
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    private static Process StartFerry(string data, int amqp, out int http)
+    {
+        http = FerryServer.FreePort();
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
+        foreach (var arg in new[] { "serve", "--data", data, "--amqp", $"127.0.0.1:{amqp}", "--kafka", $"127.0.0.1:{FerryServer.FreePort()}", "--http", $"127.0.0.1:{http}" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>The AMQP port accepts only once the broker is ready; retry until it does.</summary>
+    private static async Task<IConnection> ConnectWithRetryAsync(ConnectionFactory factory, Process process)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return await factory.CreateConnectionAsync();
+            }
+            catch (RabbitMQ.Client.Exceptions.BrokerUnreachableException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+}
