@@ -403,7 +403,7 @@ public sealed partial class Log : IAsyncDisposable
                 foreach (var segment in _segments) segment.Retire(delete: true);
                 _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
                 Volatile.Write(ref _logStartOffset, offset);
-                _committer.Reset(Math.Min(DurableOffset, offset));
+                _committer.LowerDurableOffset(offset);
                 return;
             }
             int keep = FindSegmentIndex(_segments, offset);
@@ -419,7 +419,7 @@ public sealed partial class Log : IAsyncDisposable
             _segments = kept;
             foreach (var segment in dropped) segment.Retire(delete: true);
             Volatile.Write(ref _logStartOffset, Math.Min(LogStartOffset, LogEndOffset));
-            _committer.Reset(Math.Min(DurableOffset, LogEndOffset));
+            _committer.LowerDurableOffset(LogEndOffset);
             target.Flush();
         }
     }
@@ -451,31 +451,32 @@ public sealed partial class Log : IAsyncDisposable
     /// Clean close: fsync data, write the indexes, then the clean-shutdown marker that lets the next open skip
     /// the scan.
     /// </summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         lock (_writeLock)
         {
-            if (_disposed) return;
+            if (_disposed) return ValueTask.CompletedTask;
             _disposed = true;
         }
-        await _committer.DisposeAsync().ConfigureAwait(false);
         var active = _segments[^1];
         foreach (var segment in _segments) segment.Flush();
+        _committer.Reset(LogEndOffset);
         active.Index.WriteFiles(active.OffsetIndexPath, active.TimeIndexPath);
         CleanShutdown.Write(Path.Combine(Directory, CleanShutdownMarker), new CleanShutdown(
             active.BaseOffset, active.Size, active.NextOffset, active.MaxTimestamp, LogStartOffset));
         foreach (var segment in _segments) segment.Retire(delete: false);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Deletes the log and its directory (topic deletion). Readers holding slices finish first.</summary>
-    public async ValueTask DeleteAsync()
+    public ValueTask DeleteAsync()
     {
         lock (_writeLock)
         {
-            if (_disposed) return;
+            if (_disposed) return ValueTask.CompletedTask;
             _disposed = true;
         }
-        await _committer.DisposeAsync().ConfigureAwait(false);
+        _committer.Reset(LogEndOffset);
         foreach (var segment in _segments) segment.Retire(delete: true);
         try
         {
@@ -486,6 +487,7 @@ public sealed partial class Log : IAsyncDisposable
         {
             // A reader still holds a file; the directory goes when the node restarts.
         }
+        return ValueTask.CompletedTask;
     }
 
     private sealed record CleanShutdown(long ActiveBaseOffset, long ActiveSegmentSize, long LogEndOffset, long MaxTimestamp, long LogStartOffset)
