@@ -7,6 +7,7 @@ using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -40,18 +41,22 @@ public sealed partial class KafkaConnectionHandler(
         });
         var writer = WriteResponsesAsync(connection, pending.Reader);
         var input = connection.Transport.Input;
+        // Server shutdown asks connections to close: stop reading new requests, answer the ones in progress
+        // (long-polls return at once), then close. Kafka clients reconnect elsewhere or retry.
+        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
         try
         {
             while (true)
             {
-                var result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                var result = await input.ReadAsync(stop.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 try
                 {
                     while (KafkaFrame.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
                     {
-                        var response = Dispatch(connection, frame);
-                        if (response is { } queued) await pending.Writer.WriteAsync(queued, connection.ConnectionClosed).ConfigureAwait(false);
+                        var response = Dispatch(connection, frame, stop.Token);
+                        if (response is { } queued) await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
                     }
                 }
                 finally
@@ -81,7 +86,7 @@ public sealed partial class KafkaConnectionHandler(
     }
 
     /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
-    private PendingResponse? Dispatch(ConnectionContext connection, ReadOnlySequence<byte> frame)
+    private PendingResponse? Dispatch(ConnectionContext connection, ReadOnlySequence<byte> frame, CancellationToken closing)
     {
         int length = (int)frame.Length;
         byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
@@ -108,7 +113,7 @@ public sealed partial class KafkaConnectionHandler(
                 CorrelationId = header.CorrelationId,
                 ClientId = header.ClientId,
                 LocalEndPoint = connection.LocalEndPoint,
-                ConnectionClosed = connection.ConnectionClosed,
+                ConnectionClosed = closing,
             };
 
             ValueTask<IKafkaMessage?> response;

@@ -45,6 +45,11 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 {
                     // max.wait.ms passed: answer with whatever there is.
                 }
+                catch (OperationCanceledException)
+                {
+                    // The connection is closing (server shutdown): answer now with whatever there is.
+                    return Read(request, partitions).Response;
+                }
             }
             // Take the next signals before reading, so that an append between the read and the wait still wakes us.
             signals = WaitSignals(partitions)!;

@@ -77,4 +77,31 @@ public sealed class CrashTests
         var missing = snapshot.Where(a => !stored.TryGetValue(a.Key, out long offset) || offset != a.Value).ToList();
         Assert.True(missing.Count == 0, $"{missing.Count} of {snapshot.Count} acknowledged messages missing or moved, e.g. {string.Join(", ", missing.Take(5))}");
     }
+
+    [Fact]
+    public async Task Sigterm_WithAConsumerLongPolling_ExitsPromptlyAndCleanly()
+    {
+        Librdkafka.EnsureLoaded();
+        var data = Path.Combine(Path.GetTempPath(), "ferry-term-" + Guid.NewGuid().ToString("N"));
+        await using var ferry = await FerryProcess.StartAsync(data);
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = $"127.0.0.1:{ferry.KafkaPort}",
+            GroupId = "term",
+            FetchWaitMaxMs = 5000,
+        }).Build();
+        consumer.Assign(new TopicPartitionOffset("term", 0, Offset.Beginning));
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = $"127.0.0.1:{ferry.KafkaPort}" }).Build())
+            await producer.ProduceAsync("term", new Message<string, string> { Key = "k", Value = "v" });
+        Assert.NotNull(consumer.Consume(TimeSpan.FromSeconds(10))); // now it long-polls at the end of the log
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        ferry.Signal("TERM");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await ferry.Process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(0, ferry.Process.ExitCode);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"took {stopwatch.Elapsed}");
+        Assert.True(File.Exists(Path.Combine(data, "topics", "term-0", ".clean-shutdown")));
+    }
 }
