@@ -9,6 +9,7 @@ using Ferry.Amqp.Framing;
 using Ferry.Amqp.Methods;
 using Ferry.Broker.Queues;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Amqp.Connections;
@@ -186,6 +187,10 @@ internal sealed partial class AmqpConnection : IDisposable
     {
         var input = _context.Transport.Input;
         CancellationTokenSource? closeTimeout = null;
+        // Server shutdown asks connections to close: the client gets connection.close 320 (CONNECTION_FORCED),
+        // as RabbitMQ sends, and a bounded wait for close-ok.
+        var shutdown = _context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, shutdown);
         try
         {
             while (_state != State.Closed)
@@ -198,11 +203,17 @@ internal sealed partial class AmqpConnection : IDisposable
                 ReadResult result;
                 try
                 {
-                    result = await input.ReadAsync(closeTimeout?.Token ?? _stop.Token).ConfigureAwait(false);
+                    result = await input.ReadAsync(closeTimeout?.Token ?? reading.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (closeTimeout?.IsCancellationRequested == true)
                 {
                     return; // no close-ok in time: close anyway
+                }
+                catch (OperationCanceledException) when (shutdown.IsCancellationRequested && _state != State.Closing)
+                {
+                    if (_state != State.Open) return;
+                    CloseWithError(AmqpConstants.ConnectionForced, "CONNECTION_FORCED - broker shutdown", default);
+                    continue;
                 }
 
                 var buffer = result.Buffer;
