@@ -1,5 +1,6 @@
 using Ferry.Amqp.Connections;
 using Ferry.Broker.Queues;
+using Ferry.Broker.Resources;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,14 +8,14 @@ using Microsoft.Extensions.Options;
 namespace Ferry.Amqp;
 
 /// <summary>Kestrel's entry point for AMQP 0-9-1 connections: <c>l.UseConnectionHandler&lt;AmqpConnectionHandler&gt;()</c>.</summary>
-public sealed class AmqpConnectionHandler(QueueBroker broker, IOptions<AmqpOptions> options, ILogger<AmqpConnectionHandler> logger)
+public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, IOptions<AmqpOptions> options, ILogger<AmqpConnectionHandler> logger)
     : ConnectionHandler
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         // Serve only once durable queues are loaded (the architecture's "ready before accepting").
         await broker.Loaded.ConfigureAwait(false);
-        using var amqp = new AmqpConnection(connection, broker, options.Value, logger);
+        using var amqp = new AmqpConnection(connection, broker, alarm, options.Value, logger);
         await amqp.RunAsync().ConfigureAwait(false);
     }
 }

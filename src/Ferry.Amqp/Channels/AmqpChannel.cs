@@ -506,6 +506,7 @@ internal sealed class AmqpChannel
 
     private void BasicPublish(BasicPublish m)
     {
+        _connection.HasPublished = true;
         if (m.Immediate)
         {
             throw new AmqpConnectionException(AmqpConstants.NotImplemented, "NOT_IMPLEMENTED - immediate=true", AmqpMethodId.BasicPublish);

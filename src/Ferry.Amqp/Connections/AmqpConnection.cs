@@ -8,6 +8,7 @@ using Ferry.Amqp.Channels;
 using Ferry.Amqp.Framing;
 using Ferry.Amqp.Methods;
 using Ferry.Broker.Queues;
+using Ferry.Broker.Resources;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
@@ -42,6 +43,7 @@ internal sealed partial class AmqpConnection : IDisposable
 
     private readonly ConnectionContext _context;
     private readonly QueueBroker _broker;
+    private readonly ResourceAlarm _alarm;
     private readonly AmqpOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
@@ -52,6 +54,8 @@ internal sealed partial class AmqpConnection : IDisposable
     private uint _frameMax;
     private ushort _channelMax;
     private ushort _heartbeat;
+    private bool _clientHandlesBlocked;
+    private volatile bool _blocked;
 
     private enum State
     {
@@ -64,10 +68,11 @@ internal sealed partial class AmqpConnection : IDisposable
         Closed,
     }
 
-    public AmqpConnection(ConnectionContext context, QueueBroker broker, AmqpOptions options, ILogger logger)
+    public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, AmqpOptions options, ILogger logger)
     {
         _context = context;
         _broker = broker;
+        _alarm = alarm;
         _options = options;
         _logger = logger;
         _frameMax = options.FrameMax;
@@ -200,6 +205,8 @@ internal sealed partial class AmqpConnection : IDisposable
                     closeTimeout = new CancellationTokenSource(CloseOkTimeout);
                 }
 
+                if (_state == State.Open && HasPublished && _alarm.IsRaised) await BlockWhileAlarmAsync(reading.Token).ConfigureAwait(false);
+
                 ReadResult result;
                 try
                 {
@@ -234,6 +241,32 @@ internal sealed partial class AmqpConnection : IDisposable
         {
             closeTimeout?.Dispose();
         }
+    }
+
+    /// <summary>Set by a channel when this connection publishes: only publishers are held back by the alarm.</summary>
+    public bool HasPublished { get; set; }
+
+    /// <summary>
+    /// RabbitMQ's flow control under a resource alarm: tell the client (connection.blocked, if it says it
+    /// understands it) and stop reading its socket until the alarm clears, so that TCP back-pressure holds
+    /// the publisher. Heartbeat monitoring pauses meanwhile, since its frames are not being read.
+    /// </summary>
+    private async Task BlockWhileAlarmAsync(CancellationToken cancellationToken)
+    {
+        _blocked = true;
+        if (_clientHandlesBlocked) Send(0, new ConnectionBlocked { Reason = Truncate(_alarm.Reason ?? "resource alarm") });
+        Log.Blocked(_logger, Id, _alarm.Reason ?? "");
+        try
+        {
+            await _alarm.WhenClearAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
+            _blocked = false;
+        }
+        if (_clientHandlesBlocked) Send(0, new ConnectionUnblocked());
+        Log.Unblocked(_logger, Id);
     }
 
     private void HandleBuffer(ref ReadOnlySequence<byte> buffer)
@@ -417,6 +450,9 @@ internal sealed partial class AmqpConnection : IDisposable
             password = QueueArguments.AsString(table?.GetValueOrDefault("PASSWORD"));
         }
 
+        _clientHandlesBlocked = startOk.ClientProperties?.GetValueOrDefault("capabilities") is Dictionary<string, object?> capabilities
+            && capabilities.GetValueOrDefault("connection.blocked") is true;
+
         bool loopback = _context.RemoteEndPoint is not IPEndPoint ip || IPAddress.IsLoopback(ip.Address);
         if (user != _options.User || password != _options.Password || (_options.LoopbackUsersOnly && !loopback))
         {
@@ -458,7 +494,7 @@ internal sealed partial class AmqpConnection : IDisposable
             {
                 Enqueue(new Outbound(OutboundKind.Heartbeat, 0, null, null, 0, false));
                 long silent = Environment.TickCount64 - Volatile.Read(ref _lastReceivedTicks);
-                if (silent > _heartbeat * 2000L)
+                if (silent > _heartbeat * 2000L && !_blocked)
                 {
                     Log.HeartbeatMissed(_logger, Id, _heartbeat);
                     _context.Abort(new ConnectionAbortedException("missed heartbeats"));
@@ -571,5 +607,11 @@ internal sealed partial class AmqpConnection : IDisposable
 
         [LoggerMessage(EventId = 6106, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} missed heartbeats ({Heartbeat} s): closing")]
         public static partial void HeartbeatMissed(ILogger logger, string connectionId, ushort heartbeat);
+
+        [LoggerMessage(EventId = 6107, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} blocked: {Reason}")]
+        public static partial void Blocked(ILogger logger, string connectionId, string reason);
+
+        [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} unblocked")]
+        public static partial void Unblocked(ILogger logger, string connectionId);
     }
 }

@@ -1,8 +1,10 @@
 using Ferry.Admin;
 using Ferry.Amqp;
+using Ferry.Broker.Resources;
 using Ferry.Configuration;
 using Ferry.Kafka;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
 
 namespace Ferry.Hosting;
 
@@ -53,6 +55,11 @@ public static class FerryHost
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
         builder.Services.AddFerryBroker();
         builder.Services.AddHostedService<StartupReporter>();
+        builder.Services.AddOptions<AmqpOptions>().Bind(builder.Configuration.GetSection("Amqp"));
+        builder.Services.AddOptions<ResourceAlarmOptions>().Bind(builder.Configuration.GetSection("Resources"))
+            .PostConfigure(o => o.DataDirectory = Path.GetFullPath(options.Data));
+        builder.Services.AddSingleton(sp => new ResourceAlarm(
+            sp.GetRequiredService<IOptions<ResourceAlarmOptions>>().Value, sp.GetRequiredService<ILogger<ResourceAlarm>>()));
         builder.Services.AddFerryAmqp(o =>
         {
             o.DataDirectory = Path.Combine(Path.GetFullPath(options.Data), "amqp");

@@ -36,7 +36,9 @@ internal sealed class FerryServer : IAsyncDisposable
         return path;
     }
 
-    public static async Task<FerryServer> StartAsync(string? dataDirectory = null)
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<FerryServer> StartAsync(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         dataDirectory ??= NewDataDirectory();
         int amqp = FreePort();
@@ -48,6 +50,7 @@ internal sealed class FerryServer : IAsyncDisposable
             ["Listeners:Http"] = $"127.0.0.1:{FreePort()}",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) flags[key] = value;
         var app = FerryHost.Build(null, flags);
         await app.StartAsync();
         return new FerryServer(app, dataDirectory, amqp);

@@ -1,0 +1,101 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Broker.Resources;
+
+/// <summary>
+/// Raised while free disk space under the data directory is below a limit, or the managed heap above a
+/// share of the memory available to the process: RabbitMQ's disk and memory alarms. While it is raised,
+/// publishers are held back (AMQP connection.blocked) so that the broker does not run out of disk or memory
+/// and fail the acknowledged data it already holds.
+/// </summary>
+public sealed partial class ResourceAlarm : IDisposable
+{
+    private readonly Func<long> _freeDiskBytes;
+    private readonly Func<long> _usedMemoryBytes;
+    private readonly long _memoryLimitBytes;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private readonly Lock _timerLock = new();
+    private TaskCompletionSource _cleared = Completed();
+    private string? _reason;
+
+    public ResourceAlarm(ResourceAlarmOptions options, ILogger<ResourceAlarm> logger, TimeProvider? time = null,
+        Func<long>? freeDiskBytes = null)
+    {
+        Options = options;
+        _logger = logger;
+        string directory = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(directory);
+        _freeDiskBytes = freeDiskBytes ?? (() => new DriveInfo(directory).AvailableFreeSpace);
+        _usedMemoryBytes = static () => GC.GetGCMemoryInfo().HeapSizeBytes;
+        _memoryLimitBytes = (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * options.MemoryHighWatermark);
+        Check();
+        _timer = (time ?? TimeProvider.System).CreateTimer(static s => ((ResourceAlarm)s!).Check(), this, options.CheckInterval, options.CheckInterval);
+    }
+
+    public ResourceAlarmOptions Options { get; }
+
+    /// <summary>Why publishers are held back, or null when they are not.</summary>
+    public string? Reason => Volatile.Read(ref _reason);
+
+    public bool IsRaised => Reason is not null;
+
+    /// <summary>Completes when the alarm is (or becomes) clear.</summary>
+    public Task WhenClearAsync() => Volatile.Read(ref _cleared).Task;
+
+    /// <summary>Re-evaluates the limits now (the timer does this every check interval).</summary>
+    public void Check()
+    {
+        string? reason = null;
+        long free = _freeDiskBytes();
+        if (free < Options.DiskFreeLimitBytes) reason = $"low on disk: {free} bytes free, limit {Options.DiskFreeLimitBytes}";
+        long used = _usedMemoryBytes();
+        if (reason is null && used > _memoryLimitBytes) reason = $"low on memory: heap {used} bytes, limit {_memoryLimitBytes}";
+
+        lock (_timerLock)
+        {
+            string? previous = _reason;
+            if ((previous is null) == (reason is null)) return;
+            Volatile.Write(ref _reason, reason);
+            if (reason is not null)
+            {
+                Volatile.Write(ref _cleared, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                Raised(_logger, reason);
+            }
+            else
+            {
+                Volatile.Read(ref _cleared).TrySetResult();
+                Cleared(_logger);
+            }
+        }
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.SetResult();
+        return done;
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Resource alarm raised, publishers are blocked: {Reason}")]
+    private static partial void Raised(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Resource alarm cleared, publishers may go on")]
+    private static partial void Cleared(ILogger logger);
+}
+
+/// <summary>Limits of the resource alarm (configuration section <c>Resources</c>).</summary>
+public sealed class ResourceAlarmOptions
+{
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Block publishers when the data disk has less free space than this (default 50 MB, RabbitMQ's disk_free_limit).</summary>
+    public long DiskFreeLimitBytes { get; set; } = 50_000_000;
+
+    /// <summary>Block publishers when the managed heap passes this share of available memory (default 0.4, RabbitMQ's vm_memory_high_watermark).</summary>
+    public double MemoryHighWatermark { get; set; } = 0.4;
+
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
