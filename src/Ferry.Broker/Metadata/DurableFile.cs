@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Ferry.Storage.Durability;
 
 namespace Ferry.Broker.Metadata;
 
@@ -26,34 +26,5 @@ public static class DurableFile
     /// <summary>The file's content, or null if it does not exist. A leftover temporary file is ignored.</summary>
     public static byte[]? ReadAllBytes(string path) => File.Exists(path) ? File.ReadAllBytes(path) : null;
 
-    /// <summary>
-    /// fsync on the directory makes a rename or a new file's name durable (POSIX). .NET refuses to open a
-    /// directory as a file, so this goes to libc.
-    /// </summary>
-    public static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        int fd = Libc.Open(directory, 0 /* O_RDONLY */);
-        if (fd < 0) throw new IOException($"Cannot open directory '{directory}' to sync it (errno {Marshal.GetLastPInvokeError()}).");
-        try
-        {
-            if (Libc.Fsync(fd) != 0) throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
-        }
-        finally
-        {
-            _ = Libc.Close(fd);
-        }
-    }
-}
-
-internal static partial class Libc
-{
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    public static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    public static partial int Close(int fd);
+    public static void SyncDirectory(string directory) => FileSync.SyncDirectory(directory);
 }

@@ -4,10 +4,10 @@ using Microsoft.Win32.SafeHandles;
 namespace Ferry.Storage.Durability;
 
 /// <summary>
-/// fdatasync on Linux: it writes the data and the metadata needed to read it back (the file size), but not
+/// Durable writes below .NET's reach. fdatasync on Linux: it writes the data and the metadata needed to read it back (the file size), but not
 /// timestamps, saving a journal commit per call that fsync (what RandomAccess.FlushToDisk does) would pay.
 /// </summary>
-internal static partial class FileSync
+public static partial class FileSync
 {
     public static void DataSync(SafeFileHandle file)
     {
@@ -29,6 +29,35 @@ internal static partial class FileSync
         }
     }
 
+    /// <summary>
+    /// fsync on a directory makes the names in it durable: a new segment or a renamed metadata file survives
+    /// a power cut only once its directory is synced (POSIX). .NET will not open a directory as a file, so
+    /// this goes to libc.
+    /// </summary>
+    public static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        int fd = Open(directory, 0 /* O_RDONLY */);
+        if (fd < 0) throw new IOException($"Cannot open directory '{directory}' to sync it (errno {Marshal.GetLastPInvokeError()}).");
+        try
+        {
+            if (Fsync(fd) != 0) throw new IOException($"fsync of directory '{directory}' failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int Fdatasync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 }

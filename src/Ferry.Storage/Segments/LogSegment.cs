@@ -62,6 +62,8 @@ public sealed class LogSegment
     {
         var file = System.IO.File.OpenHandle(SegmentFileNames.Data(directory, baseOffset), FileMode.CreateNew,
             FileAccess.ReadWrite, FileShare.Read);
+        // The new file's name must be durable before an fsync of its data can promise anything.
+        Durability.FileSync.SyncDirectory(directory);
         return new LogSegment(directory, baseOffset, file, 0, new SegmentIndex(), indexIntervalBytes, nowMs);
     }
 
