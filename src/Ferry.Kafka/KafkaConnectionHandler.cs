@@ -108,6 +108,7 @@ public sealed partial class KafkaConnectionHandler(
                 CorrelationId = header.CorrelationId,
                 ClientId = header.ClientId,
                 LocalEndPoint = connection.LocalEndPoint,
+                RemoteEndPoint = connection.RemoteEndPoint,
                 ConnectionClosed = connection.ConnectionClosed,
             };
 

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Ferry.Kafka.Tests.Integration;
+
+/// <summary>The real <c>ferry</c> executable (ferry.dll next to the tests) run as a child process: for SIGKILL.</summary>
+internal sealed class FerryProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _output = [];
+
+    private FerryProcess(Process process, int httpPort, int kafkaPort)
+    {
+        _process = process;
+        HttpPort = httpPort;
+        KafkaPort = kafkaPort;
+    }
+
+    public int HttpPort { get; }
+    public int KafkaPort { get; }
+    public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
+    public string Output { get { lock (_output) return string.Join('\n', _output); } }
+    public Process Process => _process;
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        return info;
+    }
+
+    public static async Task<(int ExitCode, string Output)> RunToEndAsync(params string[] args)
+    {
+        using var process = Process.Start(StartInfo(args))!;
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, stdout + stderr);
+    }
+
+    public static async Task<FerryProcess> StartAsync(string dataDir, params string[] extra)
+    {
+        int http = FreePort(), kafka = FreePort();
+        string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
+            "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{FreePort()}", .. extra];
+        var process = Process.Start(StartInfo(args))!;
+        var ferry = new FerryProcess(process, http, kafka);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await ferry.WaitUntilHealthyAsync();
+        return ferry;
+    }
+
+    private async Task WaitUntilHealthyAsync()
+    {
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"ferry exited with {_process.ExitCode}:\n{Output}");
+            try
+            {
+                var response = await http.GetAsync($"http://127.0.0.1:{HttpPort}/health");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet: the listener binds once start-up has finished.
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"ferry did not become healthy:\n{Output}");
+    }
+
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
