@@ -7,6 +7,7 @@ using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -40,11 +41,15 @@ public sealed partial class KafkaConnectionHandler(
         });
         var writer = WriteResponsesAsync(connection, pending.Reader);
         var input = connection.Transport.Input;
+        // At shutdown Kestrel asks connections to close, and aborts them only after its timeout: stop reading
+        // then, and let the write loop answer what is in flight, so that an idle client does not hold up the stop.
+        var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closeRequested);
         try
         {
             while (true)
             {
-                var result = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                var result = await input.ReadAsync(reading.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 try
                 {

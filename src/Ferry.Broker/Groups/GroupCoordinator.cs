@@ -278,6 +278,11 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         {
             // The offsets log closed under a shutdown.
         }
+        catch (IOException ex)
+        {
+            // This runs on a timer thread, where an exception would end the process; the next round retries.
+            ExpiryFailed(Logger, ex);
+        }
         return expired;
     }
 
@@ -325,6 +330,9 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         await _expiryTimer.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
     }
+
+    [LoggerMessage(EventId = 2121, Level = LogLevel.Error, Message = "Expiring committed offsets failed; retrying at the next check")]
+    private static partial void ExpiryFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2120, Level = LogLevel.Information, Message = "Group {GroupId} stayed empty past the offsets retention: {Count} committed offsets deleted")]
     private static partial void OffsetsExpired(ILogger logger, string groupId, int count);

@@ -122,6 +122,35 @@ public sealed class GroupsProtocolTests
     }
 
     [Fact]
+    public async Task Shutdown_AnswersAJoinGroupThatIsStillWaiting()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "stopping", group = "stopping-group";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 1);
+        using var first = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        var leader = await first.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 2, Join(group, "", topic));
+        Assert.Equal(ErrorCodes.None, leader.ErrorCode);
+
+        // The second join waits for the leader to rejoin, which it never does: only the shutdown ends it.
+        using var second = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        var waiting = second.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 2, Join(group, "", topic));
+        await Eventually.HoldsAsync(() => Heartbeat(first, group, leader).GetAwaiter().GetResult() == ErrorCodes.RebalanceInProgress,
+            "the group is rebalancing");
+        Assert.False(waiting.IsCompleted);
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await server.StopAsync();
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {stopwatch.Elapsed}");
+        Assert.Equal(ErrorCodes.CoordinatorNotAvailable, (await waiting).ErrorCode);
+    }
+
+    private static async Task<short> Heartbeat(RawKafkaClient client, string group, JoinGroupResponse joined) =>
+        (await client.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 2, new HeartbeatRequest
+        {
+            GroupId = group, GenerationId = joined.GenerationId, MemberId = joined.MemberId,
+        })).ErrorCode;
+
+    [Fact]
     public async Task OffsetCommit_WithMetadata_IsFetchedBack_InOldAndNewVersions()
     {
         await using var server = await FerryServer.StartAsync();

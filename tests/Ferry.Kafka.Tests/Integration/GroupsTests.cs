@@ -127,6 +127,42 @@ public sealed class GroupsTests
     }
 
     [Fact]
+    public async Task AdminSurface_ShowsMembersAssignmentsAndLag()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "lag";
+        await CreateTopicAsync(server.BootstrapServers, topic, 2);
+        using var first = new GroupConsumer("l1", server.BootstrapServers, "lag-group", topic);
+        using var second = new GroupConsumer("l2", server.BootstrapServers, "lag-group", topic);
+        await Eventually.HoldsAsync(() => SplitsExactly([first, second], topic, 2), "two consumers share 2 partitions");
+        await ProduceAsync(server.BootstrapServers, topic, 2, 10, "x");
+        await Eventually.HoldsAsync(() => first.Received.Count + second.Received.Count == 10, "the group consumes 10 messages");
+        using (var client = await RawKafkaClient.ConnectAsync(server.KafkaPort))
+        {
+            await GroupsProtocolTests.CommitAsync(client, "lag-tool", topic, (0, 2, "behind"));
+        }
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.HttpPort}") };
+        using var group = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/groups/lag-group", TestContext.Current.CancellationToken));
+        var root = group.RootElement;
+        Assert.Equal("Stable", root.GetProperty("state").GetString());
+        var members = root.GetProperty("members").EnumerateArray().ToList();
+        Assert.Equal(["l1", "l2"], members.Select(m => m.GetProperty("clientId").GetString()).Order());
+        Assert.All(members, m => Assert.Single(m.GetProperty("assignment").EnumerateArray()));
+        Assert.All(root.GetProperty("offsets").EnumerateArray(), o => Assert.Equal((5, 5, 0),
+            (o.GetProperty("committedOffset").GetInt64(), o.GetProperty("highWatermark").GetInt64(), o.GetProperty("lag").GetInt64())));
+
+        using var tool = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/groups/lag-tool", TestContext.Current.CancellationToken));
+        var offset = tool.RootElement.GetProperty("offsets").EnumerateArray().Single();
+        Assert.Equal((2, "behind", 3), (offset.GetProperty("committedOffset").GetInt64(), offset.GetProperty("metadata").GetString(), offset.GetProperty("lag").GetInt64()));
+        Assert.Equal(3, tool.RootElement.GetProperty("totalLag").GetInt64());
+
+        var all = await http.GetStringAsync("/groups", TestContext.Current.CancellationToken);
+        Assert.Contains("\"lag-group\"", all, StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/groups/nobody", TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
     public async Task AssignOnlyConsumer_CommitsAndFetchesOffsets()
     {
         await using var server = await FerryServer.StartAsync();
