@@ -24,6 +24,8 @@ internal sealed partial class ConsumerGroup
     private ITimer? _rebalanceTimer;
     private long _joinNotBeforeMs;
     private long _joinDeadlineMs;
+    // The join phase of an empty group's first rebalance, which waits group.initial.rebalance.delay.ms for more members.
+    private bool _initialDelay;
 
     public ConsumerGroup(GroupCoordinator coordinator, string id)
     {
@@ -133,6 +135,7 @@ internal sealed partial class ConsumerGroup
         StartSession(member);
         var joined = member.AwaitJoin();
         if (State != GroupState.PreparingRebalance) PrepareRebalance(RebalanceReason.MemberJoined, memberId);
+        else if (_initialDelay && Now < _joinNotBeforeMs) ExtendInitialDelay();
         TryCompleteJoin();
         return joined;
     }
@@ -182,9 +185,20 @@ internal sealed partial class ConsumerGroup
         long now = Now;
         int timeout = _members.Count == 0 ? 0 : _members.Values.Max(m => m.RebalanceTimeoutMs);
         _joinDeadlineMs = now + timeout;
-        _joinNotBeforeMs = wasEmpty ? now + Math.Min(_coordinator.Options.InitialRebalanceDelayMs, timeout) : now;
+        _initialDelay = wasEmpty && _coordinator.Options.InitialRebalanceDelayMs > 0;
+        _joinNotBeforeMs = _initialDelay ? now + Math.Min(_coordinator.Options.InitialRebalanceDelayMs, timeout) : now;
         ScheduleRebalanceTimer(_joinNotBeforeMs > now ? _joinNotBeforeMs : _joinDeadlineMs);
         RebalanceStarted(Logger, Id, reason, memberId, Generation);
+    }
+
+    /// <summary>
+    /// Each member that arrives during the first rebalance of an empty group waits the initial delay again, up
+    /// to the rebalance timeout (Kafka's InitialDelayedJoin), so consumers starting together form one generation.
+    /// </summary>
+    private void ExtendInitialDelay()
+    {
+        _joinNotBeforeMs = Math.Min(Now + _coordinator.Options.InitialRebalanceDelayMs, _joinDeadlineMs);
+        ScheduleRebalanceTimer(_joinNotBeforeMs);
     }
 
     private void ScheduleRebalanceTimer(long atMs)

@@ -172,6 +172,24 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
         Assert.Equal(GroupError.UnknownMemberId, coordinator.Heartbeat("g", formed.GenerationId, b.MemberId, null));
     }
 
+    [Fact]
+    public async Task InitialRebalanceDelay_LetsMembersStartingTogetherFormOneGeneration()
+    {
+        _time = TimeProvider.System;
+        var coordinator = Open(new GroupOptions { InitialRebalanceDelayMs = 300 });
+        var request = new JoinRequest
+        {
+            GroupId = "g", MemberId = "", ClientId = "c", ClientHost = "/h", SessionTimeoutMs = 30_000, RebalanceTimeoutMs = 10_000,
+            ProtocolType = "consumer", Protocols = [new MemberProtocol("range", [])],
+        };
+        var first = coordinator.JoinAsync(request);
+        var second = coordinator.JoinAsync(request);
+        Assert.False(first.IsCompleted);
+        var joined = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.All(joined, j => Assert.Equal(1, j.GenerationId));
+        Assert.Equal(2, joined.Single(j => j.MemberId == j.LeaderId).Members.Count);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_coordinator is not null) await _coordinator.DisposeAsync();
