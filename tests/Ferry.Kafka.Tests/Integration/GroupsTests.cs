@@ -28,21 +28,25 @@ public sealed class GroupsTests
         return all.Count == partitions && all.Distinct().Count() == partitions && all.All(p => p.Topic == topic);
     }
 
-    [Fact]
-    public async Task TwoThenThreeConsumers_SplitThePartitionsWithoutOverlap()
+    [Theory]
+    [InlineData(PartitionAssignmentStrategy.Range)]
+    [InlineData(PartitionAssignmentStrategy.RoundRobin)]
+    [InlineData(PartitionAssignmentStrategy.CooperativeSticky)]
+    public async Task TwoThenThreeConsumers_SplitThePartitionsWithoutOverlap(PartitionAssignmentStrategy strategy)
     {
         await using var server = await FerryServer.StartAsync();
         const string topic = "split";
         await CreateTopicAsync(server.BootstrapServers, topic, 6);
+        Action<ConsumerConfig> assignor = c => c.PartitionAssignmentStrategy = strategy;
 
-        using var first = new GroupConsumer("c1", server.BootstrapServers, "split-group", topic);
-        using var second = new GroupConsumer("c2", server.BootstrapServers, "split-group", topic);
-        await Eventually.HoldsAsync(() => SplitsExactly([first, second], topic, 6), "two consumers share 6 partitions");
-        Assert.All(new[] { first, second }, c => Assert.Equal(3, c.Assignment.Count));
+        using var first = new GroupConsumer("c1", server.BootstrapServers, "split-group", topic, assignor);
+        using var second = new GroupConsumer("c2", server.BootstrapServers, "split-group", topic, assignor);
+        await Eventually.HoldsAsync(() => SplitsExactly([first, second], topic, 6) && first.Assignment.Count == 3,
+            "two consumers share 6 partitions");
 
-        using var third = new GroupConsumer("c3", server.BootstrapServers, "split-group", topic);
-        await Eventually.HoldsAsync(() => SplitsExactly([first, second, third], topic, 6), "three consumers share 6 partitions");
-        Assert.All(new[] { first, second, third }, c => Assert.Equal(2, c.Assignment.Count));
+        using var third = new GroupConsumer("c3", server.BootstrapServers, "split-group", topic, assignor);
+        await Eventually.HoldsAsync(() => SplitsExactly([first, second, third], topic, 6) && first.Assignment.Count == 2 && second.Assignment.Count == 2,
+            "three consumers share 6 partitions");
     }
 
     [Fact]
@@ -160,6 +164,38 @@ public sealed class GroupsTests
         var all = await http.GetStringAsync("/groups", TestContext.Current.CancellationToken);
         Assert.Contains("\"lag-group\"", all, StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/groups/nobody", TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task DeleteOffsetsAndGroups_RefuseWhileInUse_ThenDelete()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "deleted", group = "deleted-group";
+        await CreateTopicAsync(server.BootstrapServers, topic, 1);
+        await ProduceAsync(server.BootstrapServers, topic, 1, 3, "d");
+        using var admin = Clients.Admin(server);
+        var consumer = new GroupConsumer("del", server.BootstrapServers, group, topic);
+        await Eventually.HoldsAsync(() => consumer.Received.Count == 3, "the group consumes 3 messages");
+
+        var subscribed = await Assert.ThrowsAsync<DeleteConsumerGroupOffsetsException>(() =>
+            admin.DeleteConsumerGroupOffsetsAsync(group, [new TopicPartition(topic, 0)]));
+        Assert.Equal(ErrorCode.GroupSubscribedToTopic, subscribed.Result.Partitions.Single().Error.Code);
+        var busy = await Assert.ThrowsAsync<DeleteGroupsException>(() => admin.DeleteGroupsAsync([group]));
+        Assert.Equal(ErrorCode.NonEmptyGroup, busy.Results.Single().Error.Code);
+
+        consumer.Close();
+        consumer.Dispose();
+        await Eventually.HoldsAsync(() => admin.DescribeConsumerGroupsAsync([group]).GetAwaiter().GetResult()
+            .ConsumerGroupDescriptions.Single().State == ConsumerGroupState.Empty, "the group is empty");
+        await admin.DeleteConsumerGroupOffsetsAsync(group, [new TopicPartition(topic, 0)]);
+        using (var client = await RawKafkaClient.ConnectAsync(server.KafkaPort))
+        {
+            Assert.Empty(await GroupsProtocolTests.FetchAllAsync(client, group));
+        }
+        await admin.DeleteGroupsAsync([group]);
+        Assert.DoesNotContain(admin.ListGroups(TimeSpan.FromSeconds(10)), g => g.Group == group);
+        var missing = await Assert.ThrowsAsync<DeleteGroupsException>(() => admin.DeleteGroupsAsync([group]));
+        Assert.Equal(ErrorCode.GroupIdNotFound, missing.Results.Single().Error.Code);
     }
 
     [Fact]
