@@ -33,7 +33,12 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         Time = time;
         Logger = logger;
         var interval = TimeSpan.FromMilliseconds(options.OffsetsRetentionCheckIntervalMs);
-        _expiryTimer = time.CreateTimer(static state => ((GroupCoordinator)state!).ExpireOffsets(), this, interval, interval);
+        _expiryTimer = time.CreateTimer(static state =>
+        {
+            var coordinator = (GroupCoordinator)state!;
+            coordinator.ExpireOffsets();
+            coordinator.CompactOffsetsIfMostlyDead();
+        }, this, interval, interval);
     }
 
     internal GroupOptions Options { get; }
@@ -47,6 +52,8 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         var store = OffsetStore.Open(Path.Combine(broker.DataDirectory, "__consumer_offsets"), broker.DefaultLogOptions with
         {
             SegmentBytes = Math.Min(broker.DefaultLogOptions.SegmentBytes, 100 * 1024 * 1024),
+            // The store writes batches of up to 256 KiB, whatever the limit for producers is.
+            MaxBatchBytes = Math.Max(broker.DefaultLogOptions.MaxBatchBytes, 1024 * 1024),
         }, broker.Time, loggerFactory.CreateLogger("Ferry.Broker.Groups.OffsetsLog"), out var offsets);
         var coordinator = new GroupCoordinator(options, topics, store, broker.Time, logger);
         foreach (var (key, value) in offsets)
@@ -286,6 +293,41 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         return expired;
     }
 
+    /// <summary>
+    /// Rewrites the live offsets and drops the older segments of the offsets log once most of its records are
+    /// superseded (and there are enough of them to matter), so a long-running broker's log stays near its live size.
+    /// </summary>
+    public bool CompactOffsetsIfMostlyDead(long minimumRecords = 100_000)
+    {
+        long live = _groups.Values.Sum(g => { lock (g.Lock) return (long)g.Offsets.Count; });
+        if (_stopping || _store.RecordsSinceCompaction < Math.Max(minimumRecords, 2 * live)) return false;
+        try
+        {
+            long start = _store.BeginCompaction();
+            live = 0;
+            foreach (var group in _groups.Values)
+            {
+                lock (group.Lock)
+                {
+                    if (group.Offsets.Count == 0) continue;
+                    _store.Append(group.Offsets.Select(kv => (new OffsetKey(group.Id, kv.Key.Topic, kv.Key.Partition), (CommittedOffset?)kv.Value)));
+                    live += group.Offsets.Count;
+                }
+            }
+            _store.EndCompaction(start, live);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // stopping
+        }
+        catch (IOException ex)
+        {
+            CompactionFailed(Logger, ex);
+            return false;
+        }
+    }
+
     private void RemoveDead(ConsumerGroup group)
     {
         group.MarkDead();
@@ -333,6 +375,9 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
 
     [LoggerMessage(EventId = 2121, Level = LogLevel.Error, Message = "Expiring committed offsets failed; retrying at the next check")]
     private static partial void ExpiryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2122, Level = LogLevel.Error, Message = "Compacting the offsets log failed; retrying at the next check")]
+    private static partial void CompactionFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2120, Level = LogLevel.Information, Message = "Group {GroupId} stayed empty past the offsets retention: {Count} committed offsets deleted")]
     private static partial void OffsetsExpired(ILogger logger, string groupId, int count);

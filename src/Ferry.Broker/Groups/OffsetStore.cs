@@ -18,11 +18,11 @@ public readonly record struct OffsetKey(string Group, string Topic, int Partitio
 /// (group, topic, partition); a deletion is a record with an empty value (a tombstone).
 /// </summary>
 /// <remarks>
-/// <para>Replay at open reads the whole log, the last record of a key winning. Then the log is compacted: the live
-/// offsets are appended again at the tail of a fresh segment and the log start moved past every older segment,
-/// which deletes them. A crash in the middle leaves old records followed by some of the snapshot, which replay
-/// to the same state, so compaction needs no other crash handling. The log grows between restarts by one
-/// record per committed partition; Kafka's log cleaner does the same job continuously.</para>
+/// <para>Replay at open reads the whole log, the last record of a key winning. Compaction, at open and whenever
+/// the coordinator finds the log mostly dead records: the live offsets are appended again at the tail of a fresh
+/// segment, fsync'd, and the log start moved past every older segment, which deletes them. A crash in the middle
+/// leaves old records followed by some of the rewrite, which replay to the same state, so compaction needs no
+/// other crash handling. (Kafka's log cleaner does this job for <c>__consumer_offsets</c>.)</para>
 /// <para>Durability: the log takes the host's Storage:Fsync policy. With it (the default) an acknowledged
 /// OffsetCommit has been fsync'd (<see cref="WaitForDurableAsync"/>, group commit shared by concurrent commits);
 /// without it, the commit is in the page cache when acknowledged, as acks=1 produce.</para>
@@ -51,8 +51,13 @@ public sealed partial class OffsetStore : IAsyncDisposable
         var log = Log.Open(directory, options with { RetentionMs = -1, RetentionBytes = -1 }, time, logger);
         offsets = [];
         long records = Replay(log, offsets);
-        var store = new OffsetStore(log, time);
-        if (records > offsets.Count) store.Compact(offsets);
+        var store = new OffsetStore(log, time) { RecordsSinceCompaction = records };
+        if (records > offsets.Count)
+        {
+            long start = store.BeginCompaction();
+            if (offsets.Count > 0) store.Append(offsets.Select(kv => (kv.Key, (CommittedOffset?)kv.Value)));
+            store.EndCompaction(start, offsets.Count);
+        }
         Loaded(logger, offsets.Count, records);
         return store;
     }
@@ -88,14 +93,29 @@ public sealed partial class OffsetStore : IAsyncDisposable
         return records;
     }
 
-    /// <summary>Rewrites the live offsets at the tail and drops every older segment (see remarks).</summary>
-    private void Compact(Dictionary<OffsetKey, CommittedOffset> live)
+    /// <summary>Records appended since the last compaction (live ones included): what decides the next one.</summary>
+    public long RecordsSinceCompaction { get; private set; }
+
+    /// <summary>
+    /// Starts a compaction (see remarks): a fresh segment, from whose start the caller appends every live offset
+    /// again, each group under its lock, while commits go on. Returns the offset to pass to <see cref="EndCompaction"/>.
+    /// </summary>
+    public long BeginCompaction()
     {
         _log.Roll();
-        long snapshotStart = _log.LogEndOffset;
-        if (live.Count > 0) Append(live.Select(kv => (kv.Key, (CommittedOffset?)kv.Value)));
+        return _log.LogEndOffset;
+    }
+
+    /// <summary>
+    /// Ends a compaction: once the rewritten offsets are on disk, every segment before <paramref name="start"/>
+    /// goes. A commit that raced in just below <paramref name="start"/> stays readable in the active segment and
+    /// is followed by its rewrite, so replay still ends at the right value.
+    /// </summary>
+    public void EndCompaction(long start, long live)
+    {
         _log.Flush();
-        _log.AdvanceLogStart(snapshotStart);
+        _log.AdvanceLogStart(start);
+        RecordsSinceCompaction = live;
     }
 
     /// <summary>
@@ -109,6 +129,7 @@ public sealed partial class OffsetStore : IAsyncDisposable
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var (key, value) in changes)
         {
+            RecordsSinceCompaction++;
             builder.Add(EncodeKey(key), value is null ? [] : EncodeValue(value), now);
             if (builder.Size >= BatchTargetBytes) end = Flush(builder);
         }

@@ -69,6 +69,25 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task CompactionWhileRunning_DropsOldSegments_AndKeepsTheLatestOffsets()
+    {
+        var coordinator = Open();
+        for (int i = 0; i < 100; i++) await CommitAsync(coordinator, "g", i % 2, i);
+        await CommitAsync(coordinator, "h", 0, 1, "h");
+        Assert.False(coordinator.CompactOffsetsIfMostlyDead(minimumRecords: 1_000));
+        Assert.True(coordinator.CompactOffsetsIfMostlyDead(minimumRecords: 10));
+        Assert.False(coordinator.CompactOffsetsIfMostlyDead(minimumRecords: 10));
+        await CommitAsync(coordinator, "g", 1, 500);
+
+        var segments = Directory.GetFiles(Path.Combine(_data, "__consumer_offsets"), "*.log");
+        Assert.Single(segments);
+        coordinator = await ReopenAsync();
+        Assert.Equal(98, Fetch(coordinator, "g", 0)!.Offset);
+        Assert.Equal(500, Fetch(coordinator, "g", 1)!.Offset);
+        Assert.Equal("h", Fetch(coordinator, "h", 0)!.Metadata);
+    }
+
+    [Fact]
     public async Task OffsetsOfAnEmptyGroup_ExpireAfterTheRetention_Durably()
     {
         var coordinator = Open(new GroupOptions { OffsetsRetentionMinutes = 60 });
