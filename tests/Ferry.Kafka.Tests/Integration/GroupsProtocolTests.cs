@@ -122,6 +122,37 @@ public sealed class GroupsProtocolTests
     }
 
     [Fact]
+    public async Task LeaveGroupV3_RemovesABatchOfMembersByInstanceId()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "batch-leave", group = "batch-leave-group";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 1);
+        using var first = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        using var second = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        var a = await first.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 5, Join(group, "", topic, "a"));
+        var bJoin = second.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 5, Join(group, "", topic, "b"));
+        await Eventually.HoldsAsync(() => Heartbeat(first, group, a, "a").GetAwaiter().GetResult() == ErrorCodes.RebalanceInProgress, "b's join starts a rebalance");
+        await first.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 5, Join(group, a.MemberId, topic, "a"));
+        var b = await bJoin;
+
+        var left = await first.SendAsync<LeaveGroupResponse>(ApiKeys.LeaveGroup, 4, new LeaveGroupRequest
+        {
+            GroupId = group,
+            Members =
+            [
+                new LeaveGroupRequest.MemberIdentity { MemberId = "", GroupInstanceId = "a" },
+                new LeaveGroupRequest.MemberIdentity { MemberId = b.MemberId, GroupInstanceId = "b" },
+                new LeaveGroupRequest.MemberIdentity { MemberId = "", GroupInstanceId = "nobody" },
+            ],
+        });
+        Assert.Equal(ErrorCodes.None, left.ErrorCode);
+        Assert.Equal([ErrorCodes.None, ErrorCodes.None, ErrorCodes.UnknownMemberId], left.Members.Select(m => m.ErrorCode));
+        var described = await first.SendAsync<DescribeGroupsResponse>(ApiKeys.DescribeGroups, 5, new DescribeGroupsRequest { Groups = [group] });
+        Assert.Equal("Empty", described.Groups.Single().GroupState);
+        Assert.Empty(described.Groups.Single().Members);
+    }
+
+    [Fact]
     public async Task Shutdown_AnswersAJoinGroupThatIsStillWaiting()
     {
         await using var server = await FerryServer.StartAsync();
@@ -144,10 +175,10 @@ public sealed class GroupsProtocolTests
         Assert.Equal(ErrorCodes.CoordinatorNotAvailable, (await waiting).ErrorCode);
     }
 
-    private static async Task<short> Heartbeat(RawKafkaClient client, string group, JoinGroupResponse joined) =>
-        (await client.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 2, new HeartbeatRequest
+    private static async Task<short> Heartbeat(RawKafkaClient client, string group, JoinGroupResponse joined, string? instanceId = null) =>
+        (await client.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 3, new HeartbeatRequest
         {
-            GroupId = group, GenerationId = joined.GenerationId, MemberId = joined.MemberId,
+            GroupId = group, GenerationId = joined.GenerationId, MemberId = joined.MemberId, GroupInstanceId = instanceId,
         })).ErrorCode;
 
     [Fact]
@@ -169,6 +200,18 @@ public sealed class GroupsProtocolTests
 
         var all = await FetchAllAsync(client, "meta-group");
         Assert.Equal([(0, 42L, "first"), (1, 7L, (string?)null)], all);
+
+        // v8 asks for several groups at once; a group without offsets answers -1.
+        var both = await client.SendAsync<OffsetFetchResponse>(ApiKeys.OffsetFetch, 8, new OffsetFetchRequest
+        {
+            Groups =
+            [
+                new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "meta-group", Topics = [new() { Name = "meta", PartitionIndexes = [1] }] },
+                new OffsetFetchRequest.OffsetFetchRequestGroup { GroupId = "no-such-group", Topics = [new() { Name = "meta", PartitionIndexes = [0] }] },
+            ],
+        });
+        Assert.Equal(["meta-group", "no-such-group"], both.Groups.Select(g => g.GroupId));
+        Assert.Equal([7L, -1L], both.Groups.Select(g => g.Topics.Single().Partitions.Single().CommittedOffset));
 
         var unknownTopic = await client.SendAsync<OffsetCommitResponse>(ApiKeys.OffsetCommit, 8, new OffsetCommitRequest
         {
