@@ -113,6 +113,7 @@ public sealed partial class KafkaConnectionHandler(
                 CorrelationId = header.CorrelationId,
                 ClientId = header.ClientId,
                 LocalEndPoint = connection.LocalEndPoint,
+                RemoteEndPoint = connection.RemoteEndPoint,
                 ConnectionClosed = closing,
             };
 

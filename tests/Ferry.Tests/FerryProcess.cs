@@ -21,6 +21,7 @@ internal sealed class FerryProcess : IAsyncDisposable
     public int HttpPort { get; }
     public int KafkaPort { get; }
     public int AmqpPort { get; }
+    public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
     public string Output { get { lock (_output) return string.Join('\n', _output); } }
     public Process Process => _process;
 

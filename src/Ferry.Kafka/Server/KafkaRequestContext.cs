@@ -14,6 +14,9 @@ public sealed class KafkaRequestContext
     /// <summary>The listener address the client connected to: what Metadata advertises by default.</summary>
     public required EndPoint? LocalEndPoint { get; init; }
 
+    /// <summary>The client's address: what DescribeGroups shows as a member's host.</summary>
+    public EndPoint? RemoteEndPoint { get; init; }
+
     /// <summary>Cancelled when the connection closes or the server asks it to (shutdown): waits end early.</summary>
     public required CancellationToken ConnectionClosed { get; init; }
 }

@@ -18,6 +18,9 @@ public sealed class FerryOptions
 
     [Required]
     public StorageSettings Storage { get; set; } = new();
+
+    [Required]
+    public GroupSettings Groups { get; set; } = new();
 }
 
 public sealed class ListenerOptions
@@ -67,4 +70,36 @@ public sealed class StorageSettings
     /// <summary>Largest record batch accepted, bytes (default 1 MiB + 12, Kafka's max.message.bytes).</summary>
     [Range(1024, int.MaxValue)]
     public int MaxBatchBytes { get; set; } = 1024 * 1024 + 12;
+}
+
+/// <summary>Consumer groups and their committed offsets (Kafka's group coordinator settings).</summary>
+public sealed class GroupSettings
+{
+    /// <summary>
+    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 0).
+    /// Kafka's group.initial.rebalance.delay.ms is 3000; raise this to get fewer rebalances when many
+    /// consumers start at once, at the price of that much start-up latency.
+    /// </summary>
+    [Range(0, 300_000)]
+    public int InitialRebalanceDelayMs { get; set; }
+
+    /// <summary>Smallest session timeout a consumer may ask for, milliseconds (default 6000, group.min.session.timeout.ms).</summary>
+    [Range(1, int.MaxValue)]
+    public int MinSessionTimeoutMs { get; set; } = 6_000;
+
+    /// <summary>Largest session timeout a consumer may ask for, milliseconds (default 1800000, group.max.session.timeout.ms).</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxSessionTimeoutMs { get; set; } = 1_800_000;
+
+    /// <summary>Delete the committed offsets of a group that stays empty this long, minutes (default 10080 = 7 days, offsets.retention.minutes).</summary>
+    [Range(1, long.MaxValue / 60_000)]
+    public long OffsetsRetentionMinutes { get; set; } = 7 * 24 * 60;
+
+    /// <summary>How often expired offsets are looked for, milliseconds (default 600000, offsets.retention.check.interval.ms).</summary>
+    [Range(100, long.MaxValue)]
+    public long OffsetsRetentionCheckIntervalMs { get; set; } = 600_000;
+
+    /// <summary>Longest metadata string of a committed offset, bytes (default 4096, offset.metadata.max.bytes).</summary>
+    [Range(0, 32_767)]
+    public int OffsetMetadataMaxBytes { get; set; } = 4096;
 }

@@ -1,4 +1,5 @@
 using Ferry.Broker;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Storage;
@@ -32,24 +33,52 @@ internal static class BrokerServices
         });
         services.AddSingleton(sp => TopicRegistry.Open(sp.GetRequiredService<BrokerOptions>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => new ProducerIdAllocator(sp.GetRequiredService<BrokerOptions>().DataDirectory));
+        services.AddSingleton(sp =>
+        {
+            var groups = sp.GetRequiredService<IOptions<FerryOptions>>().Value.Groups;
+            var options = new GroupOptions
+            {
+                InitialRebalanceDelayMs = groups.InitialRebalanceDelayMs,
+                MinSessionTimeoutMs = groups.MinSessionTimeoutMs,
+                MaxSessionTimeoutMs = groups.MaxSessionTimeoutMs,
+                OffsetsRetentionMinutes = groups.OffsetsRetentionMinutes,
+                OffsetsRetentionCheckIntervalMs = groups.OffsetsRetentionCheckIntervalMs,
+                OffsetMetadataMaxBytes = groups.OffsetMetadataMaxBytes,
+            };
+            // Resolved after the topic registry, so the container disposes it first: offsets close before topics.
+            return GroupCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
+                sp.GetRequiredService<ILoggerFactory>());
+        });
         services.AddHostedService<BrokerService>();
         return services;
     }
 }
 
 /// <summary>
-/// Opens the logs at start (hosted services start before Kestrel binds, so the ports only accept once the
-/// broker can serve) and runs retention on a timer. The logs close cleanly when the container disposes
-/// the registry, after the listeners have stopped.
+/// Opens the logs and the group coordinator at start (hosted services start before Kestrel binds, so the
+/// ports only accept once the broker can serve) and runs retention on a timer. The logs close cleanly when
+/// the container disposes the registry and the coordinator, after the listeners have stopped.
 /// </summary>
-internal sealed class BrokerService(TopicRegistry topics, BrokerOptions options) : BackgroundService
+internal sealed class BrokerService : BackgroundService
 {
+    private readonly TopicRegistry _topics;
+    private readonly BrokerOptions _options;
+
+    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IHostApplicationLifetime lifetime)
+    {
+        _topics = topics;
+        _options = options;
+        // JoinGroup and SyncGroup can wait for minutes; answer them as soon as stopping begins, so that Kestrel,
+        // which stops before this service, can close their connections instead of waiting for them.
+        lifetime.ApplicationStopping.Register(groups.Stop);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.RetentionCheckInterval);
+        using var timer = new PeriodicTimer(_options.RetentionCheckInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) topics.ApplyRetention();
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) _topics.ApplyRetention();
         }
         catch (OperationCanceledException)
         {

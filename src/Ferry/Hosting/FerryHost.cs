@@ -68,6 +68,7 @@ public static class FerryHost
 
         var app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapGroupEndpoints();
         return app;
     }
 }

@@ -19,6 +19,7 @@ public sealed class FerryServer : IAsyncDisposable
     public string DataDirectory { get; }
     public Dictionary<string, string?> Settings { get; }
     public int KafkaPort { get; private set; }
+    public int HttpPort { get; private set; }
     public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
 
     public static int FreePort()
@@ -41,12 +42,13 @@ public sealed class FerryServer : IAsyncDisposable
     public async Task StartAsync()
     {
         KafkaPort = FreePort();
+        HttpPort = FreePort();
         var flags = new Dictionary<string, string?>(Settings)
         {
             ["Data"] = DataDirectory,
             ["Listeners:Kafka"] = BootstrapServers,
             ["Listeners:Amqp"] = $"127.0.0.1:{FreePort()}",
-            ["Listeners:Http"] = $"127.0.0.1:{FreePort()}",
+            ["Listeners:Http"] = $"127.0.0.1:{HttpPort}",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         _app = FerryHost.Build(null, flags);

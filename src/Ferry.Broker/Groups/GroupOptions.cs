@@ -1,0 +1,27 @@
+namespace Ferry.Broker.Groups;
+
+/// <summary>Settings of the group coordinator (host section <c>Groups</c>), with Kafka's names and defaults unless said otherwise.</summary>
+public sealed record GroupOptions
+{
+    /// <summary>
+    /// How long a group that was empty waits for more members before its first rebalance completes, ms.
+    /// Kafka's group.initial.rebalance.delay.ms defaults to 3000; Ferry defaults to 0 because a single node
+    /// has no reason to trade start-up latency for fewer rebalances unless the operator asks for it.
+    /// </summary>
+    public int InitialRebalanceDelayMs { get; init; }
+
+    /// <summary>Smallest session timeout a member may ask for, ms (group.min.session.timeout.ms, 6000).</summary>
+    public int MinSessionTimeoutMs { get; init; } = 6_000;
+
+    /// <summary>Largest session timeout a member may ask for, ms (group.max.session.timeout.ms, 1800000).</summary>
+    public int MaxSessionTimeoutMs { get; init; } = 1_800_000;
+
+    /// <summary>Offsets of a group that stays empty this long are deleted, minutes (offsets.retention.minutes, 7 days).</summary>
+    public long OffsetsRetentionMinutes { get; init; } = 7 * 24 * 60;
+
+    /// <summary>How often expired offsets are looked for, ms (offsets.retention.check.interval.ms, 600000).</summary>
+    public long OffsetsRetentionCheckIntervalMs { get; init; } = 600_000;
+
+    /// <summary>Longest metadata string stored with a committed offset, bytes (offset.metadata.max.bytes, 4096).</summary>
+    public int OffsetMetadataMaxBytes { get; init; } = 4096;
+}

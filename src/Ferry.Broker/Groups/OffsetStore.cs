@@ -1,0 +1,225 @@
+using System.Buffers.Binary;
+using System.Text;
+using Ferry.Storage;
+using Ferry.Storage.Records;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Broker.Groups;
+
+/// <summary>A committed offset as stored: what OffsetFetch returns and what expiry looks at.</summary>
+public sealed record CommittedOffset(long Offset, int LeaderEpoch, string? Metadata, long CommitTimestamp);
+
+/// <summary>Names one committed offset: group, topic, partition.</summary>
+public readonly record struct OffsetKey(string Group, string Topic, int Partition);
+
+/// <summary>
+/// Committed offsets, durable: an append-only <see cref="Log"/> in <c>DATA/__consumer_offsets/</c>, as Kafka's
+/// compacted <c>__consumer_offsets</c> topic. Each commit is a RecordBatch of records keyed by
+/// (group, topic, partition); a deletion is a record with an empty value (a tombstone).
+/// </summary>
+/// <remarks>
+/// <para>Replay at open reads the whole log, the last record of a key winning. Compaction, at open and whenever
+/// the coordinator finds the log mostly dead records: the live offsets are appended again at the tail of a fresh
+/// segment, fsync'd, and the log start moved past every older segment, which deletes them. A crash in the middle
+/// leaves old records followed by some of the rewrite, which replay to the same state, so compaction needs no
+/// other crash handling. (Kafka's log cleaner does this job for <c>__consumer_offsets</c>.)</para>
+/// <para>Durability: the log takes the host's Storage:Fsync policy. With it (the default) an acknowledged
+/// OffsetCommit has been fsync'd (<see cref="WaitForDurableAsync"/>, group commit shared by concurrent commits);
+/// without it, the commit is in the page cache when acknowledged, as acks=1 produce.</para>
+/// <para>Record key: version int16 (1) | group string16 | topic string16 | partition int32.
+/// Record value: version int16 (1) | offset int64 | leader epoch int32 | metadata string16 (-1: null) |
+/// commit timestamp int64. Empty value: deleted.</para>
+/// </remarks>
+public sealed partial class OffsetStore : IAsyncDisposable
+{
+    private const short RecordVersion = 1;
+    private const int BatchTargetBytes = 256 * 1024;
+
+    private readonly Log _log;
+    private readonly TimeProvider _time;
+
+    private OffsetStore(Log log, TimeProvider time)
+    {
+        _log = log;
+        _time = time;
+    }
+
+    public static OffsetStore Open(string directory, LogOptions options, TimeProvider time, ILogger logger,
+        out Dictionary<OffsetKey, CommittedOffset> offsets)
+    {
+        // Retention must never delete commits by age: expiry is decided per group and written as tombstones.
+        var log = Log.Open(directory, options with { RetentionMs = -1, RetentionBytes = -1 }, time, logger);
+        offsets = [];
+        long records = Replay(log, offsets);
+        var store = new OffsetStore(log, time) { RecordsSinceCompaction = records };
+        if (records > offsets.Count)
+        {
+            long start = store.BeginCompaction();
+            if (offsets.Count > 0) store.Append(offsets.Select(kv => (kv.Key, (CommittedOffset?)kv.Value)));
+            store.EndCompaction(start, offsets.Count);
+        }
+        Loaded(logger, offsets.Count, records);
+        return store;
+    }
+
+    private static long Replay(Log log, Dictionary<OffsetKey, CommittedOffset> offsets)
+    {
+        long records = 0;
+        long offset = log.LogStartOffset;
+        var buffer = new byte[Math.Max(log.Options.MaxBatchBytes, 64 * 1024)];
+        while (offset < log.LogEndOffset)
+        {
+            var read = log.Read(offset, buffer.Length);
+            using var slice = read.Slice;
+            if (slice.IsEmpty) break;
+            if (slice.Length > buffer.Length) buffer = new byte[slice.Length];
+            slice.CopyTo(buffer);
+            var span = buffer.AsSpan(0, slice.Length);
+            while (span.Length >= RecordBatch.HeaderSize)
+            {
+                int size = RecordBatch.TotalSize(span);
+                var reader = new RecordReader(span[..size]);
+                while (reader.TryRead(out var record))
+                {
+                    records++;
+                    var key = ReadKey(record.Key);
+                    if (record.Value.IsEmpty) offsets.Remove(key);
+                    else offsets[key] = ReadValue(record.Value);
+                }
+                offset = RecordBatch.BaseOffset(span) + RecordBatch.LastOffsetDelta(span) + 1;
+                span = span[size..];
+            }
+        }
+        return records;
+    }
+
+    /// <summary>Records appended since the last compaction (live ones included): what decides the next one.</summary>
+    public long RecordsSinceCompaction { get; private set; }
+
+    /// <summary>
+    /// Starts a compaction (see remarks): a fresh segment, from whose start the caller appends every live offset
+    /// again, each group under its lock, while commits go on. Returns the offset to pass to <see cref="EndCompaction"/>.
+    /// </summary>
+    public long BeginCompaction()
+    {
+        _log.Roll();
+        return _log.LogEndOffset;
+    }
+
+    /// <summary>
+    /// Ends a compaction: once the rewritten offsets are on disk, every segment before <paramref name="start"/>
+    /// goes. A commit that raced in just below <paramref name="start"/> stays readable in the active segment and
+    /// is followed by its rewrite, so replay still ends at the right value.
+    /// </summary>
+    public void EndCompaction(long start, long live)
+    {
+        _log.Flush();
+        _log.AdvanceLogStart(start);
+        RecordsSinceCompaction = live;
+    }
+
+    /// <summary>
+    /// Appends commits (null: delete) and returns the log end offset to wait on for durability. The caller
+    /// orders appends of one group (it holds the group's lock), so the log's order is the order of the state.
+    /// </summary>
+    public long Append(IEnumerable<(OffsetKey Key, CommittedOffset? Value)> changes)
+    {
+        var builder = new RecordBatchBuilder();
+        long end = _log.LogEndOffset;
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var (key, value) in changes)
+        {
+            RecordsSinceCompaction++;
+            builder.Add(EncodeKey(key), value is null ? [] : EncodeValue(value), now);
+            if (builder.Size >= BatchTargetBytes) end = Flush(builder);
+        }
+        if (builder.Count > 0) end = Flush(builder);
+        return end;
+    }
+
+    private long Flush(RecordBatchBuilder builder)
+    {
+        var batch = builder.ToArray();
+        builder.Clear();
+        var result = _log.Append(batch);
+        if (!result.Succeeded) throw new IOException($"Appending to the offsets log failed: {result.Error}.");
+        return result.LastOffset + 1;
+    }
+
+    /// <summary>Completes once the log is durable up to <paramref name="endOffset"/> under the Storage:Fsync policy.</summary>
+    public Task WaitForDurableAsync(long endOffset) => _log.WaitForDurableAsync(endOffset);
+
+    public ValueTask DisposeAsync() => _log.DisposeAsync();
+
+    private static byte[] EncodeKey(OffsetKey key)
+    {
+        int groupLength = Encoding.UTF8.GetByteCount(key.Group), topicLength = Encoding.UTF8.GetByteCount(key.Topic);
+        var bytes = new byte[2 + 2 + groupLength + 2 + topicLength + 4];
+        var span = bytes.AsSpan();
+        BinaryPrimitives.WriteInt16BigEndian(span, RecordVersion);
+        int p = 2;
+        p += WriteString(span[p..], key.Group);
+        p += WriteString(span[p..], key.Topic);
+        BinaryPrimitives.WriteInt32BigEndian(span[p..], key.Partition);
+        return bytes;
+    }
+
+    private static byte[] EncodeValue(CommittedOffset value)
+    {
+        int metadataLength = value.Metadata is null ? 0 : Encoding.UTF8.GetByteCount(value.Metadata);
+        var bytes = new byte[2 + 8 + 4 + 2 + metadataLength + 8];
+        var span = bytes.AsSpan();
+        BinaryPrimitives.WriteInt16BigEndian(span, RecordVersion);
+        BinaryPrimitives.WriteInt64BigEndian(span[2..], value.Offset);
+        BinaryPrimitives.WriteInt32BigEndian(span[10..], value.LeaderEpoch);
+        int p = 14;
+        if (value.Metadata is null)
+        {
+            BinaryPrimitives.WriteInt16BigEndian(span[p..], -1);
+            p += 2;
+        }
+        else
+        {
+            p += WriteString(span[p..], value.Metadata);
+        }
+        BinaryPrimitives.WriteInt64BigEndian(span[p..], value.CommitTimestamp);
+        return bytes;
+    }
+
+    private static int WriteString(Span<byte> span, string value)
+    {
+        int length = Encoding.UTF8.GetBytes(value, span[2..]);
+        BinaryPrimitives.WriteInt16BigEndian(span, checked((short)length));
+        return 2 + length;
+    }
+
+    private static OffsetKey ReadKey(ReadOnlySpan<byte> span)
+    {
+        int p = 2;
+        string group = ReadString(span, ref p)!;
+        string topic = ReadString(span, ref p)!;
+        return new OffsetKey(group, topic, BinaryPrimitives.ReadInt32BigEndian(span[p..]));
+    }
+
+    private static CommittedOffset ReadValue(ReadOnlySpan<byte> span)
+    {
+        long offset = BinaryPrimitives.ReadInt64BigEndian(span[2..]);
+        int epoch = BinaryPrimitives.ReadInt32BigEndian(span[10..]);
+        int p = 14;
+        string? metadata = ReadString(span, ref p);
+        return new CommittedOffset(offset, epoch, metadata, BinaryPrimitives.ReadInt64BigEndian(span[p..]));
+    }
+
+    private static string? ReadString(ReadOnlySpan<byte> span, ref int p)
+    {
+        short length = BinaryPrimitives.ReadInt16BigEndian(span[p..]);
+        p += 2;
+        if (length < 0) return null;
+        string value = Encoding.UTF8.GetString(span.Slice(p, length));
+        p += length;
+        return value;
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Loaded {Offsets} committed offsets from {Records} records")]
+    private static partial void Loaded(ILogger logger, int offsets, long records);
+}

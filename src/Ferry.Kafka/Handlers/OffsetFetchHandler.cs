@@ -1,0 +1,74 @@
+using Ferry.Broker.Groups;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Server;
+
+namespace Ferry.Kafka.Handlers;
+
+/// <summary>
+/// OffsetFetch: committed offsets (-1 where none) with their metadata; null topics (v2+) mean every partition
+/// the group has an offset for; v8 asks for several groups at once. With no transactions, every committed
+/// offset is stable, so require_stable (v7+) changes nothing.
+/// </summary>
+public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<OffsetFetchRequest>
+{
+    public override short ApiKey => ApiKeys.OffsetFetch;
+    public override short MinVersion => 0;
+    public override short MaxVersion => 8;
+
+    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, OffsetFetchRequest request)
+    {
+        var response = new OffsetFetchResponse();
+        if (context.ApiVersion >= 8)
+        {
+            foreach (var group in request.Groups)
+            {
+                var wanted = group.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
+                var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId };
+                if (group.GroupId.Length == 0) groupResponse.ErrorCode = ErrorCodes.InvalidGroupId;
+                else
+                {
+                    foreach (var topic in groups.FetchOffsets(group.GroupId, wanted).GroupBy(o => o.Topic))
+                    {
+                        groupResponse.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
+                        {
+                            Name = topic.Key,
+                            Partitions = topic.Select(o => new OffsetFetchResponse.OffsetFetchResponsePartitions
+                            {
+                                PartitionIndex = o.Partition,
+                                CommittedOffset = o.Offset?.Offset ?? -1,
+                                CommittedLeaderEpoch = o.Offset?.LeaderEpoch ?? -1,
+                                Metadata = o.Offset is null ? "" : o.Offset.Metadata,
+                            }).ToList(),
+                        });
+                    }
+                }
+                response.Groups.Add(groupResponse);
+            }
+            return new(response);
+        }
+
+        // v0 and v1 always name the topics; from v2 null asks for all.
+        var topics = request.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
+        if (request.GroupId.Length == 0)
+        {
+            response.ErrorCode = ErrorCodes.InvalidGroupId;
+            return new(response);
+        }
+        foreach (var topic in groups.FetchOffsets(request.GroupId, topics).GroupBy(o => o.Topic))
+        {
+            response.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopic
+            {
+                Name = topic.Key,
+                Partitions = topic.Select(o => new OffsetFetchResponse.OffsetFetchResponsePartition
+                {
+                    PartitionIndex = o.Partition,
+                    CommittedOffset = o.Offset?.Offset ?? -1,
+                    CommittedLeaderEpoch = o.Offset?.LeaderEpoch ?? -1,
+                    Metadata = o.Offset is null ? "" : o.Offset.Metadata,
+                }).ToList(),
+            });
+        }
+        return new(response);
+    }
+}

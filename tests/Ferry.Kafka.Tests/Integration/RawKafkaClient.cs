@@ -1,0 +1,91 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+
+namespace Ferry.Kafka.Tests.Integration;
+
+/// <summary>
+/// A bare Kafka client over the generated codecs: one request at a time, any API and version. For what
+/// Confluent.Kafka cannot show (commit metadata, exact error codes) or cannot do (a member that stops
+/// heartbeating while its process lives on).
+/// </summary>
+internal sealed class RawKafkaClient : IDisposable
+{
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private int _correlationId;
+
+    private RawKafkaClient(TcpClient tcp)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+    }
+
+    public static async Task<RawKafkaClient> ConnectAsync(int port)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        return new RawKafkaClient(tcp);
+    }
+
+    public async Task<TResponse> SendAsync<TResponse>(short apiKey, short version, IKafkaMessage request, TimeSpan? timeout = null)
+        where TResponse : IKafkaMessage, new()
+    {
+        int correlationId = ++_correlationId;
+        var body = new ArrayBufferWriter<byte>();
+        var writer = new KafkaWriter(body);
+        var header = new RequestHeader { RequestApiKey = apiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = "raw-test" };
+        header.Write(writer, ApiKeys.RequestHeaderVersion(apiKey, version));
+        request.Write(writer, version);
+        var frame = new byte[4 + body.WrittenCount];
+        BinaryPrimitives.WriteInt32BigEndian(frame, body.WrittenCount);
+        body.WrittenSpan.CopyTo(frame.AsSpan(4));
+
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await _stream.WriteAsync(frame, cts.Token);
+        var sizeBytes = new byte[4];
+        await _stream.ReadExactlyAsync(sizeBytes, cts.Token);
+        var payload = new byte[BinaryPrimitives.ReadInt32BigEndian(sizeBytes)];
+        await _stream.ReadExactlyAsync(payload, cts.Token);
+
+        var reader = new KafkaReader(payload);
+        var responseHeader = new ResponseHeader();
+        responseHeader.Read(ref reader, ApiKeys.ResponseHeaderVersion(apiKey, version));
+        Assert.Equal(correlationId, responseHeader.CorrelationId);
+        var response = new TResponse();
+        response.Read(ref reader, version);
+        return response;
+    }
+
+    /// <summary>ConsumerProtocolSubscription v0: version | topics [string] | user_data (null).</summary>
+    public static byte[] Subscription(params string[] topics)
+    {
+        var buffer = new List<byte>();
+        buffer.AddRange([0, 0]);
+        AddInt32(buffer, topics.Length);
+        foreach (var topic in topics)
+        {
+            var name = Encoding.UTF8.GetBytes(topic);
+            buffer.AddRange([(byte)(name.Length >> 8), (byte)name.Length]);
+            buffer.AddRange(name);
+        }
+        AddInt32(buffer, -1);
+        return [.. buffer];
+    }
+
+    private static void AddInt32(List<byte> buffer, int value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(bytes, value);
+        buffer.AddRange(bytes.ToArray());
+    }
+
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _tcp.Dispose();
+    }
+}
