@@ -1,4 +1,5 @@
 using Ferry.Amqp.Connections;
+using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -7,14 +8,23 @@ using Microsoft.Extensions.Options;
 namespace Ferry.Amqp;
 
 /// <summary>Kestrel's entry point for AMQP 0-9-1 connections: <c>l.UseConnectionHandler&lt;AmqpConnectionHandler&gt;()</c>.</summary>
-public sealed class AmqpConnectionHandler(QueueBroker broker, IOptions<AmqpOptions> options, ILogger<AmqpConnectionHandler> logger)
+public sealed class AmqpConnectionHandler(QueueBroker broker, ConnectionRegistry connections, IOptions<AmqpOptions> options,
+    ILogger<AmqpConnectionHandler> logger)
     : ConnectionHandler
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         // Serve only once durable queues are loaded (the architecture's "ready before accepting").
         await broker.Loaded.ConfigureAwait(false);
-        using var amqp = new AmqpConnection(connection, broker, options.Value, logger);
-        await amqp.RunAsync().ConfigureAwait(false);
+        var client = connections.Register(connection.ConnectionId, "amqp", connection.RemoteEndPoint, connection.LocalEndPoint);
+        try
+        {
+            using var amqp = new AmqpConnection(connection, broker, options.Value, logger, client);
+            await amqp.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            connections.Unregister(client);
+        }
     }
 }

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Threading.Channels;
+using Ferry.Broker.Connections;
 using Ferry.Kafka.Handlers;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -26,6 +28,7 @@ namespace Ferry.Kafka;
 /// </remarks>
 public sealed partial class KafkaConnectionHandler(
     KafkaHandlerRegistry handlers,
+    ConnectionRegistry connections,
     IOptions<KafkaOptions> options,
     ILogger<KafkaConnectionHandler> logger) : ConnectionHandler
 {
@@ -38,6 +41,7 @@ public sealed partial class KafkaConnectionHandler(
             SingleReader = true,
             SingleWriter = true,
         });
+        var client = connections.Register(connection.ConnectionId, "kafka", connection.RemoteEndPoint, connection.LocalEndPoint);
         var writer = WriteResponsesAsync(connection, pending.Reader);
         var input = connection.Transport.Input;
         try
@@ -50,7 +54,7 @@ public sealed partial class KafkaConnectionHandler(
                 {
                     while (KafkaFrame.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
                     {
-                        var response = Dispatch(connection, frame);
+                        var response = Dispatch(connection, client, frame);
                         if (response is { } queued) await pending.Writer.WriteAsync(queued, connection.ConnectionClosed).ConfigureAwait(false);
                     }
                 }
@@ -77,12 +81,14 @@ public sealed partial class KafkaConnectionHandler(
         {
             pending.Writer.TryComplete();
             await writer.ConfigureAwait(false);
+            connections.Unregister(client);
         }
     }
 
     /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
-    private PendingResponse? Dispatch(ConnectionContext connection, ReadOnlySequence<byte> frame)
+    private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, ReadOnlySequence<byte> frame)
     {
+        long started = Stopwatch.GetTimestamp();
         int length = (int)frame.Length;
         byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
         bool handedOver = false;
@@ -98,6 +104,8 @@ public sealed partial class KafkaConnectionHandler(
             var memory = bytes.AsMemory(0, length);
             var reader = new KafkaReader(memory);
             header.Read(ref reader, ApiKeys.RequestHeaderVersion(apiKey, apiVersion));
+            // Clients send the same client.id on every request; only a change is worth a write.
+            if (!string.Equals(client.ClientId, header.ClientId, StringComparison.Ordinal)) client.ClientId = header.ClientId;
             var body = memory[reader.Position..];
 
             var context = new KafkaRequestContext
@@ -126,7 +134,7 @@ public sealed partial class KafkaConnectionHandler(
                 response = handler.HandleAsync(context, body);
             }
             handedOver = true;
-            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, bytes);
+            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, bytes, started);
         }
         finally
         {
@@ -152,6 +160,7 @@ public sealed partial class KafkaConnectionHandler(
                     {
                         ArrayPool<byte>.Shared.Return(item.RequestBytes);
                     }
+                    KafkaMetrics.RecordRequest(item.ApiKey, Stopwatch.GetElapsedTime(item.Started));
                     if (response is null) continue; // acks=0: the client expects nothing
                     WriteResponse(output, item, response);
                     if (output.UnflushedBytes > 256 * 1024) await output.FlushAsync().ConfigureAwait(false);
@@ -194,7 +203,7 @@ public sealed partial class KafkaConnectionHandler(
     }
 
     private readonly record struct PendingResponse(int CorrelationId, short ApiKey, short ApiVersion,
-        ValueTask<IKafkaMessage?> Response, byte[] RequestBytes);
+        ValueTask<IKafkaMessage?> Response, byte[] RequestBytes, long Started);
 
     private sealed class UnknownApiException(short apiKey, short apiVersion) : Exception($"Unknown API {apiKey} v{apiVersion}")
     {

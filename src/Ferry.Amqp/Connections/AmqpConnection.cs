@@ -1,12 +1,15 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Ferry.Amqp.Channels;
+using Ferry.Amqp.Diagnostics;
 using Ferry.Amqp.Framing;
 using Ferry.Amqp.Methods;
+using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -43,6 +46,7 @@ internal sealed partial class AmqpConnection : IDisposable
     private readonly QueueBroker _broker;
     private readonly AmqpOptions _options;
     private readonly ILogger _logger;
+    private readonly ClientConnection? _client;
     private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private AmqpChannel?[] _channels = new AmqpChannel?[16];
@@ -63,8 +67,9 @@ internal sealed partial class AmqpConnection : IDisposable
         Closed,
     }
 
-    public AmqpConnection(ConnectionContext context, QueueBroker broker, AmqpOptions options, ILogger logger)
+    public AmqpConnection(ConnectionContext context, QueueBroker broker, AmqpOptions options, ILogger logger, ClientConnection? client = null)
     {
+        _client = client;
         _context = context;
         _broker = broker;
         _options = options;
@@ -319,7 +324,9 @@ internal sealed partial class AmqpConnection : IDisposable
                 return;
             }
 
+            long started = Stopwatch.GetTimestamp();
             amqpChannel.HandleMethod(id, ref reader);
+            AmqpMetrics.RecordMethod(id, Stopwatch.GetElapsedTime(started));
             if (amqpChannel.IsClosed) _channels[channel] = null;
             return;
         }
@@ -413,6 +420,16 @@ internal sealed partial class AmqpConnection : IDisposable
             AmqpConnectionException.Throw(AmqpConstants.AccessRefused,
                 $"ACCESS_REFUSED - Login was refused using authentication mechanism {startOk.Mechanism}. For details see the broker logfile.",
                 AmqpMethodId.ConnectionStartOk);
+        }
+
+        if (_client is not null)
+        {
+            var properties = startOk.ClientProperties;
+            string? product = QueueArguments.AsString(properties?.GetValueOrDefault("product"));
+            string? version = QueueArguments.AsString(properties?.GetValueOrDefault("version"));
+            _client.ClientSoftware = product is null ? null : version is null ? product : product + " " + version;
+            _client.ClientId = QueueArguments.AsString(properties?.GetValueOrDefault("connection_name"));
+            _client.User = user;
         }
 
         _state = State.AwaitTuneOk;

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Ferry.Storage.Diagnostics;
+
 namespace Ferry.Storage.Durability;
 
 /// <summary>
@@ -62,9 +65,11 @@ internal sealed class GroupCommitter : IAsyncDisposable
             Volatile.Write(ref _pending, 0);
             var round = Interlocked.Exchange(ref _nextRound, NewRound());
             long end = _logEndOffset();
+            long started = Stopwatch.GetTimestamp();
             try
             {
                 _flushThrough(end);
+                StorageMetrics.FsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 Volatile.Write(ref _durableOffset, Math.Max(DurableOffset, end));
                 Rounds++;
                 round.TrySetResult();
