@@ -2,7 +2,10 @@ using Ferry.Admin;
 using Ferry.Amqp;
 using Ferry.Configuration;
 using Ferry.Kafka;
+using Ferry.Metrics;
 using Microsoft.AspNetCore.Connections;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Ferry.Hosting;
 
@@ -59,8 +62,33 @@ public static class FerryHost
             o.Fsync = options.Storage.Fsync;
         });
 
+        builder.Services.AddSingleton<ConsumerGroups>();
+        builder.Services.AddSingleton<FerryMetrics>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RateSampler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RateSampler>());
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("ferry", serviceVersion: ThisAssembly.Version))
+            .WithMetrics(metrics => metrics
+            .AddMeter(FerryMetrics.AllMeters)
+            // Latencies are in seconds; the SDK's default buckets assume milliseconds.
+            .AddView(instrument => instrument is System.Diagnostics.Metrics.Histogram<double> && instrument.Unit == "s"
+                ? new ExplicitBucketHistogramConfiguration { Boundaries = FerryMetrics.LatencyBuckets }
+                : null)
+            .AddPrometheusExporter());
+
         var app = builder.Build();
+        app.UseAdminErrors();
         app.MapHealthEndpoints();
+        app.MapOverviewEndpoints();
+        app.MapTopicEndpoints();
+        app.MapRecordEndpoints();
+        app.MapGroupEndpoints();
+        app.MapQueueEndpoints();
+        app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        // The observable instruments exist once this singleton does.
+        app.Services.GetRequiredService<FerryMetrics>();
         return app;
     }
 }
