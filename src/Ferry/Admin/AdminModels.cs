@@ -115,3 +115,6 @@ internal sealed record GroupDetail(
 internal sealed record ResetOffsetsRequest(string? Topic, List<int>? Partitions, string To, long? Value = null, bool DryRun = false);
 
 internal sealed record ResetOffsetsResponse(string GroupId, bool DryRun, List<GroupOffsetInfo> Offsets);
+
+/// <summary>What a client command prints with --json when the operation has no other result.</summary>
+internal sealed record CliMessage(bool Ok, string Message);

@@ -27,6 +27,8 @@ namespace Ferry.Admin;
 [JsonSerializable(typeof(GroupDetail))]
 [JsonSerializable(typeof(ResetOffsetsRequest))]
 [JsonSerializable(typeof(ResetOffsetsResponse))]
+[JsonSerializable(typeof(CliMessage))]
+[JsonSerializable(typeof(ConsumedRecord))]
 internal sealed partial class FerryJsonContext : JsonSerializerContext
 {
     /// <summary>
