@@ -75,7 +75,8 @@ public static class FerryHost
             .AddView(instrument => instrument is System.Diagnostics.Metrics.Histogram<double> && instrument.Unit == "s"
                 ? new ExplicitBucketHistogramConfiguration { Boundaries = FerryMetrics.LatencyBuckets }
                 : null)
-            .AddPrometheusExporter());
+            // No scrape cache: one scrape per interval is the norm, and a cached answer would hide fresh counts.
+            .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
 
         var app = builder.Build();
         app.UseAdminErrors();
