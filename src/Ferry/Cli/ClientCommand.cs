@@ -57,9 +57,12 @@ internal static class ClientCommand
                 return Fail(ExitCodes.Usage, $"--server '{server}' is not an http:// URL");
             }
             using var client = new AdminClient(uri);
+            var console = AnsiConsole.Console;
+            // Spectre assumes 80 columns when output goes to a file or a pipe; wrapped cells would break grep and awk.
+            if (Console.IsOutputRedirected) console.Profile.Width = 240;
             try
             {
-                return await action(parse, new ClientContext(client, parse.GetValue(Json), AnsiConsole.Console), cancellationToken).ConfigureAwait(false);
+                return await action(parse, new ClientContext(client, parse.GetValue(Json), console), cancellationToken).ConfigureAwait(false);
             }
             catch (BrokerUnreachableException ex)
             {
