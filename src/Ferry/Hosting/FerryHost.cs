@@ -12,7 +12,9 @@ namespace Ferry.Hosting;
 /// <summary>Builds the broker process: configuration, logging, the broker service and the Kestrel listeners.</summary>
 public static class FerryHost
 {
-    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?> flags, string[]? args = null)
+    /// <param name="configureServices">Last word on the services (tests; where the consumer-group coordinator's <see cref="IConsumerGroupAdmin"/> adapter can be registered).</param>
+    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?> flags, string[]? args = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.Configuration.AddFerrySources(configFile, flags);
@@ -77,6 +79,8 @@ public static class FerryHost
                 : null)
             // No scrape cache: one scrape per interval is the norm, and a cached answer would hide fresh counts.
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseAdminErrors();
