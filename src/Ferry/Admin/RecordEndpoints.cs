@@ -15,7 +15,7 @@ internal static class RecordEndpoints
 {
     private const int MaxRecordsPerRead = 10_000;
     private const int ReadBytes = 1 << 20;
-    private static int s_roundRobin;
+    private static int _roundRobin;
 
     public static IEndpointRouteBuilder MapRecordEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -35,7 +35,7 @@ internal static class RecordEndpoints
         int partitionCount = topic.Partitions.Count;
         // Records without key or partition go together to one partition per request (Kafka's sticky
         // partitioner does the same per batch), turning round the partitions request by request.
-        int sticky = (int)((uint)Interlocked.Increment(ref s_roundRobin) % (uint)partitionCount);
+        int sticky = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)partitionCount);
         var builders = new SortedDictionary<int, RecordBatchBuilder>();
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         foreach (var record in records)

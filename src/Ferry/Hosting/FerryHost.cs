@@ -4,6 +4,7 @@ using Ferry.Configuration;
 using Ferry.Kafka;
 using Ferry.Metrics;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -66,7 +67,7 @@ public static class FerryHost
 
         builder.Services.AddSingleton<ConsumerGroups>();
         builder.Services.AddSingleton<FerryMetrics>();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RateSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RateSampler>());
         builder.Services.AddOpenTelemetry()
