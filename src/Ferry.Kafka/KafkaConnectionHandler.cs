@@ -107,6 +107,7 @@ public sealed partial class KafkaConnectionHandler(
             // Clients send the same client.id on every request; only a change is worth a write.
             if (!string.Equals(client.ClientId, header.ClientId, StringComparison.Ordinal)) client.ClientId = header.ClientId;
             var body = memory[reader.Position..];
+            if (apiKey == ApiKeys.ApiVersions && apiVersion >= 3 && apiVersion <= handler.MaxVersion && client.ClientSoftware is null) NoteClientSoftware(client, body, apiVersion);
 
             var context = new KafkaRequestContext
             {
@@ -139,6 +140,25 @@ public sealed partial class KafkaConnectionHandler(
         finally
         {
             if (!handedOver) ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>
+    /// ApiVersions v3+ names the client library (KIP-511), once per connection, before anything else: what
+    /// operators see as the connection's client software. A body we cannot parse is left to the handler to reject.
+    /// </summary>
+    private static void NoteClientSoftware(ClientConnection client, ReadOnlyMemory<byte> body, short apiVersion)
+    {
+        try
+        {
+            var request = new ApiVersionsRequest();
+            var reader = new KafkaReader(body);
+            request.Read(ref reader, apiVersion);
+            if (request.ClientSoftwareName.Length > 0) client.ClientSoftware = (request.ClientSoftwareName + " " + request.ClientSoftwareVersion).TrimEnd();
+        }
+        catch (KafkaProtocolException)
+        {
+            // The handler answers it.
         }
     }
 

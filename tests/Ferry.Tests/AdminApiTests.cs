@@ -174,6 +174,7 @@ public sealed class AdminApiTests(LiveFerry ferry) : IClassFixture<LiveFerry>
         var connections = (await JsonAsync(await Http.GetAsync("/api/connections"))).EnumerateArray().ToList();
         var k = Assert.Single(connections, c => c.GetProperty("protocol").GetString() == "kafka");
         Assert.Equal("ops-test-client", k.GetProperty("clientId").GetString());
+        Assert.Equal("ops-sdk 1.2.3", k.GetProperty("clientSoftware").GetString());
         Assert.StartsWith("127.0.0.1:", k.GetProperty("peer").GetString());
         var a = Assert.Single(connections, c => c.GetProperty("protocol").GetString() == "amqp");
         Assert.Equal("ops-amqp", a.GetProperty("clientId").GetString());
@@ -192,19 +193,32 @@ public sealed class AdminApiTests(LiveFerry ferry) : IClassFixture<LiveFerry>
         Assert.Fail("connections were not removed");
     }
 
-    /// <summary>ApiVersions v0 with a client id: Size | ApiKey 18 | Version 0 | CorrelationId | ClientId (int16 length + bytes).</summary>
-    internal static async Task SendApiVersionsAsync(NetworkStream stream, string clientId)
+    /// <summary>
+    /// ApiVersions v3 (KIP-511): Size | ApiKey 18 | Version 3 | CorrelationId | ClientId (int16 length + bytes) |
+    /// no tagged fields | ClientSoftwareName, ClientSoftwareVersion (compact strings) | no tagged fields.
+    /// </summary>
+    internal static async Task SendApiVersionsAsync(NetworkStream stream, string clientId, string software = "ops-sdk", string version = "1.2.3")
     {
         var id = Encoding.UTF8.GetBytes(clientId);
-        var frame = new byte[4 + 2 + 2 + 4 + 2 + id.Length];
-        BinaryPrimitives.WriteInt32BigEndian(frame, frame.Length - 4);
-        BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(4), 18);
-        BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(6), 0);
-        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(8), 1);
-        BinaryPrimitives.WriteInt16BigEndian(frame.AsSpan(12), (short)id.Length);
-        id.CopyTo(frame, 14);
-        await stream.WriteAsync(frame);
+        var name = Encoding.UTF8.GetBytes(software);
+        var ver = Encoding.UTF8.GetBytes(version);
+        var frame = new List<byte>();
+        void Int16(int v) { frame.Add((byte)(v >> 8)); frame.Add((byte)v); }
+        Int16(18);
+        Int16(3);
+        frame.AddRange([0, 0, 0, 1]);
+        Int16(id.Length);
+        frame.AddRange(id);
+        frame.Add(0);
+        frame.Add((byte)(name.Length + 1)); // short strings: one varint byte
+        frame.AddRange(name);
+        frame.Add((byte)(ver.Length + 1));
+        frame.AddRange(ver);
+        frame.Add(0);
         var size = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(size, frame.Count);
+        await stream.WriteAsync(size);
+        await stream.WriteAsync(frame.ToArray());
         await stream.ReadExactlyAsync(size);
         await stream.ReadExactlyAsync(new byte[BinaryPrimitives.ReadInt32BigEndian(size)]);
     }
