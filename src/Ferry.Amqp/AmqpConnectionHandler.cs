@@ -1,4 +1,5 @@
 using Ferry.Amqp.Connections;
+using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Resources;
 using Microsoft.AspNetCore.Connections;
@@ -8,14 +9,23 @@ using Microsoft.Extensions.Options;
 namespace Ferry.Amqp;
 
 /// <summary>Kestrel's entry point for AMQP 0-9-1 connections: <c>l.UseConnectionHandler&lt;AmqpConnectionHandler&gt;()</c>.</summary>
-public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, IOptions<AmqpOptions> options, ILogger<AmqpConnectionHandler> logger)
+public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, ConnectionRegistry connections, IOptions<AmqpOptions> options,
+    ILogger<AmqpConnectionHandler> logger)
     : ConnectionHandler
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         // Serve only once durable queues are loaded (the architecture's "ready before accepting").
         await broker.Loaded.ConfigureAwait(false);
-        using var amqp = new AmqpConnection(connection, broker, alarm, options.Value, logger);
-        await amqp.RunAsync().ConfigureAwait(false);
+        var client = connections.Register(connection.ConnectionId, "amqp", connection.RemoteEndPoint, connection.LocalEndPoint);
+        try
+        {
+            using var amqp = new AmqpConnection(connection, broker, alarm, options.Value, logger, client);
+            await amqp.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            connections.Unregister(client);
+        }
     }
 }

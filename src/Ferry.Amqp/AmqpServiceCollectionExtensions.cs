@@ -1,5 +1,7 @@
+using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,6 +19,7 @@ public static class AmqpServiceCollectionExtensions
     {
         services.AddOptions<AmqpOptions>().Configure(configure);
         services.AddSingleton<IMessageContentCodec, AmqpContentCodec>();
+        services.TryAddSingleton<ConnectionRegistry>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AmqpOptions>>().Value;

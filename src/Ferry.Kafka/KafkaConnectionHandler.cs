@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Threading.Channels;
+using Ferry.Broker.Connections;
 using Ferry.Kafka.Handlers;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -27,6 +29,7 @@ namespace Ferry.Kafka;
 /// </remarks>
 public sealed partial class KafkaConnectionHandler(
     KafkaHandlerRegistry handlers,
+    ConnectionRegistry connections,
     IOptions<KafkaOptions> options,
     ILogger<KafkaConnectionHandler> logger) : ConnectionHandler
 {
@@ -39,6 +42,7 @@ public sealed partial class KafkaConnectionHandler(
             SingleReader = true,
             SingleWriter = true,
         });
+        var client = connections.Register(connection.ConnectionId, "kafka", connection.RemoteEndPoint, connection.LocalEndPoint);
         var writer = WriteResponsesAsync(connection, pending.Reader);
         var input = connection.Transport.Input;
         // Server shutdown asks connections to close: stop reading new requests, answer the ones in progress
@@ -55,7 +59,7 @@ public sealed partial class KafkaConnectionHandler(
                 {
                     while (KafkaFrame.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
                     {
-                        var response = Dispatch(connection, frame, stop.Token);
+                        var response = Dispatch(connection, client, frame, stop.Token);
                         if (response is { } queued) await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
                     }
                 }
@@ -82,12 +86,14 @@ public sealed partial class KafkaConnectionHandler(
         {
             pending.Writer.TryComplete();
             await writer.ConfigureAwait(false);
+            connections.Unregister(client);
         }
     }
 
     /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
-    private PendingResponse? Dispatch(ConnectionContext connection, ReadOnlySequence<byte> frame, CancellationToken closing)
+    private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, ReadOnlySequence<byte> frame, CancellationToken closing)
     {
+        long started = Stopwatch.GetTimestamp();
         int length = (int)frame.Length;
         byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
         bool handedOver = false;
@@ -103,7 +109,10 @@ public sealed partial class KafkaConnectionHandler(
             var memory = bytes.AsMemory(0, length);
             var reader = new KafkaReader(memory);
             header.Read(ref reader, ApiKeys.RequestHeaderVersion(apiKey, apiVersion));
+            // Clients send the same client.id on every request; only a change is worth a write.
+            if (!string.Equals(client.ClientId, header.ClientId, StringComparison.Ordinal)) client.ClientId = header.ClientId;
             var body = memory[reader.Position..];
+            if (apiKey == ApiKeys.ApiVersions && apiVersion >= 3 && apiVersion <= handler.MaxVersion && client.ClientSoftware is null) NoteClientSoftware(client, body, apiVersion);
 
             var context = new KafkaRequestContext
             {
@@ -132,11 +141,30 @@ public sealed partial class KafkaConnectionHandler(
                 response = handler.HandleAsync(context, body);
             }
             handedOver = true;
-            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, bytes);
+            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, bytes, started);
         }
         finally
         {
             if (!handedOver) ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    /// <summary>
+    /// ApiVersions v3+ names the client library (KIP-511), once per connection, before anything else: what
+    /// operators see as the connection's client software. A body we cannot parse is left to the handler to reject.
+    /// </summary>
+    private static void NoteClientSoftware(ClientConnection client, ReadOnlyMemory<byte> body, short apiVersion)
+    {
+        try
+        {
+            var request = new ApiVersionsRequest();
+            var reader = new KafkaReader(body);
+            request.Read(ref reader, apiVersion);
+            if (request.ClientSoftwareName.Length > 0) client.ClientSoftware = (request.ClientSoftwareName + " " + request.ClientSoftwareVersion).TrimEnd();
+        }
+        catch (KafkaProtocolException)
+        {
+            // The handler answers it.
         }
     }
 
@@ -158,6 +186,7 @@ public sealed partial class KafkaConnectionHandler(
                     {
                         ArrayPool<byte>.Shared.Return(item.RequestBytes);
                     }
+                    KafkaMetrics.RecordRequest(item.ApiKey, Stopwatch.GetElapsedTime(item.Started));
                     if (response is null) continue; // acks=0: the client expects nothing
                     WriteResponse(output, item, response);
                     if (output.UnflushedBytes > 256 * 1024) await output.FlushAsync().ConfigureAwait(false);
@@ -200,7 +229,7 @@ public sealed partial class KafkaConnectionHandler(
     }
 
     private readonly record struct PendingResponse(int CorrelationId, short ApiKey, short ApiVersion,
-        ValueTask<IKafkaMessage?> Response, byte[] RequestBytes);
+        ValueTask<IKafkaMessage?> Response, byte[] RequestBytes, long Started);
 
     private sealed class UnknownApiException(short apiKey, short apiVersion) : Exception($"Unknown API {apiKey} v{apiVersion}")
     {

@@ -1,5 +1,7 @@
+using Ferry.Broker.Connections;
 using Ferry.Kafka.Handlers;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Ferry.Kafka;
 
@@ -14,6 +16,7 @@ public static class KafkaServiceCollectionExtensions
             services.AddSingleton(typeof(IKafkaHandler), handler);
         }
         services.AddSingleton<KafkaHandlerRegistry>();
+        services.TryAddSingleton<ConnectionRegistry>();
         services.AddSingleton<KafkaConnectionHandler>();
         return services;
     }

@@ -54,6 +54,23 @@ internal sealed class FerryProcess : IAsyncDisposable
         return (process.ExitCode, stdout + stderr);
     }
 
+    /// <summary>Runs ferry with <paramref name="input"/> on stdin; stdout and stderr apart, as scripts see them.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? input, params string[] args)
+    {
+        var info = StartInfo(args);
+        info.RedirectStandardInput = true;
+        info.Environment.Remove("FERRY_SERVER");
+        using var process = Process.Start(info)!;
+        if (input is not null) await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    public string Server => $"http://127.0.0.1:{HttpPort}";
+
     public static async Task<FerryProcess> StartAsync(string dataDir, params string[] extra)
     {
         int http = FreePort(), kafka = FreePort(), amqp = FreePort();

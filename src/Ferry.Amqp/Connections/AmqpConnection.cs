@@ -1,12 +1,15 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using Ferry.Amqp.Channels;
+using Ferry.Amqp.Diagnostics;
 using Ferry.Amqp.Framing;
 using Ferry.Amqp.Methods;
+using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Resources;
 using Microsoft.AspNetCore.Connections;
@@ -46,6 +49,7 @@ internal sealed partial class AmqpConnection : IDisposable
     private readonly ResourceAlarm _alarm;
     private readonly AmqpOptions _options;
     private readonly ILogger _logger;
+    private readonly ClientConnection? _client;
     private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private AmqpChannel?[] _channels = new AmqpChannel?[16];
@@ -68,8 +72,9 @@ internal sealed partial class AmqpConnection : IDisposable
         Closed,
     }
 
-    public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, AmqpOptions options, ILogger logger)
+    public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, AmqpOptions options, ILogger logger, ClientConnection? client = null)
     {
+        _client = client;
         _context = context;
         _broker = broker;
         _alarm = alarm;
@@ -363,7 +368,9 @@ internal sealed partial class AmqpConnection : IDisposable
                 return;
             }
 
+            long started = Stopwatch.GetTimestamp();
             amqpChannel.HandleMethod(id, ref reader);
+            AmqpMetrics.RecordMethod(id, Stopwatch.GetElapsedTime(started));
             if (amqpChannel.IsClosed) _channels[channel] = null;
             return;
         }
@@ -460,6 +467,16 @@ internal sealed partial class AmqpConnection : IDisposable
             AmqpConnectionException.Throw(AmqpConstants.AccessRefused,
                 $"ACCESS_REFUSED - Login was refused using authentication mechanism {startOk.Mechanism}. For details see the broker logfile.",
                 AmqpMethodId.ConnectionStartOk);
+        }
+
+        if (_client is not null)
+        {
+            var properties = startOk.ClientProperties;
+            string? product = QueueArguments.AsString(properties?.GetValueOrDefault("product"));
+            string? version = QueueArguments.AsString(properties?.GetValueOrDefault("version"));
+            _client.ClientSoftware = product is null ? null : version is null ? product : product + " " + version;
+            _client.ClientId = QueueArguments.AsString(properties?.GetValueOrDefault("connection_name"));
+            _client.User = user;
         }
 
         _state = State.AwaitTuneOk;

@@ -1,3 +1,4 @@
+using Ferry.Broker.Diagnostics;
 using Ferry.Broker.Exchanges;
 
 namespace Ferry.Broker.Queues;
@@ -106,6 +107,9 @@ public sealed class AmqpQueue : IBindingDestination
 
     public long UnackedCount => Interlocked.Read(ref _unacked);
 
+    /// <summary>Messages and bytes (bodies) published to and delivered from this queue (metrics and admin rates).</summary>
+    public TrafficCounters Traffic { get; } = new();
+
     internal long StoreSizeInBytes => _store?.SizeInBytes ?? 0;
 
     internal int StoreSegmentCount => _store?.SegmentCount ?? 0;
@@ -146,6 +150,7 @@ public sealed class AmqpQueue : IBindingDestination
             }
 
             PushReady(new QueueEntry(message, offset, ExpiresAt(message, now), false));
+            Traffic.AddIn(1, message.BodySize);
             if (Arguments.Overflow == QueueOverflow.DropHead)
             {
                 while (_readyCount > 0 && IsOverLocked()) DropLocked(PopReady(), "maxlen");
@@ -248,6 +253,7 @@ public sealed class AmqpQueue : IBindingDestination
             if (consumer is null) return;
             var entry = PopReady();
             consumer.Deliver(this, entry);
+            Traffic.AddOut(1, entry.Message.BodySize);
             if (consumer.NoAck)
             {
                 if (entry.Offset >= 0) _store?.Settle([entry.Offset]);
@@ -306,6 +312,7 @@ public sealed class AmqpQueue : IBindingDestination
             if (got)
             {
                 entry = PopReady();
+                Traffic.AddOut(1, entry.Message.BodySize);
                 if (noAck)
                 {
                     if (entry.Offset >= 0) _store?.Settle([entry.Offset]);

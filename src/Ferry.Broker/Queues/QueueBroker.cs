@@ -143,6 +143,18 @@ public sealed partial class QueueBroker : IAsyncDisposable
 
     public bool TryGetQueue(string name, out AmqpQueue queue) => _queues.TryGetValue(name, out queue!);
 
+    /// <summary>Every queue now (a snapshot-free view: the admin API and metrics enumerate it).</summary>
+    public IEnumerable<AmqpQueue> Queues => _queues.Values;
+
+    /// <summary>Every exchange, the built-in ones included.</summary>
+    public IEnumerable<Exchange> Exchanges => _exchanges.Values;
+
+    /// <summary>A copy of every binding, taken under the topology lock so that it is consistent.</summary>
+    public IReadOnlyList<Binding> SnapshotBindings()
+    {
+        lock (_lock) return _exchanges.Values.SelectMany(x => x.Bindings).ToList();
+    }
+
     public bool TryGetExchange(string name, out Exchange exchange) => _exchanges.TryGetValue(name, out exchange!);
 
     // ---------------------------------------------------------------- exchanges

@@ -1,3 +1,4 @@
+using Ferry.Broker.Diagnostics;
 using Ferry.Storage;
 using Ferry.Storage.Records;
 
@@ -44,6 +45,9 @@ public sealed class Partition
     public Log Log { get; }
     public int LeaderEpoch => 0;
     public AppendSignal Appended { get; } = new();
+
+    /// <summary>Messages and bytes appended and fetched (metrics and admin rates).</summary>
+    public TrafficCounters Traffic { get; } = new();
 
     public long HighWatermark => Log.LogEndOffset;
     public long LogStartOffset => Log.LogStartOffset;
@@ -98,6 +102,7 @@ public sealed class Partition
                 _ => PartitionAppendError.InvalidRecord,
             });
         }
+        Traffic.AddIn(appended.LastOffset - appended.BaseOffset + 1, records.Length);
         Appended.Notify();
         return new PartitionAppendResult(PartitionAppendError.None, appended.BaseOffset, appended.LogAppendTime, Log.LogStartOffset);
     }
@@ -106,7 +111,11 @@ public sealed class Partition
     public AppendResult AppendRaw(Span<byte> batches)
     {
         var result = Log.Append(batches);
-        if (result.Succeeded) Appended.Notify();
+        if (result.Succeeded)
+        {
+            Traffic.AddIn(result.LastOffset - result.BaseOffset + 1, batches.Length);
+            Appended.Notify();
+        }
         return result;
     }
 

@@ -4,6 +4,7 @@ using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
 using Ferry.Storage;
+using Ferry.Storage.Records;
 
 namespace Ferry.Kafka.Handlers;
 
@@ -23,7 +24,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
         var partitions = Resolve(request);
         var signals = request.MaxWaitMs > 0 && request.MinBytes > 0 ? WaitSignals(partitions) : null;
         var (response, bytes) = Read(request, partitions);
-        if (bytes >= request.MinBytes || signals is null || bytes < 0) return new(response);
+        if (bytes >= request.MinBytes || signals is null || bytes < 0) return new(CountOut(partitions, response));
         response.Dispose();
         return LongPollAsync(context, request, partitions, signals);
     }
@@ -54,7 +55,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
             // Take the next signals before reading, so that an append between the read and the wait still wakes us.
             signals = WaitSignals(partitions)!;
             var (response, bytes) = Read(request, partitions);
-            if (bytes >= request.MinBytes || bytes < 0 || DateTime.UtcNow >= deadline) return response;
+            if (bytes >= request.MinBytes || bytes < 0 || DateTime.UtcNow >= deadline) return CountOut(partitions, response);
             response.Dispose();
         }
     }
@@ -165,5 +166,34 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
             foreach (var slice in slices) slice.Dispose();
         }
         return (response, anyError ? -1 : total);
+    }
+
+    /// <summary>
+    /// Counts what a fetch response hands out, from the batch headers only (records are never opened): the
+    /// offsets from each fetch offset to the end of the last batch. Responses follow the order of
+    /// <paramref name="partitions"/>; only the response actually sent is counted, not long-poll re-reads.
+    /// </summary>
+    private static FetchResponse CountOut(
+        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions, FetchResponse response)
+    {
+        int i = 0;
+        foreach (var topic in response.Responses)
+        {
+            foreach (var data in topic.Partitions)
+            {
+                var (_, wanted, partition) = partitions[i++];
+                if (partition is null || data.Records is not { IsEmpty: false } records) continue;
+                long end = wanted.FetchOffset;
+                for (var rest = records.Span; rest.Length >= RecordBatch.HeaderSize;)
+                {
+                    end = RecordBatch.BaseOffset(rest) + RecordBatch.LastOffsetDelta(rest) + 1;
+                    int size = RecordBatch.TotalSize(rest);
+                    if (size <= 0 || size > rest.Length) break;
+                    rest = rest[size..];
+                }
+                partition.Traffic.AddOut(Math.Max(0, end - wanted.FetchOffset), records.Length);
+            }
+        }
+        return response;
     }
 }

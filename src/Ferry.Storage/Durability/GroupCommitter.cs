@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Ferry.Storage.Diagnostics;
+
 namespace Ferry.Storage.Durability;
 
 /// <summary>
@@ -73,9 +76,11 @@ internal sealed class GroupCommitter
             Volatile.Write(ref _state, Running);
             var round = Interlocked.Exchange(ref _nextRound, NewRound());
             long end = _logEndOffset();
+            long started = Stopwatch.GetTimestamp();
             try
             {
                 _flushThrough(end);
+                StorageMetrics.FsyncDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 Volatile.Write(ref _durableOffset, Math.Max(DurableOffset, end));
                 Interlocked.Increment(ref _rounds);
                 round.TrySetResult();

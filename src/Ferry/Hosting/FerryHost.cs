@@ -3,15 +3,21 @@ using Ferry.Amqp;
 using Ferry.Broker.Resources;
 using Ferry.Configuration;
 using Ferry.Kafka;
+using Ferry.Metrics;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Ferry.Hosting;
 
 /// <summary>Builds the broker process: configuration, logging, the broker service and the Kestrel listeners.</summary>
 public static class FerryHost
 {
-    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?> flags, string[]? args = null)
+    /// <param name="configureServices">Last word on the services (tests; where the consumer-group coordinator's <see cref="IConsumerGroupAdmin"/> adapter can be registered).</param>
+    public static WebApplication Build(string? configFile, IReadOnlyDictionary<string, string?> flags, string[]? args = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.Configuration.AddFerrySources(configFile, flags);
@@ -66,9 +72,37 @@ public static class FerryHost
             o.Fsync = options.Storage.Fsync;
         });
 
+        builder.Services.AddSingleton<IConsumerGroupAdmin, CoordinatorGroupAdmin>();
+        builder.Services.AddSingleton<ConsumerGroups>();
+        builder.Services.AddSingleton<FerryMetrics>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RateSampler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RateSampler>());
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("ferry", serviceVersion: ThisAssembly.Version))
+            .WithMetrics(metrics => metrics
+            .AddMeter(FerryMetrics.AllMeters)
+            // Latencies are in seconds; the SDK's default buckets assume milliseconds.
+            .AddView(instrument => instrument is System.Diagnostics.Metrics.Histogram<double> && instrument.Unit == "s"
+                ? new ExplicitBucketHistogramConfiguration { Boundaries = FerryMetrics.LatencyBuckets }
+                : null)
+            // No scrape cache: one scrape per interval is the norm, and a cached answer would hide fresh counts.
+            .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+
+        configureServices?.Invoke(builder.Services);
+
         var app = builder.Build();
+        app.UseAdminErrors();
         app.MapHealthEndpoints();
+        app.MapOverviewEndpoints();
+        app.MapTopicEndpoints();
+        app.MapRecordEndpoints();
         app.MapGroupEndpoints();
+        app.MapQueueEndpoints();
+        app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        // The observable instruments exist once this singleton does.
+        app.Services.GetRequiredService<FerryMetrics>();
         return app;
     }
 }

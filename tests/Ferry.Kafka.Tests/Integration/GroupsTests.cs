@@ -147,23 +147,23 @@ public sealed class GroupsTests
         }
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.HttpPort}") };
-        using var group = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/groups/lag-group", TestContext.Current.CancellationToken));
+        using var group = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/groups/lag-group", TestContext.Current.CancellationToken));
         var root = group.RootElement;
         Assert.Equal("Stable", root.GetProperty("state").GetString());
         var members = root.GetProperty("members").EnumerateArray().ToList();
         Assert.Equal(["l1", "l2"], members.Select(m => m.GetProperty("clientId").GetString()).Order());
         Assert.All(members, m => Assert.Single(m.GetProperty("assignment").EnumerateArray()));
         Assert.All(root.GetProperty("offsets").EnumerateArray(), o => Assert.Equal((5, 5, 0),
-            (o.GetProperty("committedOffset").GetInt64(), o.GetProperty("highWatermark").GetInt64(), o.GetProperty("lag").GetInt64())));
+            (o.GetProperty("committedOffset").GetInt64(), o.GetProperty("logEndOffset").GetInt64(), o.GetProperty("lag").GetInt64())));
 
-        using var tool = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/groups/lag-tool", TestContext.Current.CancellationToken));
+        using var tool = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/groups/lag-tool", TestContext.Current.CancellationToken));
         var offset = tool.RootElement.GetProperty("offsets").EnumerateArray().Single();
         Assert.Equal((2, "behind", 3), (offset.GetProperty("committedOffset").GetInt64(), offset.GetProperty("metadata").GetString(), offset.GetProperty("lag").GetInt64()));
         Assert.Equal(3, tool.RootElement.GetProperty("totalLag").GetInt64());
 
-        var all = await http.GetStringAsync("/groups", TestContext.Current.CancellationToken);
+        var all = await http.GetStringAsync("/api/groups", TestContext.Current.CancellationToken);
         Assert.Contains("\"lag-group\"", all, StringComparison.Ordinal);
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/groups/nobody", TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/groups/nobody", TestContext.Current.CancellationToken)).StatusCode);
     }
 
     [Fact]
