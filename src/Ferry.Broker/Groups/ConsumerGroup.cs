@@ -27,11 +27,13 @@ internal sealed partial class ConsumerGroup
     // The join phase of an empty group's first rebalance, which waits group.initial.rebalance.delay.ms for more members.
     private bool _initialDelay;
 
-    public ConsumerGroup(GroupCoordinator coordinator, string id)
+    /// <param name="stateTimestampMs">When the group entered its state; null: now. A group rebuilt from its
+    /// offsets at start passes 0, so that its expiry counts from its latest commit, not from the restart.</param>
+    public ConsumerGroup(GroupCoordinator coordinator, string id, long? stateTimestampMs = null)
     {
         _coordinator = coordinator;
         Id = id;
-        StateTimestampMs = Now;
+        StateTimestampMs = stateTimestampMs ?? Now;
     }
 
     public Lock Lock { get; } = new();

@@ -58,7 +58,7 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         var coordinator = new GroupCoordinator(options, topics, store, broker.Time, logger);
         foreach (var (key, value) in offsets)
         {
-            var group = coordinator._groups.GetOrAdd(key.Group, id => new ConsumerGroup(coordinator, id));
+            var group = coordinator._groups.GetOrAdd(key.Group, id => new ConsumerGroup(coordinator, id, stateTimestampMs: 0));
             group.Offsets[(key.Topic, key.Partition)] = value;
         }
         return coordinator;

@@ -105,6 +105,11 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
         coordinator = await ReopenAsync(new GroupOptions { OffsetsRetentionMinutes = 60 });
         Assert.Null(Fetch(coordinator, "old", 0));
         Assert.Equal(6, Fetch(coordinator, "kept", 0)!.Offset);
+
+        // A restart does not restart the retention: it still counts from the group's latest commit.
+        _clock.Now += TimeSpan.FromMinutes(58);
+        Assert.Equal(1, coordinator.ExpireOffsets());
+        Assert.Null(Fetch(coordinator, "kept", 0));
     }
 
     [Fact]

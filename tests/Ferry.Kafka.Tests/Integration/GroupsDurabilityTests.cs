@@ -91,6 +91,34 @@ public sealed class GroupsDurabilityTests
         Assert.Equal(expected, first.Concat(second).Order());
     }
 
+    [Fact]
+    public async Task KcatMemberKilledWithSigkill_IsExpiredAndItsPartitionsMove()
+    {
+        if (!File.Exists("/usr/bin/kcat")) Assert.Skip("kcat is not installed (Debian package kcat, listed in .ci/apt-packages).");
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "kcat-killed", group = "kcat-killed-group";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 4);
+        using var survivor = new GroupConsumer("survivor", server.BootstrapServers, group, topic);
+        await Eventually.HoldsAsync(() => survivor.Assignment.Count == 4, "the first consumer owns all 4 partitions");
+
+        var info = new ProcessStartInfo("kcat") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])["-b", server.BootstrapServers, "-G", group, "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500", "-q", topic]) info.ArgumentList.Add(arg);
+        using var kcat = Process.Start(info)!;
+        try
+        {
+            await Eventually.HoldsAsync(() => survivor.Assignment.Count == 2, "kcat takes 2 of the 4 partitions");
+        }
+        finally
+        {
+            kcat.Kill(); // SIGKILL: no LeaveGroup, heartbeats just stop
+        }
+        var killedAt = DateTime.UtcNow;
+        await kcat.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        await Eventually.HoldsAsync(() => survivor.Assignment.Count == 4, "the killed member's partitions move back", TimeSpan.FromSeconds(20));
+        Assert.True(DateTime.UtcNow - killedAt >= TimeSpan.FromSeconds(4), "expired well before its session timeout");
+    }
+
     /// <summary>Runs kcat's balanced consumer (-G) in group "kcat-group" and returns the values it printed.</summary>
     private static async Task<List<string>> KcatAsync(FerryServer server, string topic, params string[] extra)
     {
