@@ -9,12 +9,26 @@ namespace Ferry.Report;
 /// </summary>
 internal static class Charts
 {
-    private static readonly Dictionary<string, Color> SystemColors = new()
-    {
-        ["ferry"] = Color.FromHex("#1f77b4"),
-        ["rabbitmq"] = Color.FromHex("#ff7f0e"),
-        ["nats"] = Color.FromHex("#2ca02c"),
-    };
+    /// <summary>A bar series: one system through one scenario.</summary>
+    private sealed record Series(string System, string Scenario, string Label, Color Color);
+
+    private static readonly Series FerryDurable = new("ferry", "amqp durable", "ferry", Color.FromHex("#1f77b4"));
+    private static readonly Series RabbitDurable = new("rabbitmq", "amqp durable", "rabbitmq", Color.FromHex("#ff7f0e"));
+    private static readonly Series FerryTransient = new("ferry", "amqp transient", "ferry", Color.FromHex("#1f77b4"));
+    private static readonly Series RabbitTransient = new("rabbitmq", "amqp transient", "rabbitmq", Color.FromHex("#ff7f0e"));
+    private static readonly Series FerryAll = new("ferry", "kafka acks=all", "ferry, Kafka acks=all (fsync)", Color.FromHex("#1f77b4"));
+    private static readonly Series FerryOne = new("ferry", "kafka acks=1", "ferry, Kafka acks=1", Color.FromHex("#9ecae1"));
+    private static readonly Series Nats = new("nats", "nats jetstream", "nats, JetStream (acked before fsync)", Color.FromHex("#2ca02c"));
+    private static readonly Series FerryProduce = new("ferry", "kafka produce 3x acks=1", "ferry", Color.FromHex("#1f77b4"));
+
+    /// <summary>Groups of bars that compare like with like.</summary>
+    private static readonly (string Label, Series[] Series)[] Groups =
+    [
+        ("AMQP durable", [FerryDurable, RabbitDurable]),
+        ("AMQP transient", [FerryTransient, RabbitTransient]),
+        ("Streams", [FerryAll, FerryOne, Nats]),
+        ("Kafka produce 3x", [FerryProduce]),
+    ];
 
     public static void Write(RunData data, string outDir, string name)
     {
@@ -32,31 +46,31 @@ internal static class Charts
         var ticks = new List<Tick>();
         var bars = new List<Bar>();
         double x = 0;
-        foreach (var (scenario, _) in MarkdownReport.Scenarios)
+        var legend = new Dictionary<string, Color>();
+        foreach (var (groupLabel, series) in Groups)
         {
-            foreach (int size in data.Runs.Where(r => r.Scenario == scenario && r.Point == point).Select(r => r.Size).Distinct().Order())
+            foreach (int size in data.Runs.Where(r => r.Point == point && series.Any(s => s.Scenario == r.Scenario)).Select(r => r.Size).Distinct().Order())
             {
-                var systems = MarkdownReport.SystemOrder
-                    .Select(s => (System: s, Stat: Stat.Of(data.Runs.Where(r => r.System == s && r.Scenario == scenario && r.Size == size && r.Point == point).Select(pick))))
-                    .Where(s => s.Stat is not null).ToList();
-                if (systems.Count == 0) continue;
                 double start = x;
-                foreach (var (system, stat) in systems)
+                foreach (var one in series)
                 {
-                    var s = stat!.Value;
+                    var stat = Stat.Of(data.Runs.Where(r => r.System == one.System && r.Scenario == one.Scenario && r.Size == size && r.Point == point).Select(pick));
+                    if (stat is not { } s) continue;
                     bars.Add(new Bar
                     {
                         Position = x,
                         Value = s.Median,
-                        FillColor = SystemColors.GetValueOrDefault(system, Colors.Gray),
-                        // Whiskers from the lowest to the highest pass, drawn around the median bar.
+                        FillColor = one.Color,
+                        // Whiskers span the passes' range, drawn symmetrically around the median bar.
                         Error = (s.Max - s.Min) / 2,
                         ErrorPositive = s.N > 1,
                         ErrorNegative = s.N > 1,
                     });
+                    legend.TryAdd(one.Label, one.Color);
                     x += 1;
                 }
-                ticks.Add(new Tick((start + x - 1) / 2, $"{Short(scenario)}\n{size} B"));
+                if (x == start) continue;
+                ticks.Add(new Tick((start + x - 1) / 2, $"{groupLabel}\n{size} B"));
                 x += 0.8;
             }
         }
@@ -69,23 +83,10 @@ internal static class Charts
         plot.Title(title);
         plot.YLabel(unit);
         plot.Axes.Left.Label.FontSize = 12;
-        plot.Legend.IsVisible = true;
-        plot.Legend.Alignment = Alignment.UpperRight;
-        foreach (var system in MarkdownReport.SystemOrder.Where(s => data.Runs.Any(r => r.System == s && r.Point == point)))
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = system, FillColor = SystemColors[system] });
+        foreach (var (label, color) in legend) plot.Legend.ManualItems.Add(new LegendItem { LabelText = label, FillColor = color });
+        plot.ShowLegend(Edge.Bottom);
         string note = $"bench/run {meta.GetValueOrDefault("name", "")} · {meta.GetValueOrDefault("date", "")} · {meta.GetValueOrDefault("cores", "?")} cores · load {meta.GetValueOrDefault("loadavgAtStart", "?")}";
         plot.Add.Annotation(note, Alignment.UpperLeft);
-        plot.SavePng(path, Math.Max(900, (int)(x * 45) + 150), 520);
+        plot.SavePng(path, Math.Max(1000, (int)(x * 60) + 150), 600);
     }
-
-    private static string Short(string scenario) => scenario switch
-    {
-        "amqp durable" => "AMQP durable",
-        "amqp transient" => "AMQP transient",
-        "kafka acks=all" => "Kafka acks=all",
-        "kafka acks=1" => "Kafka acks=1",
-        "nats jetstream" => "JetStream",
-        "kafka produce 3x acks=1" => "produce 3x",
-        _ => scenario,
-    };
 }

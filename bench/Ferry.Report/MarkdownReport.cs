@@ -59,17 +59,17 @@ internal static class MarkdownReport
 
         md.AppendLine("## Maximum throughput");
         md.AppendLine();
-        md.AppendLine("In: acknowledged publishes per second while publishing. Out: messages consumed per second from the first publish until the last message arrived. Exactly-once: every acknowledged message received once, in every pass. Server alloc: bytes Ferry allocated per message moved (dotnet-counters); client alloc: the load generator's own.");
+        md.AppendLine("In: acknowledged publishes per second while publishing. Out: messages consumed per second from the first publish until the last message arrived. Exactly-once: every acknowledged message received once, in every pass. Server alloc: bytes Ferry allocated per message moved (dotnet-counters); client alloc: the load generator's own. CPU: cores busy on average over the run (the server's process tree; the load generator), out of 2.");
         md.AppendLine();
-        md.AppendLine("| scenario | size | system | msg/s in | MB/s in | msg/s out | MB/s out | exactly-once | server alloc B/msg | client alloc B/msg | peak RSS MB |");
-        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|");
+        md.AppendLine("| scenario | size | system | msg/s in | MB/s in | msg/s out | MB/s out | exactly-once | server alloc B/msg | client alloc B/msg | CPU server | CPU client | peak RSS MB |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
         foreach (var (scenario, label) in Scenarios)
         {
             foreach (var group in data.Runs.Where(r => r.Scenario == scenario && r.Point == "max")
                          .GroupBy(r => (r.Size, r.System)).OrderBy(g => g.Key.Size).ThenBy(g => Array.IndexOf(SystemOrder, g.Key.System)))
             {
                 var runs = group.ToList();
-                md.AppendLine(inv, $"| {label} | {group.Key.Size} B | {group.Key.System} | {F(runs, r => r.InMsg)} | {F(runs, r => r.InMB, "N1")} | {F(runs, r => r.OutMsg)} | {F(runs, r => r.OutMB, "N1")} | {Exact(runs)} | {F(runs, r => r.ServerAllocPerMsg)} | {F(runs, r => r.ClientAllocPerMsg)} | {F(runs, r => r.PeakRssMB)} |");
+                md.AppendLine(inv, $"| {label} | {group.Key.Size} B | {group.Key.System} | {F(runs, r => r.InMsg)} | {F(runs, r => r.InMB, "N1")} | {F(runs, r => r.OutMsg)} | {F(runs, r => r.OutMB, "N1")} | {Exact(runs)} | {F(runs, r => r.ServerAllocPerMsg)} | {F(runs, r => r.ClientAllocPerMsg)} | {F(runs, r => r.ServerCpu, "N2")} | {F(runs, r => r.ClientCpu, "N2")} | {F(runs, r => r.PeakRssMB)} |");
             }
         }
         md.AppendLine();

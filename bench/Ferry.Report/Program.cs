@@ -33,7 +33,8 @@ namespace Ferry.Report
     internal sealed record Run(
         string System, string Scenario, int Size, string Point, int Rate, int Pass, bool ExactlyOnce,
         double InMsg, double InMB, double OutMsg, double OutMB, double? P50, double? P99, double? P999,
-        long Acked, double PeakRssMB, double Load1, double StartEpoch, double EndEpoch, double ClientAllocPerMsg)
+        long Acked, double PeakRssMB, double Load1, double StartEpoch, double EndEpoch, double ClientAllocPerMsg,
+        double? ServerCpu, double? ClientCpu)
     {
         public double? ServerAllocPerMsg { get; set; }
         public string Key => $"{Scenario}|{Size}|{Point}";
@@ -80,7 +81,8 @@ namespace Ferry.Report
                             (int)(Num(e, "rate") ?? 0), (int)(Num(e, "pass") ?? 1), e.TryGetProperty("exactlyOnce", out var x) && x.GetBoolean(),
                             Num(e, "produceMsgPerSec") ?? 0, Num(e, "produceMBPerSec") ?? 0, Num(e, "consumeMsgPerSec") ?? 0, Num(e, "consumeMBPerSec") ?? 0,
                             Num(e, "p50us"), Num(e, "p99us"), Num(e, "p999us"), (long)(Num(e, "acked") ?? 0), Num(e, "serverPeakRssMB") ?? 0,
-                            Num(e, "loadavg1") ?? 0, Num(e, "startEpoch") ?? 0, Num(e, "endEpoch") ?? 0, Num(e, "clientAllocatedBytesPerMsg") ?? 0));
+                            Num(e, "loadavg1") ?? 0, Num(e, "startEpoch") ?? 0, Num(e, "endEpoch") ?? 0, Num(e, "clientAllocatedBytesPerMsg") ?? 0,
+                            Num(e, "serverCpuCores"), Num(e, "clientCpuCores")));
                         break;
                 }
             }

@@ -77,6 +77,7 @@ internal static class AmqpScenario
         long sent = 0;
         sw.Restart();
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        Result.MarkStart();
         while (sw.Elapsed.TotalSeconds < options.Seconds)
         {
             for (long n = await pacer.AllowanceAsync(sent); n > 0 && sw.Elapsed.TotalSeconds < options.Seconds; n--)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
@@ -6,6 +7,11 @@ namespace Ferry.Load.Common;
 /// <summary>One JSON line per run, the unit bench/run collects and Ferry.Report reads.</summary>
 internal static class Result
 {
+    private static TimeSpan s_cpuAtStart;
+
+    /// <summary>Called as the timed part starts: the CPU figure counts from here.</summary>
+    public static void MarkStart() => s_cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+
     public static int Print(LoadOptions options, string scenario, int size, long sent, Delivery delivery,
         double produceSeconds, double consumeSeconds, long clientAllocatedBytes)
     {
@@ -35,6 +41,9 @@ internal static class Result
             ["p999us"] = Finite(p999),
             ["latencySamples"] = samples,
             ["clientAllocatedBytesPerMsg"] = sent == 0 ? 0 : Math.Round(clientAllocatedBytes / (double)sent),
+            // The load generator's own CPU over the whole run (both clients), in cores: on 2 cores, what it
+            // takes is not available to the broker.
+            ["clientCpuCores"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - s_cpuAtStart).TotalSeconds / Math.Max(consumeSeconds, produceSeconds), 2),
         };
         Console.WriteLine(JsonSerializer.Serialize(line, Json));
         if (!exact)

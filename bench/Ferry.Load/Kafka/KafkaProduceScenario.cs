@@ -24,6 +24,7 @@ internal static class KafkaProduceScenario
         var delivery = new Delivery(long.MaxValue);
         var sw = Stopwatch.StartNew();
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        Result.MarkStart();
         var sentBy = new long[producers];
         var threads = Enumerable.Range(0, producers).Select(p => new Thread(() =>
         {

@@ -49,6 +49,7 @@ internal static class KafkaScenario
         var pacer = new Pacer(options.Rate);
         long sent = 0;
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        Result.MarkStart();
         using (var producer = new ProducerBuilder<Null, byte[]>(KafkaClients.Producer(options)).Build())
         {
             while (sw.Elapsed.TotalSeconds < options.Seconds)
