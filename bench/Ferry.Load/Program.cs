@@ -39,8 +39,8 @@ namespace Ferry.Load
         string Scenario, string Target, int Size, double Seconds, string Acks, int Rate, string Label,
         bool Durable, int Producers, int InFlight, int Prefetch)
     {
-        /// <summary>Latency samples start after this warm-up (connections, metadata, first fetch).</summary>
-        public long WarmupSequences => Rate <= 0 ? long.MaxValue : (long)(Rate * Math.Min(1.0, Seconds * 0.2));
+        /// <summary>Latency samples start after this warm-up (connections, metadata, first fetch, JIT): 1 s, or half of a shorter run.</summary>
+        public long WarmupSequences => Rate <= 0 ? long.MaxValue : (long)(Rate * Math.Min(1.0, Seconds * 0.5));
 
         public static LoadOptions Parse(string[] args)
         {
