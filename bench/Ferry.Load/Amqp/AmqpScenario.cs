@@ -97,7 +97,7 @@ internal static class AmqpScenario
 
         Interlocked.Exchange(ref expected, durable ? delivery.Acked : sent);
         CheckCaughtUp();
-        await Task.WhenAny(caughtUp.Task, Task.Delay(TimeSpan.FromSeconds(60)));
+        await delivery.WaitCaughtUpAsync(Interlocked.Read(ref expected), Delivery.IdleLimit);
         if (!caughtUp.Task.IsCompleted) consumeSeconds = sw.Elapsed.TotalSeconds;
         long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
 

@@ -9,6 +9,9 @@ namespace Ferry.Load.Common;
 /// </summary>
 internal sealed class Delivery(long warmupSequences)
 {
+    /// <summary>How long a consumer may go without receiving anything before a run gives up on it.</summary>
+    public static readonly TimeSpan IdleLimit = TimeSpan.FromSeconds(30);
+
     // 64 Mi sequence numbers: far beyond what a run on this machine publishes.
     private readonly BitArray _seen = new(1 << 26);
     private readonly Lock _lock = new();
@@ -39,6 +42,24 @@ internal sealed class Delivery(long warmupSequences)
 
     /// <summary>True once the consumer has as many messages as were acknowledged (or sent, for fire-and-forget).</summary>
     public bool CaughtUp(long expected) => Consumed >= expected;
+
+    /// <summary>
+    /// Waits for the consumer to reach <paramref name="expected"/> messages, however long a backlog takes to
+    /// drain, but gives up after <paramref name="idleLimit"/> without a single message arriving.
+    /// </summary>
+    public async Task<bool> WaitCaughtUpAsync(long expected, TimeSpan idleLimit)
+    {
+        long last = Consumed;
+        var idle = System.Diagnostics.Stopwatch.StartNew();
+        while (!CaughtUp(expected))
+        {
+            await Task.Delay(5).ConfigureAwait(false);
+            long now = Consumed;
+            if (now != last) { last = now; idle.Restart(); }
+            else if (idle.Elapsed > idleLimit) return false;
+        }
+        return true;
+    }
 
     public bool ExactlyOnce(long sent) =>
         Failed == 0 && Acked == sent && Consumed == Acked && Duplicates == 0 && OutOfRange == 0;

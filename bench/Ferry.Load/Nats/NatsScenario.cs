@@ -99,9 +99,9 @@ internal static class NatsScenario
         double produceSeconds = sw.Elapsed.TotalSeconds;
 
         Interlocked.Exchange(ref expected, delivery.Acked);
-        giveUp.CancelAfter(TimeSpan.FromSeconds(60));
-        // The consumer may have been waiting on an empty pull when the last ack arrived.
-        while (!consuming.IsCompleted && !delivery.CaughtUp(delivery.Acked)) await Task.Delay(1);
+        // The consumer may have been waiting on an empty pull when the last ack arrived: it is stopped here
+        // once caught up, or once nothing has arrived for a while.
+        await delivery.WaitCaughtUpAsync(delivery.Acked, Delivery.IdleLimit);
         if (!consuming.IsCompleted) { consumeSeconds = sw.Elapsed.TotalSeconds; await giveUp.CancelAsync(); }
         await consuming;
         long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
