@@ -149,8 +149,12 @@ internal static class MarkdownReport
             fs is null || ns is null ? null : fs >= 3 * ns);
         var kp = Median("ferry", "kafka produce 3x acks=1", 1024, "max", r => r.InMB);
         var disk = data.Limits.Where(l => l.Name == "disk sequential write, buffered").Select(l => (double?)l.Value).FirstOrDefault();
+        // The buffered figure is the page cache's speed while the file fits in memory; the synced one is what
+        // the device sustains. The goal is against the first; the second is shown beside it.
+        var synced = data.Limits.Where(l => l.Name == "disk sequential write, buffered then one fdatasync").Select(l => (double?)l.Value).FirstOrDefault();
+        string syncedNote = synced is null || kp is null ? "" : string.Create(inv, $" ({kp / synced:P0} of {synced:N1} MB/s written and synced)");
         yield return ("Kafka produce, 1 KiB, acks=1, 3 producers: ≥ 50% of the disk's buffered sequential write",
-            kp is null || disk is null ? "not measured" : string.Create(inv, $"{kp:N1} of {disk:N1} MB/s = {kp / disk:P0}"),
+            kp is null || disk is null ? "not measured" : string.Create(inv, $"{kp:N1} of {disk:N1} MB/s = {kp / disk:P0}{syncedNote}"),
             kp is null || disk is null ? null : kp >= 0.5 * disk);
         var ferry = data.Systems.FirstOrDefault(s => s.System == "ferry");
         var rabbit = data.Systems.FirstOrDefault(s => s.System == "rabbitmq");
