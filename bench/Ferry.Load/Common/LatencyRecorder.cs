@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Ferry.Load;
+namespace Ferry.Load.Common;
 
 /// <summary>Publish-to-consume latencies from a monotonic clock shared by producer and consumer (same process).</summary>
 internal sealed class LatencyRecorder

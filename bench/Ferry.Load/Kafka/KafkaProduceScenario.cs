@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Ferry.Load.Common;
+
+namespace Ferry.Load.Kafka;
+
+/// <summary>
+/// Produce-only: N producers (own connections, own threads) each on its own partition of one topic, as fast
+/// as the broker takes them. The timed part has no consumer; afterwards one consumer reads the topic back
+/// and the run fails unless every acknowledged message is there exactly once. Producer p numbers its
+/// messages p * 2^24 + i, so one set of sequence numbers covers all of them.
+/// </summary>
+internal static class KafkaProduceScenario
+{
+    private const int SequenceStride = 1 << 24;
+
+    public static async Task<int> RunAsync(LoadOptions options)
+    {
+        Librdkafka.Load();
+        int producers = options.Producers;
+        string topic = $"produce-{options.Size}-{Guid.NewGuid():N}";
+        await KafkaClients.CreateTopicAsync(options, topic, producers);
+
+        var delivery = new Delivery(long.MaxValue);
+        var sw = Stopwatch.StartNew();
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        Result.MarkStart();
+        var sentBy = new long[producers];
+        var threads = Enumerable.Range(0, producers).Select(p => new Thread(() =>
+        {
+            var payload = new byte[options.Size];
+            var message = new Message<Null, byte[]> { Value = payload };
+            var partition = new TopicPartition(topic, p);
+            Action<DeliveryReport<Null, byte[]>> report = r =>
+            {
+                if (r.Error.IsError) delivery.OnFailed();
+                else delivery.OnAcked();
+            };
+            using var producer = new ProducerBuilder<Null, byte[]>(KafkaClients.Producer(options)).Build();
+            long i = 0;
+            while (sw.Elapsed.TotalSeconds < options.Seconds && i < SequenceStride)
+            {
+                new Stamp(p * (long)SequenceStride + i, LatencyRecorder.Now).Write(payload);
+                try
+                {
+                    producer.Produce(partition, message, report);
+                    i++;
+                }
+                catch (ProduceException<Null, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(1));
+                }
+            }
+            producer.Flush(TimeSpan.FromSeconds(60));
+            sentBy[p] = i;
+        }) { IsBackground = true, Name = $"producer-{p}" }).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        double produceSeconds = sw.Elapsed.TotalSeconds;
+        long sent = sentBy.Sum();
+        long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+
+        // Read-back check, not timed as part of the produce figure; its own rate is reported as "consume".
+        var readBack = Stopwatch.StartNew();
+        using (var c = new ConsumerBuilder<Ignore, Stamp>(KafkaClients.Consumer(options)).SetValueDeserializer(StampDeserializer.Instance).Build())
+        {
+            c.Assign(Enumerable.Range(0, producers).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+            var idle = Stopwatch.StartNew();
+            while (!delivery.CaughtUp(delivery.Acked) && idle.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                var result = c.Consume(TimeSpan.FromMilliseconds(100));
+                if (result?.Message is not { } message) continue;
+                delivery.OnReceived(message.Value, recordLatency: false);
+                idle.Restart();
+            }
+        }
+        await Task.CompletedTask;
+        return Result.Print(options with { Label = options.Label }, $"kafka produce {producers}x acks={options.Acks}", options.Size, sent, delivery,
+            produceSeconds, readBack.Elapsed.TotalSeconds, allocated);
+    }
+}
