@@ -95,8 +95,9 @@ public sealed partial class KafkaConnectionHandler(
     {
         long started = Stopwatch.GetTimestamp();
         int length = (int)frame.Length;
+        // The request's bytes live only until its handler returns from its synchronous part (handlers copy what
+        // they keep; appends are done by then), so the buffer goes back to the pool on this thread, at once.
         byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
-        bool handedOver = false;
         try
         {
             frame.CopyTo(bytes);
@@ -140,12 +141,11 @@ public sealed partial class KafkaConnectionHandler(
             {
                 response = handler.HandleAsync(context, body);
             }
-            handedOver = true;
-            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, bytes, started);
+            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, started);
         }
         finally
         {
-            if (!handedOver) ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<byte>.Shared.Return(bytes);
         }
     }
 
@@ -177,18 +177,18 @@ public sealed partial class KafkaConnectionHandler(
             {
                 while (pending.TryRead(out var item))
                 {
-                    IKafkaMessage? response;
+                    var response = await item.Response.ConfigureAwait(false);
+                    KafkaMetrics.RecordRequest(item.ApiKey, Stopwatch.GetElapsedTime(item.Started));
+                    if (response is null) continue; // acks=0: the client expects nothing
                     try
                     {
-                        response = await item.Response.ConfigureAwait(false);
+                        WriteResponse(output, item, response);
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(item.RequestBytes);
+                        // Fetch responses hold log segments until their records are written.
+                        (response as IDisposable)?.Dispose();
                     }
-                    KafkaMetrics.RecordRequest(item.ApiKey, Stopwatch.GetElapsedTime(item.Started));
-                    if (response is null) continue; // acks=0: the client expects nothing
-                    WriteResponse(output, item, response);
                     if (output.UnflushedBytes > 256 * 1024) await output.FlushAsync().ConfigureAwait(false);
                 }
                 var flushed = await output.FlushAsync().ConfigureAwait(false);
@@ -206,11 +206,11 @@ public sealed partial class KafkaConnectionHandler(
         }
         finally
         {
-            // Return the request buffers of responses that will never be written.
+            // Release what responses that will never be written hold (fetches: segment references).
             while (pending.TryRead(out var item))
             {
-                try { await item.Response.ConfigureAwait(false); } catch (Exception) { /* the connection is closing */ }
-                ArrayPool<byte>.Shared.Return(item.RequestBytes);
+                try { ((await item.Response.ConfigureAwait(false)) as IDisposable)?.Dispose(); }
+                catch (Exception) { /* the connection is closing */ }
             }
         }
     }
@@ -229,7 +229,7 @@ public sealed partial class KafkaConnectionHandler(
     }
 
     private readonly record struct PendingResponse(int CorrelationId, short ApiKey, short ApiVersion,
-        ValueTask<IKafkaMessage?> Response, byte[] RequestBytes, long Started);
+        ValueTask<IKafkaMessage?> Response, long Started);
 
     private sealed class UnknownApiException(short apiKey, short apiVersion) : Exception($"Unknown API {apiKey} v{apiVersion}")
     {

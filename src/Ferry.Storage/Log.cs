@@ -284,7 +284,7 @@ public sealed partial class Log : IAsyncDisposable
         {
             var segment = segments[i];
             if (!segment.TryAcquire()) continue; // retired under us; the next one holds later offsets
-            long position = segment.FindBatchPosition(offset, out int firstBatchSize);
+            long position = segment.FindBatchPosition(offset, out int firstBatchSize, out long lastOffset);
             if (position < 0)
             {
                 segment.Release();
@@ -292,23 +292,27 @@ public sealed partial class Log : IAsyncDisposable
             }
             long available = segment.Size - position;
             int length = (int)Math.Min(available, Math.Max(maxBytes, firstBatchSize));
-            if (length > firstBatchSize) length = WholeBatchesWithin(segment, position, length, firstBatchSize);
-            return new LogReadResult(LogReadStatus.Ok, new LogSlice(segment, position, length), logStart, logEnd);
+            if (length > firstBatchSize) length = WholeBatchesWithin(segment, position, length, firstBatchSize, ref lastOffset);
+            return new LogReadResult(LogReadStatus.Ok, new LogSlice(segment, position, length, lastOffset + 1), logStart, logEnd);
         }
         return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
     }
 
-    /// <summary>Shrinks a byte range to the whole batches in it, reading only their 12-byte headers.</summary>
-    private static int WholeBatchesWithin(LogSegment segment, long position, int length, int firstBatchSize)
+    /// <summary>
+    /// Shrinks a byte range to the whole batches in it, reading only their headers, and tracks the last offset
+    /// of the last batch kept.
+    /// </summary>
+    private static int WholeBatchesWithin(LogSegment segment, long position, int length, int firstBatchSize, ref long lastOffset)
     {
-        Span<byte> header = stackalloc byte[RecordBatch.LogOverhead];
+        Span<byte> header = stackalloc byte[RecordBatch.LastOffsetDeltaOffset + 4];
         int whole = firstBatchSize;
-        while (whole + RecordBatch.LogOverhead <= length)
+        while (whole + header.Length <= length)
         {
             segment.Read(header, position + whole);
             int size = RecordBatch.TotalSize(header);
             if (whole + size > length) break;
             whole += size;
+            lastOffset = RecordBatch.BaseOffset(header) + RecordBatch.LastOffsetDelta(header);
         }
         return whole;
     }

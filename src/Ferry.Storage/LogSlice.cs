@@ -10,12 +10,16 @@ public struct LogSlice : IDisposable
 {
     private LogSegment? _segment;
 
-    internal LogSlice(LogSegment segment, long position, int length)
+    internal LogSlice(LogSegment segment, long position, int length, long nextOffset)
     {
         _segment = segment;
         Position = position;
         Length = length;
+        NextOffset = nextOffset;
     }
+
+    /// <summary>The offset after the last batch in the slice: where the next read continues.</summary>
+    public readonly long NextOffset { get; }
 
     public static LogSlice Empty => default;
 
@@ -35,6 +39,19 @@ public struct LogSlice : IDisposable
         while (done < target.Length)
         {
             int read = _segment!.Read(target[done..], Position + done);
+            if (read == 0) throw new IOException("Segment file ended inside a published range.");
+            done += read;
+        }
+    }
+
+    /// <summary>Copies <paramref name="destination"/>.Length bytes starting <paramref name="offset"/> bytes into the slice.</summary>
+    public readonly void CopyTo(int offset, Span<byte> destination)
+    {
+        if ((uint)offset > (uint)Length || destination.Length > Length - offset) throw new ArgumentOutOfRangeException(nameof(offset));
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int read = _segment!.Read(destination[done..], Position + offset + done);
             if (read == 0) throw new IOException("Segment file ended inside a published range.");
             done += read;
         }

@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Runtime.InteropServices;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -147,18 +147,12 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 budget -= read.Slice.Length;
             }
 
-            if (total > 0)
+            // The slices move into the response: their bytes are read from the files as the response is written.
+            for (int i = 0; i < slices.Length; i++)
             {
-                var buffer = ArrayPool<byte>.Shared.Rent((int)total);
-                response.AttachRecordBuffer(buffer);
-                int position = 0;
-                for (int i = 0; i < slices.Length; i++)
-                {
-                    if (slices[i].IsEmpty) continue;
-                    slices[i].CopyTo(buffer.AsSpan(position));
-                    results[i].Records = buffer.AsMemory(position, slices[i].Length);
-                    position += slices[i].Length;
-                }
+                if (slices[i].IsEmpty) continue;
+                results[i].Records = response.Attach(new FileRecords(slices[i]));
+                slices[i] = default;
             }
         }
         finally
@@ -169,7 +163,8 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
     }
 
     /// <summary>
-    /// Counts what a fetch response hands out, from the batch headers only (records are never opened): the
+    /// Counts what a fetch response hands out, from the batch headers only (records are never opened, and file
+    /// records are not even read: their slice knows where they end): the
     /// offsets from each fetch offset to the end of the last batch. Responses follow the order of
     /// <paramref name="partitions"/>; only the response actually sent is counted, not long-poll re-reads.
     /// </summary>
@@ -184,6 +179,11 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 var (_, wanted, partition) = partitions[i++];
                 if (partition is null || data.Records is not { IsEmpty: false } records) continue;
                 long end = wanted.FetchOffset;
+                if (MemoryMarshal.TryGetMemoryManager(records, out FileRecords? file))
+                {
+                    partition.Traffic.AddOut(Math.Max(0, file.NextOffset - wanted.FetchOffset), records.Length);
+                    continue;
+                }
                 for (var rest = records.Span; rest.Length >= RecordBatch.HeaderSize;)
                 {
                     end = RecordBatch.BaseOffset(rest) + RecordBatch.LastOffsetDelta(rest) + 1;

@@ -17,6 +17,7 @@ public interface IKafkaHandler
     /// Parses <paramref name="body"/> and starts handling it. Everything that must happen in request order
     /// (appends above all) happens before the first await; what waits (fsync, long-poll) runs on while the
     /// connection reads its next request. A null response means none is sent (Produce with acks=0).
+    /// <paramref name="body"/> is valid only until this method returns: its buffer goes back to the pool then.
     /// </summary>
     ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ReadOnlyMemory<byte> body);
 }

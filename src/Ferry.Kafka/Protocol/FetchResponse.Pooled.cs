@@ -1,20 +1,24 @@
-using System.Buffers;
-
 namespace Ferry.Kafka.Protocol.Messages;
 
 /// <summary>
-/// A fetch response's records point into one pooled buffer holding the bytes read from the logs; the
-/// connection disposes the response once it is written, returning the buffer.
+/// A fetch response's records are <see cref="FileRecords"/>: ranges of log files, each holding a reference on
+/// its segment until the response has been written. The connection disposes the response after writing it
+/// (or when it will never be written), which lets retention delete those segments again.
 /// </summary>
 public sealed partial class FetchResponse : IDisposable
 {
-    private byte[]? _recordBuffer;
+    private List<FileRecords>? _fileRecords;
 
-    internal void AttachRecordBuffer(byte[] buffer) => _recordBuffer = buffer;
+    internal ReadOnlyMemory<byte> Attach(FileRecords records)
+    {
+        (_fileRecords ??= []).Add(records);
+        return records.Memory;
+    }
 
     public void Dispose()
     {
-        if (_recordBuffer is { } buffer) ArrayPool<byte>.Shared.Return(buffer);
-        _recordBuffer = null;
+        if (_fileRecords is null) return;
+        foreach (var records in _fileRecords) ((IDisposable)records).Dispose();
+        _fileRecords = null;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Ferry.Kafka.Protocol;
@@ -262,7 +263,7 @@ public sealed class KafkaWriter
     public void WriteRecords(ReadOnlyMemory<byte> value)
     {
         WriteInt32(value.Length);
-        WriteRaw(value.Span);
+        WriteRecordBytes(value);
     }
 
     public void WriteNullableRecords(ReadOnlyMemory<byte>? value)
@@ -278,7 +279,19 @@ public sealed class KafkaWriter
     public void WriteCompactRecords(ReadOnlyMemory<byte> value)
     {
         WriteUnsignedVarint((uint)value.Length + 1);
-        WriteRaw(value.Span);
+        WriteRecordBytes(value);
+    }
+
+    /// <summary>Record bytes: in memory, or still in a log file (<see cref="FileRecords"/>), read straight into the output.</summary>
+    private void WriteRecordBytes(ReadOnlyMemory<byte> value)
+    {
+        if (!MemoryMarshal.TryGetMemoryManager(value, out FileRecords? file))
+        {
+            WriteRaw(value.Span);
+            return;
+        }
+        if (_measureDepth == 0 && _output is not null) file.CopyTo(_output);
+        _bytesWritten += value.Length;
     }
 
     public void WriteCompactNullableRecords(ReadOnlyMemory<byte>? value)

@@ -118,9 +118,13 @@ public sealed class LogSegment
     /// Finds the file position of the batch that holds <paramref name="offset"/> (its last offset is at or
     /// after it), reading only batch headers from the nearest index point. -1 if no such batch.
     /// </summary>
-    public long FindBatchPosition(long offset, out int batchSize)
+    public long FindBatchPosition(long offset, out int batchSize) => FindBatchPosition(offset, out batchSize, out _);
+
+    /// <inheritdoc cref="FindBatchPosition(long, out int)"/>
+    public long FindBatchPosition(long offset, out int batchSize, out long lastOffset)
     {
         batchSize = 0;
+        lastOffset = -1;
         long limit = Size;
         var entry = Index.FloorByOffset(RelativeOffset(Math.Max(offset, BaseOffset)));
         long position = entry?.Position ?? 0;
@@ -130,10 +134,11 @@ public sealed class LogSegment
             RandomAccess.Read(_file, header, position);
             long baseOffset = RecordBatch.BaseOffset(header);
             int size = RecordBatch.TotalSize(header);
-            long lastOffset = baseOffset + RecordBatch.LastOffsetDelta(header);
-            if (lastOffset >= offset)
+            long last = baseOffset + RecordBatch.LastOffsetDelta(header);
+            if (last >= offset)
             {
                 batchSize = size;
+                lastOffset = last;
                 return position;
             }
             position += size;
