@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Ferry.Storage.Durability;
 using Ferry.Storage.Indexes;
@@ -296,6 +297,43 @@ public sealed partial class Log : IAsyncDisposable
             return new LogReadResult(LogReadStatus.Ok, new LogSlice(segment, position, length, lastOffset + 1), logStart, logEnd);
         }
         return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
+    }
+
+    /// <summary>
+    /// Hands every whole batch from the one holding <paramref name="fromOffset"/> to the log end to
+    /// <paramref name="action"/>, in order: how state kept in a log (committed offsets, queue contents,
+    /// producer sequences) is rebuilt at start. The span is valid only during the call.
+    /// </summary>
+    public void ForEachBatch(long fromOffset, BatchAction action)
+    {
+        long offset = Math.Max(fromOffset, LogStartOffset);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            while (offset < LogEndOffset)
+            {
+                var read = Read(offset, buffer.Length);
+                using var slice = read.Slice;
+                if (read.Status != LogReadStatus.Ok || slice.IsEmpty) return;
+                if (slice.Length > buffer.Length)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(slice.Length);
+                }
+                slice.CopyTo(buffer);
+                for (var rest = buffer.AsSpan(0, slice.Length); rest.Length >= RecordBatch.HeaderSize;)
+                {
+                    int size = RecordBatch.TotalSize(rest);
+                    action(rest[..size]);
+                    offset = RecordBatch.BaseOffset(rest) + RecordBatch.LastOffsetDelta(rest) + 1;
+                    rest = rest[size..];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>

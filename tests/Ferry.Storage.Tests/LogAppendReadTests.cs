@@ -190,4 +190,18 @@ public sealed class LogAppendReadTests
         Assert.Equal(0, log.SizeInBytes);
         Assert.Equal(0, log.Append(Batches.Make(1)).BaseOffset);
     }
+
+    [Fact]
+    public async Task ForEachBatch_VisitsEveryBatchFromTheOneHoldingTheOffset_AcrossSegments()
+    {
+        using var dir = new TempDirectory();
+        await using var log = Log.Open(dir.Path, new LogOptions { SegmentBytes = 1000 });
+        for (int i = 0; i < 30; i++) log.Append(Batches.Make(i, count: 3, valueSize: 50));
+        var seen = new List<int>();
+
+        log.ForEachBatch(31, batch => seen.Add(Batches.BatchId(batch.ToArray())));
+
+        Assert.True(log.SegmentCount > 3);
+        Assert.Equal(Enumerable.Range(10, 20), seen);
+    }
 }

@@ -65,31 +65,17 @@ public sealed partial class OffsetStore : IAsyncDisposable
     private static long Replay(Log log, Dictionary<OffsetKey, CommittedOffset> offsets)
     {
         long records = 0;
-        long offset = log.LogStartOffset;
-        var buffer = new byte[Math.Max(log.Options.MaxBatchBytes, 64 * 1024)];
-        while (offset < log.LogEndOffset)
+        log.ForEachBatch(log.LogStartOffset, batch =>
         {
-            var read = log.Read(offset, buffer.Length);
-            using var slice = read.Slice;
-            if (slice.IsEmpty) break;
-            if (slice.Length > buffer.Length) buffer = new byte[slice.Length];
-            slice.CopyTo(buffer);
-            var span = buffer.AsSpan(0, slice.Length);
-            while (span.Length >= RecordBatch.HeaderSize)
+            var reader = new RecordReader(batch);
+            while (reader.TryRead(out var record))
             {
-                int size = RecordBatch.TotalSize(span);
-                var reader = new RecordReader(span[..size]);
-                while (reader.TryRead(out var record))
-                {
-                    records++;
-                    var key = ReadKey(record.Key);
-                    if (record.Value.IsEmpty) offsets.Remove(key);
-                    else offsets[key] = ReadValue(record.Value);
-                }
-                offset = RecordBatch.BaseOffset(span) + RecordBatch.LastOffsetDelta(span) + 1;
-                span = span[size..];
+                records++;
+                var key = ReadKey(record.Key);
+                if (record.Value.IsEmpty) offsets.Remove(key);
+                else offsets[key] = ReadValue(record.Value);
             }
-        }
+        });
         return records;
     }
 

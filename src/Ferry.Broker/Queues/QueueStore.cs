@@ -105,45 +105,16 @@ internal sealed class QueueStore : IAsyncDisposable
     }
 
     private static void ReadUnsettled(Log log, long low, HashSet<long> settled, IMessageContentCodec codec,
-        List<(AmqpMessage, long, long)> recovered)
-    {
-        long offset = low;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
+        List<(AmqpMessage, long, long)> recovered) =>
+        log.ForEachBatch(low, batch =>
         {
-            while (offset < log.LogEndOffset)
+            var reader = new RecordReader(batch);
+            while (reader.TryRead(out var record))
             {
-                var read = log.Read(offset, 1 << 20);
-                using var slice = read.Slice;
-                if (read.Status != LogReadStatus.Ok || slice.IsEmpty) break;
-                if (buffer.Length < slice.Length)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(slice.Length);
-                }
-
-                slice.CopyTo(buffer);
-                var rest = buffer.AsSpan(0, slice.Length);
-                while (rest.Length >= RecordBatch.LogOverhead)
-                {
-                    int size = RecordBatch.TotalSize(rest);
-                    var reader = new RecordReader(rest[..size]);
-                    while (reader.TryRead(out var record))
-                    {
-                        offset = record.Offset + 1;
-                        if (record.Offset < low || settled.Contains(record.Offset)) continue;
-                        recovered.Add((Decode(record, codec), record.Offset, record.Timestamp));
-                    }
-
-                    rest = rest[size..];
-                }
+                if (record.Offset < low || settled.Contains(record.Offset)) continue;
+                recovered.Add((Decode(record, codec), record.Offset, record.Timestamp));
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+        });
 
     private static AmqpMessage Decode(in Record record, IMessageContentCodec codec)
     {

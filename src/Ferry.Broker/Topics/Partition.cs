@@ -135,27 +135,11 @@ public sealed class Partition
     /// Rebuilds idempotence state from the batches in the log's tail, so that a producer retrying across a
     /// broker restart still gets its duplicate recognised.
     /// </summary>
-    internal void RebuildProducerState(int maxBytes)
-    {
-        long offset = Math.Max(Log.LogStartOffset, Log.SegmentBaseOffsets[^1]);
-        var buffer = new byte[Math.Min(maxBytes, 1 << 20)];
-        while (offset < Log.LogEndOffset)
+    internal void RebuildProducerState() =>
+        Log.ForEachBatch(Log.SegmentBaseOffsets[^1], batch =>
         {
-            var read = Log.Read(offset, buffer.Length);
-            using var slice = read.Slice;
-            if (slice.IsEmpty) break;
-            if (slice.Length > buffer.Length) buffer = new byte[slice.Length];
-            slice.CopyTo(buffer);
-            var span = buffer.AsSpan(0, slice.Length);
-            while (span.Length >= RecordBatch.HeaderSize)
-            {
-                int size = RecordBatch.TotalSize(span);
-                int first = RecordBatch.BaseSequence(span);
-                _producers.Record(RecordBatch.ProducerId(span), RecordBatch.ProducerEpoch(span), first,
-                    LastSequence(span, first), RecordBatch.BaseOffset(span));
-                offset = RecordBatch.BaseOffset(span) + RecordBatch.LastOffsetDelta(span) + 1;
-                span = span[size..];
-            }
-        }
-    }
+            int first = RecordBatch.BaseSequence(batch);
+            _producers.Record(RecordBatch.ProducerId(batch), RecordBatch.ProducerEpoch(batch), first,
+                LastSequence(batch, first), RecordBatch.BaseOffset(batch));
+        });
 }

@@ -80,7 +80,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     {
         var log = Log.Open(PartitionDirectory(topic, index), options, _options.Time, _loggerFactory.CreateLogger<Log>());
         var partition = new Partition(topic, index, log);
-        partition.RebuildProducerState(options.MaxBatchBytes);
+        partition.RebuildProducerState();
         return partition;
     }
 
