@@ -126,11 +126,6 @@ public sealed class Partition
         return (int)(last > int.MaxValue ? last - int.MaxValue - 1 : last);
     }
 
-    public IEnumerable<(long ProducerId, short Epoch, int LastSequence, long LastOffset)> DescribeProducers()
-    {
-        lock (_appendLock) return _producers.Describe().ToList();
-    }
-
     /// <summary>
     /// Rebuilds idempotence state from the batches in the log's tail, so that a producer retrying across a
     /// broker restart still gets its duplicate recognised.

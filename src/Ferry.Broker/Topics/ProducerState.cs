@@ -25,8 +25,6 @@ public sealed class ProducerStateTable
     private const int RememberedBatches = 5;
     private readonly Dictionary<long, Entry> _producers = [];
 
-    public int Count => _producers.Count;
-
     public SequenceCheck Check(long producerId, short epoch, int firstSequence, int lastSequence, out long duplicateBaseOffset)
     {
         duplicateBaseOffset = -1;
@@ -59,10 +57,6 @@ public sealed class ProducerStateTable
         entry.Batches.Add(new BatchMetadata(firstSequence, lastSequence, baseOffset));
         if (entry.Batches.Count > RememberedBatches) entry.Batches.RemoveAt(0);
     }
-
-    public IEnumerable<(long ProducerId, short Epoch, int LastSequence, long LastOffset)> Describe() =>
-        _producers.Select(p => (p.Key, p.Value.Epoch, p.Value.Batches.Count == 0 ? -1 : p.Value.Batches[^1].LastSequence,
-            p.Value.Batches.Count == 0 ? -1L : p.Value.Batches[^1].BaseOffset));
 
     /// <summary>Sequences wrap from int.MaxValue to 0, as in Kafka.</summary>
     private static int NextSequence(int sequence) => sequence == int.MaxValue ? 0 : sequence + 1;

@@ -24,16 +24,9 @@ public sealed class AlterConfigsHandler(TopicRegistry topics) : KafkaHandler<Alt
                 ErrorMessage = null,
             };
             response.Responses.Add(result);
-            if (resource.ResourceType != DescribeConfigsHandler.TopicResource)
-            {
-                result.ErrorCode = ErrorCodes.InvalidRequest;
-                result.ErrorMessage = "Only topic configs can be altered.";
-                continue;
-            }
             var changes = resource.Configs.Select(c => (c.Name, c.Value)).ToList();
-            var outcome = topics.AlterConfigs(resource.ResourceName, changes, replaceAll: true, request.ValidateOnly);
-            result.ErrorCode = TopicErrors.ToErrorCode(outcome.Error);
-            result.ErrorMessage = outcome.Message;
+            (result.ErrorCode, result.ErrorMessage) = TopicErrors.AlterTopicConfigs(topics, resource.ResourceType,
+                resource.ResourceName, changes, replaceAll: true, request.ValidateOnly);
         }
         return new(response);
     }

@@ -27,22 +27,15 @@ public sealed class IncrementalAlterConfigsHandler(TopicRegistry topics) : Kafka
                 ErrorMessage = null,
             };
             response.Responses.Add(result);
-            if (resource.ResourceType != DescribeConfigsHandler.TopicResource)
-            {
-                result.ErrorCode = ErrorCodes.InvalidRequest;
-                result.ErrorMessage = "Only topic configs can be altered.";
-                continue;
-            }
-            if (resource.Configs.Any(c => c.ConfigOperation is not (Set or Delete)))
+            if (resource.ResourceType == DescribeConfigsHandler.TopicResource && resource.Configs.Any(c => c.ConfigOperation is not (Set or Delete)))
             {
                 result.ErrorCode = ErrorCodes.InvalidConfig;
                 result.ErrorMessage = "APPEND and SUBTRACT apply to list configs; Ferry's topic configs are single values.";
                 continue;
             }
             var changes = resource.Configs.Select(c => (c.Name, c.ConfigOperation == Delete ? null : c.Value)).ToList();
-            var outcome = topics.AlterConfigs(resource.ResourceName, changes, replaceAll: false, request.ValidateOnly);
-            result.ErrorCode = TopicErrors.ToErrorCode(outcome.Error);
-            result.ErrorMessage = outcome.Message;
+            (result.ErrorCode, result.ErrorMessage) = TopicErrors.AlterTopicConfigs(topics, resource.ResourceType,
+                resource.ResourceName, changes, replaceAll: false, request.ValidateOnly);
         }
         return new(response);
     }

@@ -24,4 +24,16 @@ internal static class TopicErrors
     public static IEnumerable<(string Name, string Value, sbyte Source)> DescribeConfigs(Topic topic) =>
         TopicConfig.Known.Select(name => (name, TopicConfig.Value(topic.Options, name),
             topic.Overrides.ContainsKey(name) ? DynamicTopicConfig : DefaultConfig));
+
+    /// <summary>
+    /// Applies config changes to a topic resource for AlterConfigs and IncrementalAlterConfigs alike: only
+    /// topics can be altered; the outcome comes back as the response's error code and message.
+    /// </summary>
+    public static (short Code, string? Message) AlterTopicConfigs(TopicRegistry topics, sbyte resourceType, string name,
+        IReadOnlyList<(string Name, string? Value)> changes, bool replaceAll, bool validateOnly)
+    {
+        if (resourceType != DescribeConfigsHandler.TopicResource) return (ErrorCodes.InvalidRequest, "Only topic configs can be altered.");
+        var outcome = topics.AlterConfigs(name, changes, replaceAll, validateOnly);
+        return (ToErrorCode(outcome.Error), outcome.Message);
+    }
 }

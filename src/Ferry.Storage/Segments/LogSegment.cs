@@ -56,8 +56,6 @@ public sealed class LogSegment
     public string OffsetIndexPath => SegmentFileNames.OffsetIndex(Directory, BaseOffset);
     public string TimeIndexPath => SegmentFileNames.TimeIndex(Directory, BaseOffset);
 
-    internal SafeFileHandle File => _file;
-
     public static LogSegment Create(string directory, long baseOffset, int indexIntervalBytes, long nowMs)
     {
         var file = System.IO.File.OpenHandle(SegmentFileNames.Data(directory, baseOffset), FileMode.CreateNew,
