@@ -10,11 +10,34 @@ public static class KafkaServiceCollectionExtensions
     /// <summary>Registers the Kafka handlers and the connection handler; the host binds the listener.</summary>
     public static IServiceCollection AddFerryKafka(this IServiceCollection services)
     {
-        foreach (var handler in typeof(IKafkaHandler).Assembly.GetTypes()
-                     .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IKafkaHandler).IsAssignableFrom(t)))
-        {
-            services.AddSingleton(typeof(IKafkaHandler), handler);
-        }
+        // Listed, not discovered by reflection: the published binary is compiled ahead of time and trimmed, and a
+        // test checks that every handler type in the assembly is here.
+        services.AddSingleton<IKafkaHandler, AlterConfigsHandler>();
+        services.AddSingleton<IKafkaHandler, ApiVersionsHandler>();
+        services.AddSingleton<IKafkaHandler, CreatePartitionsHandler>();
+        services.AddSingleton<IKafkaHandler, CreateTopicsHandler>();
+        services.AddSingleton<IKafkaHandler, DeleteGroupsHandler>();
+        services.AddSingleton<IKafkaHandler, DeleteRecordsHandler>();
+        services.AddSingleton<IKafkaHandler, DeleteTopicsHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeClusterHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeConfigsHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeGroupsHandler>();
+        services.AddSingleton<IKafkaHandler, FetchHandler>();
+        services.AddSingleton<IKafkaHandler, FindCoordinatorHandler>();
+        services.AddSingleton<IKafkaHandler, HeartbeatHandler>();
+        services.AddSingleton<IKafkaHandler, IncrementalAlterConfigsHandler>();
+        services.AddSingleton<IKafkaHandler, InitProducerIdHandler>();
+        services.AddSingleton<IKafkaHandler, JoinGroupHandler>();
+        services.AddSingleton<IKafkaHandler, LeaveGroupHandler>();
+        services.AddSingleton<IKafkaHandler, ListGroupsHandler>();
+        services.AddSingleton<IKafkaHandler, ListOffsetsHandler>();
+        services.AddSingleton<IKafkaHandler, MetadataHandler>();
+        services.AddSingleton<IKafkaHandler, OffsetCommitHandler>();
+        services.AddSingleton<IKafkaHandler, OffsetDeleteHandler>();
+        services.AddSingleton<IKafkaHandler, OffsetFetchHandler>();
+        services.AddSingleton<IKafkaHandler, OffsetForLeaderEpochHandler>();
+        services.AddSingleton<IKafkaHandler, ProduceHandler>();
+        services.AddSingleton<IKafkaHandler, SyncGroupHandler>();
         services.AddSingleton<KafkaHandlerRegistry>();
         services.TryAddSingleton<ConnectionRegistry>();
         services.AddSingleton<KafkaConnectionHandler>();

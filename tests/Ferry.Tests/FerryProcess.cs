@@ -4,7 +4,11 @@ using System.Net.Sockets;
 
 namespace Ferry.Tests;
 
-/// <summary>The real <c>ferry</c> executable (ferry.dll next to the tests) run as a child process.</summary>
+/// <summary>
+/// The real <c>ferry</c> executable run as a child process: ferry.dll next to the tests, or, when
+/// <c>FERRY_BINARY</c> names one, a published binary (CI runs these tests a second time against the
+/// ahead-of-time compiled <c>ferry</c> that <c>dotnet publish</c> yields, the one users run).
+/// </summary>
 internal sealed class FerryProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -34,13 +38,14 @@ internal sealed class FerryProcess : IAsyncDisposable
 
     public static ProcessStartInfo StartInfo(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        string? published = Environment.GetEnvironmentVariable("FERRY_BINARY");
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(published) ? "dotnet" : published)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
+        if (string.IsNullOrEmpty(published)) info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         return info;
     }

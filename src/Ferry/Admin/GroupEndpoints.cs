@@ -57,7 +57,7 @@ internal static class GroupEndpoints
             return result.Succeeded ? Results.NoContent() : FromResult(id, result);
         });
 
-        endpoints.MapPost("/api/groups/{id}/offsets", async (string id, HttpRequest request, ConsumerGroups groups, TopicRegistry topics) =>
+        endpoints.MapPost("/api/groups/{id}/offsets", async Task<IResult> (string id, HttpRequest request, ConsumerGroups groups, TopicRegistry topics) =>
         {
             if (groups.Admin is not { } admin) return NotAvailable();
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.ResetOffsetsRequest).ConfigureAwait(false);

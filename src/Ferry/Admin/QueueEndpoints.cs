@@ -24,7 +24,7 @@ internal static class QueueEndpoints
         endpoints.MapGet("/api/queues/{name}", (string name, QueueBroker broker, RateSampler rates) =>
             broker.TryGetQueue(name, out var queue) ? AdminResults.Json(Describe(queue, rates), FerryJsonContext.Api.QueueInfo) : UnknownQueue(name));
 
-        endpoints.MapPut("/api/queues/{name}", async (string name, HttpRequest request, QueueBroker broker, RateSampler rates) =>
+        endpoints.MapPut("/api/queues/{name}", async Task<IResult> (string name, HttpRequest request, QueueBroker broker, RateSampler rates) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.DeclareQueueRequest).ConfigureAwait(false);
             if (error is not null) return error;

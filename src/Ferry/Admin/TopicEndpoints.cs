@@ -19,7 +19,7 @@ internal static class TopicEndpoints
         group.MapGet("/{name}", (string name, TopicRegistry topics, RateSampler rates) =>
             topics.TryGet(name, out var topic) ? AdminResults.Json(Describe(topic, rates), FerryJsonContext.Api.TopicDetail) : UnknownTopic(name));
 
-        group.MapPost("/", async (HttpRequest request, TopicRegistry topics, RateSampler rates) =>
+        group.MapPost("/", async Task<IResult> (HttpRequest request, TopicRegistry topics, RateSampler rates) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.CreateTopicRequest).ConfigureAwait(false);
             if (error is not null) return error;
@@ -29,13 +29,13 @@ internal static class TopicEndpoints
             return AdminResults.Json(Describe(topic, rates), FerryJsonContext.Api.TopicDetail, StatusCodes.Status201Created);
         });
 
-        group.MapDelete("/{name}", async (string name, TopicRegistry topics) =>
+        group.MapDelete("/{name}", async Task<IResult> (string name, TopicRegistry topics) =>
         {
             var result = await topics.DeleteAsync(name).ConfigureAwait(false);
             return result.Succeeded ? Results.NoContent() : FromTopicError(result);
         });
 
-        group.MapPatch("/{name}", async (string name, HttpRequest request, TopicRegistry topics, RateSampler rates) =>
+        group.MapPatch("/{name}", async Task<IResult> (string name, HttpRequest request, TopicRegistry topics, RateSampler rates) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.AlterTopicRequest).ConfigureAwait(false);
             if (error is not null) return error;

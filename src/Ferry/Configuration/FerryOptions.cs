@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Ferry.Configuration;
 
@@ -13,13 +14,13 @@ public sealed class FerryOptions
     [Required]
     public string Data { get; set; } = "./data";
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public ListenerOptions Listeners { get; set; } = new();
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public StorageSettings Storage { get; set; } = new();
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public GroupSettings Groups { get; set; } = new();
 }
 

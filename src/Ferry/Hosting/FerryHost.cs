@@ -32,8 +32,8 @@ public static class FerryHost
         var options = builder.Configuration.Get<FerryOptions>() ?? new FerryOptions();
         builder.Services.AddOptions<FerryOptions>()
             .Bind(builder.Configuration)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<FerryOptions>, FerryOptionsValidator>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(8));
 
         builder.Logging.ClearProviders();
@@ -61,8 +61,8 @@ public static class FerryHost
         });
         builder.Services.AddOptions<KafkaOptions>()
             .Bind(builder.Configuration.GetSection("Kafka"))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>();
         builder.Services.AddFerryKafka();
 
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));

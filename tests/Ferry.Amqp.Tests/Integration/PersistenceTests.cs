@@ -104,12 +104,8 @@ public sealed class PersistenceTests
     private static Process StartFerry(string data, int amqp, out int http)
     {
         http = FerryServer.FreePort();
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
-        foreach (var arg in new[] { "serve", "--data", data, "--amqp", $"127.0.0.1:{amqp}", "--kafka", $"127.0.0.1:{FerryServer.FreePort()}", "--http", $"127.0.0.1:{http}" })
-        {
-            info.ArgumentList.Add(arg);
-        }
+        var info = Ferry.Tests.FerryProcess.StartInfo(
+            "serve", "--data", data, "--amqp", $"127.0.0.1:{amqp}", "--kafka", $"127.0.0.1:{FerryServer.FreePort()}", "--http", $"127.0.0.1:{http}");
 
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
