@@ -23,7 +23,7 @@ static int Usage()
         usage: Ferry.Load disk [--dir DIR] [--mib 1024] [--seconds 3]   (the data disk's limits)
                Ferry.Load SCENARIO --target HOST:PORT [--size BYTES] [--seconds S] [--rate MSG_PER_S] [--label NAME]
           kafka          one producer, one consumer, one partition   [--acks all|1]
-          kafka-produce  N producers on N partitions, then read back  [--acks all|1] [--producers 3]
+          kafka-produce  N producers on N partitions, then read back  [--acks all|1] [--producers 3] [--client librdkafka|wire]
           amqp           one publisher, one consumer                  [--durable true|false]
                            true: durable queue, persistent messages, confirms (<= 1000 in flight), manual ack, prefetch 1000
                            false: transient queue and messages, no confirms, auto-ack
@@ -37,7 +37,7 @@ namespace Ferry.Load
 {
     internal sealed record LoadOptions(
         string Scenario, string Target, int Size, double Seconds, string Acks, int Rate, string Label,
-        bool Durable, int Producers, int InFlight, int Prefetch)
+        bool Durable, int Producers, int InFlight, int Prefetch, string Client)
     {
         /// <summary>Latency samples start after this warm-up (connections, metadata, first fetch, JIT): 1 s, or half of a shorter run.</summary>
         public long WarmupSequences => Rate <= 0 ? long.MaxValue : (long)(Rate * Math.Min(1.0, Seconds * 0.5));
@@ -62,7 +62,8 @@ namespace Ferry.Load
                 bool.Parse(Arg("--durable", "true")),
                 int.Parse(Arg("--producers", "3"), CultureInfo.InvariantCulture),
                 int.Parse(Arg("--in-flight", "1000"), CultureInfo.InvariantCulture),
-                int.Parse(Arg("--prefetch", "1000"), CultureInfo.InvariantCulture));
+                int.Parse(Arg("--prefetch", "1000"), CultureInfo.InvariantCulture),
+                Arg("--client", "librdkafka"));
         }
     }
 }

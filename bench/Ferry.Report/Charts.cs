@@ -19,7 +19,8 @@ internal static class Charts
     private static readonly Series FerryAll = new("ferry", "kafka acks=all", "ferry, Kafka acks=all (fsync)", Color.FromHex("#1f77b4"));
     private static readonly Series FerryOne = new("ferry", "kafka acks=1", "ferry, Kafka acks=1", Color.FromHex("#9ecae1"));
     private static readonly Series Nats = new("nats", "nats jetstream", "nats, JetStream (acked before fsync)", Color.FromHex("#2ca02c"));
-    private static readonly Series FerryProduce = new("ferry", "kafka produce 3x acks=1", "ferry", Color.FromHex("#1f77b4"));
+    private static readonly Series FerryProduce = new("ferry", "kafka produce 3x acks=1", "ferry, Confluent.Kafka", Color.FromHex("#1f77b4"));
+    private static readonly Series FerryProduceWire = new("ferry", "kafka produce 3x acks=1 wire", "ferry, wire producer", Color.FromHex("#9ecae1"));
 
     /// <summary>Groups of bars that compare like with like.</summary>
     private static readonly (string Label, Series[] Series)[] Groups =
@@ -27,7 +28,7 @@ internal static class Charts
         ("AMQP durable", [FerryDurable, RabbitDurable]),
         ("AMQP transient", [FerryTransient, RabbitTransient]),
         ("Streams", [FerryAll, FerryOne, Nats]),
-        ("Kafka produce 3x", [FerryProduce]),
+        ("Kafka produce 3x", [FerryProduce, FerryProduceWire]),
     ];
 
     public static void Write(RunData data, string outDir, string name)

@@ -13,7 +13,8 @@ internal static class MarkdownReport
         ("kafka acks=all", "Kafka acks=all (Ferry: after fsync)"),
         ("kafka acks=1", "Kafka acks=1 (page cache)"),
         ("nats jetstream", "NATS JetStream file stream (PubAck: written, not fsync'd)"),
-        ("kafka produce 3x acks=1", "Kafka produce only, 3 producers, acks=1"),
+        ("kafka produce 3x acks=1", "Kafka produce only, 3 producers, acks=1 (Confluent.Kafka)"),
+        ("kafka produce 3x acks=1 wire", "Kafka produce only, 3 producers, acks=1 (wire producer: 1 MiB batches, 5 in flight)"),
     ];
 
     public static readonly string[] SystemOrder = ["ferry", "rabbitmq", "nats"];
@@ -147,15 +148,21 @@ internal static class MarkdownReport
         yield return ("Streams, 100 B, durable ack: Ferry acks=all ≥ 3× JetStream msg/s",
             fs is null || ns is null ? "not measured" : string.Create(inv, $"{fs:N0} vs {ns:N0} msg/s = {fs / ns:N2}×"),
             fs is null || ns is null ? null : fs >= 3 * ns);
-        var kp = Median("ferry", "kafka produce 3x acks=1", 1024, "max", r => r.InMB);
         var disk = data.Limits.Where(l => l.Name == "disk sequential write, buffered").Select(l => (double?)l.Value).FirstOrDefault();
         // The buffered figure is the page cache's speed while the file fits in memory; the synced one is what
         // the device sustains. The goal is against the first; the second is shown beside it.
         var synced = data.Limits.Where(l => l.Name == "disk sequential write, buffered then one fdatasync").Select(l => (double?)l.Value).FirstOrDefault();
-        string syncedNote = synced is null || kp is null ? "" : string.Create(inv, $" ({kp / synced:P0} of {synced:N1} MB/s written and synced)");
-        yield return ("Kafka produce, 1 KiB, acks=1, 3 producers: ≥ 50% of the disk's buffered sequential write",
-            kp is null || disk is null ? "not measured" : string.Create(inv, $"{kp:N1} of {disk:N1} MB/s = {kp / disk:P0}{syncedNote}"),
-            kp is null || disk is null ? null : kp >= 0.5 * disk);
+        // Two producers: Confluent.Kafka (what users run; on 2 cores it takes more CPU than the broker) and the
+        // wire producer (the broker's own ceiling, the client nearly free). Both are shown; each is judged.
+        foreach (var (scenario, client) in new[] { ("kafka produce 3x acks=1", "Confluent.Kafka"), ("kafka produce 3x acks=1 wire", "wire producer") })
+        {
+            var kp = Median("ferry", scenario, 1024, "max", r => r.InMB);
+            if (kp is null && client == "wire producer") continue;
+            string syncedNote = synced is null || kp is null ? "" : string.Create(inv, $" ({kp / synced:P0} of {synced:N1} MB/s written and synced)");
+            yield return ($"Kafka produce, 1 KiB, acks=1, 3 producers ({client}): ≥ 50% of the disk's buffered sequential write",
+                kp is null || disk is null ? "not measured" : string.Create(inv, $"{kp:N1} of {disk:N1} MB/s = {kp / disk:P0}{syncedNote}"),
+                kp is null || disk is null ? null : kp >= 0.5 * disk);
+        }
         var ferry = data.Systems.FirstOrDefault(s => s.System == "ferry");
         var rabbit = data.Systems.FirstOrDefault(s => s.System == "rabbitmq");
         yield return ("Start to serving < 300 ms",

@@ -8,7 +8,9 @@ namespace Ferry.Load.Kafka;
 /// Produce-only: N producers (own connections, own threads) each on its own partition of one topic, as fast
 /// as the broker takes them. The timed part has no consumer; afterwards one consumer reads the topic back
 /// and the run fails unless every acknowledged message is there exactly once. Producer p numbers its
-/// messages p * 2^24 + i, so one set of sequence numbers covers all of them.
+/// messages p * 2^24 + i, so one set of sequence numbers covers all of them. The producers are Confluent.Kafka
+/// (<c>--client librdkafka</c>, the default) or <see cref="WireProducer"/> (<c>--client wire</c>), which leaves
+/// the broker the cores librdkafka would take; the read-back is Confluent.Kafka either way.
 /// </summary>
 internal static class KafkaProduceScenario
 {
@@ -26,34 +28,13 @@ internal static class KafkaProduceScenario
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         Result.MarkStart();
         var sentBy = new long[producers];
+        bool wire = options.Client == "wire";
         var threads = Enumerable.Range(0, producers).Select(p => new Thread(() =>
+            sentBy[p] = wire ? ProduceWire(options, topic, p, delivery, sw) : ProduceLibrdkafka(options, topic, p, delivery, sw))
         {
-            var payload = new byte[options.Size];
-            var message = new Message<Null, byte[]> { Value = payload };
-            var partition = new TopicPartition(topic, p);
-            Action<DeliveryReport<Null, byte[]>> report = r =>
-            {
-                if (r.Error.IsError) delivery.OnFailed();
-                else delivery.OnAcked();
-            };
-            using var producer = new ProducerBuilder<Null, byte[]>(KafkaClients.Producer(options)).Build();
-            long i = 0;
-            while (sw.Elapsed.TotalSeconds < options.Seconds && i < SequenceStride)
-            {
-                new Stamp(p * (long)SequenceStride + i, LatencyRecorder.Now).Write(payload);
-                try
-                {
-                    producer.Produce(partition, message, report);
-                    i++;
-                }
-                catch (ProduceException<Null, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(1));
-                }
-            }
-            producer.Flush(TimeSpan.FromSeconds(60));
-            sentBy[p] = i;
-        }) { IsBackground = true, Name = $"producer-{p}" }).ToList();
+            IsBackground = true,
+            Name = $"producer-{p}",
+        }).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
         double produceSeconds = sw.Elapsed.TotalSeconds;
@@ -75,7 +56,49 @@ internal static class KafkaProduceScenario
             }
         }
         await Task.CompletedTask;
-        return Result.Print(options with { Label = options.Label }, $"kafka produce {producers}x acks={options.Acks}", options.Size, sent, delivery,
+        return Result.Print(options with { Label = options.Label }, $"kafka produce {producers}x acks={options.Acks}{(wire ? " wire" : "")}", options.Size, sent, delivery,
             produceSeconds, readBack.Elapsed.TotalSeconds, allocated);
+    }
+
+    private static long ProduceLibrdkafka(LoadOptions options, string topic, int p, Delivery delivery, Stopwatch sw)
+    {
+        var payload = new byte[options.Size];
+        var message = new Message<Null, byte[]> { Value = payload };
+        var partition = new TopicPartition(topic, p);
+        Action<DeliveryReport<Null, byte[]>> report = r =>
+        {
+            if (r.Error.IsError) delivery.OnFailed();
+            else delivery.OnAcked();
+        };
+        using var producer = new ProducerBuilder<Null, byte[]>(KafkaClients.Producer(options)).Build();
+        long i = 0;
+        while (sw.Elapsed.TotalSeconds < options.Seconds && i < SequenceStride)
+        {
+            new Stamp(p * (long)SequenceStride + i, LatencyRecorder.Now).Write(payload);
+            try
+            {
+                producer.Produce(partition, message, report);
+                i++;
+            }
+            catch (ProduceException<Null, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(1));
+            }
+        }
+        producer.Flush(TimeSpan.FromSeconds(60));
+        return i;
+    }
+
+    private static long ProduceWire(LoadOptions options, string topic, int p, Delivery delivery, Stopwatch sw)
+    {
+        using var producer = new WireProducer(options.Target, topic, p, options.Size, options.Acks == "all" ? (short)-1 : (short)1, delivery);
+        long i = 0;
+        while (sw.Elapsed.TotalSeconds < options.Seconds && i + producer.RecordsPerBatch <= SequenceStride)
+        {
+            producer.Send(p * (long)SequenceStride + i);
+            i += producer.RecordsPerBatch;
+        }
+        producer.Drain();
+        return i;
     }
 }
