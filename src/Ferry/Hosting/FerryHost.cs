@@ -64,6 +64,7 @@ public static class FerryHost
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>();
         builder.Services.AddFerryKafka();
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
 
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
         builder.Services.AddFerryBroker();
