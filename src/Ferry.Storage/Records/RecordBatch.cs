@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
-using System.Runtime.InteropServices;
 
 namespace Ferry.Storage.Records;
 
@@ -107,21 +105,4 @@ public enum BatchCheck
     Incomplete,
     Corrupt,
     TooLarge,
-}
-
-/// <summary>
-/// CRC-32C (Castagnoli) through the platform's <see cref="BitOperations.Crc32C(uint, ulong)"/>, which is the
-/// SSE 4.2 / ARMv8 CRC instruction where the CPU has one. System.IO.Hashing offers only CRC-32 (IEEE).
-/// </summary>
-public static class Crc32C
-{
-    public static uint Compute(ReadOnlySpan<byte> data) => ~Append(~0u, data);
-
-    private static uint Append(uint crc, ReadOnlySpan<byte> data)
-    {
-        var words = MemoryMarshal.Cast<byte, ulong>(data);
-        foreach (ulong word in words) crc = BitOperations.Crc32C(crc, word);
-        foreach (byte b in data[(words.Length * sizeof(ulong))..]) crc = BitOperations.Crc32C(crc, b);
-        return crc;
-    }
 }

@@ -6,15 +6,6 @@ namespace Ferry.Storage.Tests.Records;
 public sealed class RecordBatchTests
 {
     [Fact]
-    public void Crc32C_KnownVector_MatchesCastagnoli()
-    {
-        // The check value of CRC-32C (RFC 3720, appendix B.4) for the ASCII digits 1..9.
-        Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
-        Assert.Equal(0x00000000u, Crc32C.Compute([]));
-        Assert.Equal(0x8A9136AAu, Crc32C.Compute(new byte[32]));
-    }
-
-    [Fact]
     public void Builder_RoundTripsKeysValuesHeadersAndTimestamps()
     {
         var builder = new RecordBatchBuilder();
