@@ -32,6 +32,7 @@ internal sealed class AmqpChannel
     private readonly List<Unacked> _taken = [];
     private readonly List<QueueEntry> _run = [];
     private readonly RouteScratch _scratch = new();
+    private readonly ShortStrCache _names = new();
     private readonly List<(ulong Seq, bool Nack)> _confirmEvents = [];
     private readonly List<(AmqpQueue Queue, long End)> _durableWaits = [];
     private readonly List<(AmqpMessage Message, bool Mandatory)> _txPublishes = [];
@@ -144,7 +145,7 @@ internal sealed class AmqpChannel
             case AmqpMethodId.BasicQos: BasicQos(Methods.BasicQos.Read(ref reader)); break;
             case AmqpMethodId.BasicConsume: BasicConsume(Methods.BasicConsume.Read(ref reader)); break;
             case AmqpMethodId.BasicCancel: BasicCancel(Methods.BasicCancel.Read(ref reader)); break;
-            case AmqpMethodId.BasicPublish: BasicPublish(Methods.BasicPublish.Read(ref reader)); break;
+            case AmqpMethodId.BasicPublish: BasicPublish(ReadPublish(ref reader)); break;
             case AmqpMethodId.BasicGet: BasicGet(Methods.BasicGet.Read(ref reader)); break;
             case AmqpMethodId.BasicAck:
                 var ack = Methods.BasicAck.Read(ref reader);
@@ -504,6 +505,18 @@ internal sealed class AmqpChannel
 
     // ------------------------------------------------------------------ publishing
 
+    /// <summary>basic.publish as the generated reader decodes it, but with the names from the channel's
+    /// cache: a publisher repeating its exchange and routing key allocates no strings for them.</summary>
+    private BasicPublish ReadPublish(ref AmqpReader reader)
+    {
+        ushort ticket = reader.ReadShort();
+        string exchange = _names.Get(reader.ReadShortStrBytes());
+        string routingKey = _names.Get(reader.ReadShortStrBytes());
+        bool mandatory = reader.ReadBit();
+        bool immediate = reader.ReadBit();
+        return new BasicPublish { Ticket = ticket, Exchange = exchange, RoutingKey = routingKey, Mandatory = mandatory, Immediate = immediate };
+    }
+
     private void BasicPublish(BasicPublish m)
     {
         _connection.HasPublished = true;
@@ -553,8 +566,7 @@ internal sealed class AmqpChannel
         }
 
         var properties = header.RawProperties;
-        AmqpContentCodec.Validate(properties); // malformed properties: 502 syntax-error on the connection
-        _info = ((AmqpContentCodec)Broker.Codec).ReadInfo(properties);
+        _info = AmqpContentCodec.Read(properties); // malformed properties: 502 syntax-error on the connection
         _propertiesLength = properties.Length;
         _content = new byte[properties.Length + (int)header.BodySize];
         properties.CopyTo(_content);
