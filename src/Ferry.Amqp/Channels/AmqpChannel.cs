@@ -35,7 +35,7 @@ internal sealed class AmqpChannel
     private readonly ShortStrCache _names = new();
     private readonly List<(ulong Seq, bool Nack)> _confirmEvents = [];
     private readonly List<(AmqpQueue Queue, long End)> _durableWaits = [];
-    private readonly List<(AmqpMessage Message, bool Mandatory)> _txPublishes = [];
+    private readonly List<(AmqpMessage? Message, bool Mandatory)> _txPublishes = [];
     private readonly List<(AmqpMethodId Method, ulong Tag, bool Multiple, bool Requeue)> _txAcks = [];
     private ChannelState _state = ChannelState.Open;
     private ulong _nextTag;
@@ -53,10 +53,8 @@ internal sealed class AmqpChannel
     private BasicPublish _publish;
     private bool _expectHeader;
     private bool _expectBody;
-    private byte[]? _content;
-    private int _propertiesLength;
+    private AmqpMessage? _message;
     private int _written;
-    private MessageInfo _info;
 
     private enum ChannelState
     {
@@ -181,7 +179,7 @@ internal sealed class AmqpChannel
             case AmqpMethodId.TxCommit: TxCommit(); break;
             case AmqpMethodId.TxRollback:
                 if (!_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional");
-                _txPublishes.Clear();
+                DiscardTxPublishes();
                 _txAcks.Clear();
                 Send(new TxRollbackOk());
                 break;
@@ -344,6 +342,9 @@ internal sealed class AmqpChannel
                 _unackedTotal++;
             }
 
+            // The frames waiting for the writer hold their own reference: an ack (or, with no-ack, the queue)
+            // may release the entry's before they are written.
+            entry.Message.Retain();
             _connection.Enqueue(Outbound.Deliver(_number, consumer.Tag, tag, entry.Redelivered, entry.Message));
         }
     }
@@ -387,6 +388,8 @@ internal sealed class AmqpChannel
             };
             _connection.Enqueue(Outbound.Frames(FrameEncoder.WithContent(_number, getOk, entry.Message, _connection.FrameMax)));
         }
+
+        if (m.NoAck) entry.Message.Release(); // encoded above; nothing settles it later
     }
 
     /// <summary>basic.ack / nack / reject (buffered under tx until commit).</summary>
@@ -497,8 +500,8 @@ internal sealed class AmqpChannel
 
         foreach (var consumer in consumers) consumer.Queue.RemoveConsumer(consumer);
         _expectHeader = _expectBody = false;
-        _content = null;
-        _txPublishes.Clear();
+        DiscardContent();
+        DiscardTxPublishes();
         _txAcks.Clear();
         RequeueAll();
     }
@@ -566,10 +569,9 @@ internal sealed class AmqpChannel
         }
 
         var properties = header.RawProperties;
-        _info = AmqpContentCodec.Read(properties); // malformed properties: 502 syntax-error on the connection
-        _propertiesLength = properties.Length;
-        _content = new byte[properties.Length + (int)header.BodySize];
-        properties.CopyTo(_content);
+        var info = AmqpContentCodec.Read(properties); // malformed properties: 502 syntax-error on the connection
+        _message = Broker.Messages.Rent(_publish.Exchange, _publish.RoutingKey, properties.Length, (int)header.BodySize, info);
+        properties.CopyTo(_message.WritableContent);
         _written = properties.Length;
         if (header.BodySize == 0) CompletePublish();
         else _expectBody = true;
@@ -583,24 +585,26 @@ internal sealed class AmqpChannel
             throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame, $"UNEXPECTED_FRAME - body frame on channel {_number} without a content header");
         }
 
-        if (payload.Length > _content!.Length - _written)
+        var content = _message!.WritableContent;
+        if (payload.Length > content.Length - _written)
         {
             throw new AmqpConnectionException(AmqpConstants.FrameError, "FRAME_ERROR - body frames longer than the size in the content header");
         }
 
-        payload.CopyTo(_content.AsSpan(_written));
+        payload.CopyTo(content[_written..]);
         _written += payload.Length;
-        if (_written == _content.Length)
+        if (_written == content.Length)
         {
             _expectBody = false;
             CompletePublish();
         }
     }
 
+    /// <summary>Routes the assembled message; the channel's reference to it ends here (or at commit under tx).</summary>
     private void CompletePublish()
     {
-        var message = new AmqpMessage(_publish.Exchange, _publish.RoutingKey, _content!, _propertiesLength, _info);
-        _content = null;
+        var message = _message!;
+        _message = null;
         if (_tx)
         {
             _txPublishes.Add((message, _publish.Mandatory));
@@ -615,6 +619,22 @@ internal sealed class AmqpChannel
         {
             CloseWithError(ex.Code, ex.Message, AmqpMethodId.BasicPublish);
         }
+        finally
+        {
+            message.Release();
+        }
+    }
+
+    private void DiscardContent()
+    {
+        _message?.Release();
+        _message = null;
+    }
+
+    private void DiscardTxPublishes()
+    {
+        foreach (var (message, _) in _txPublishes) message?.Release();
+        _txPublishes.Clear();
     }
 
     /// <summary>Routes and enqueues; a mandatory message that reached no queue is returned (before its
@@ -724,7 +744,22 @@ internal sealed class AmqpChannel
     private void TxCommit()
     {
         if (!_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional");
-        foreach (var (message, mandatory) in _txPublishes) PublishNow(message, mandatory);
+        for (int i = 0; i < _txPublishes.Count; i++)
+        {
+            // Taken out before publishing, so that a failure (which closes the channel) releases the rest only.
+            var (message, mandatory) = _txPublishes[i];
+            _txPublishes[i] = default;
+            if (message is null) continue;
+            try
+            {
+                PublishNow(message, mandatory);
+            }
+            finally
+            {
+                message.Release();
+            }
+        }
+
         _txPublishes.Clear();
         var acks = _txAcks.ToArray();
         _txAcks.Clear();

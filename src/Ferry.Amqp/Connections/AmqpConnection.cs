@@ -94,7 +94,10 @@ internal sealed partial class AmqpConnection : IDisposable
 
     public ILogger Logger => _logger;
 
-    public void Enqueue(in Outbound item) => _outbound.Writer.TryWrite(item);
+    public void Enqueue(in Outbound item)
+    {
+        if (!_outbound.Writer.TryWrite(item)) item.Discard(); // the writer is gone (connection closed)
+    }
 
     public void Send<T>(ushort channel, in T method)
         where T : struct, IAmqpMethod<T> =>
@@ -134,6 +137,9 @@ internal sealed partial class AmqpConnection : IDisposable
             {
                 // The peer is gone; nothing left to write to.
             }
+
+            // What the writer left unwritten still holds message references.
+            while (_outbound.Reader.TryRead(out var unwritten)) unwritten.Discard();
 
             await _context.Transport.Input.CompleteAsync().ConfigureAwait(false);
         }
@@ -592,6 +598,7 @@ internal sealed partial class AmqpConnection : IDisposable
                 });
                 AmqpFrameWriter.WriteContentHeader(output, item.Channel, BasicProperties.ClassId, (ulong)message.BodySize, message.RawProperties);
                 AmqpFrameWriter.WriteBody(output, item.Channel, message.Body.Span, _frameMax);
+                message.Release(); // copied into the pipe
                 break;
             case OutboundKind.Ack:
                 AmqpFrameWriter.WriteMethod(output, item.Channel, new BasicAck { DeliveryTag = item.Tag, Multiple = item.Flag });
