@@ -33,7 +33,6 @@ internal sealed class AmqpChannel
     private readonly List<QueueEntry> _run = [];
     private readonly RouteScratch _scratch = new();
     private readonly ShortStrCache _names = new();
-    private readonly List<(ulong Seq, bool Nack)> _confirmEvents = [];
     private readonly List<(AmqpQueue Queue, long End)> _durableWaits = [];
     private readonly List<(AmqpMessage? Message, bool Mandatory)> _txPublishes = [];
     private readonly List<(AmqpMethodId Method, ulong Tag, bool Multiple, bool Requeue)> _txAcks = [];
@@ -44,10 +43,9 @@ internal sealed class AmqpChannel
     private ushort _globalPrefetch;
     private volatile bool _flowActive = true;
     private string _lastQueue = "";
-    private bool _confirm;
+    private PublisherConfirms? _confirms;
     private bool _tx;
-    private ulong _publishSeq;
-    private Task _confirmChain = Task.CompletedTask;
+    private Task _commitChain = Task.CompletedTask;
 
     // Content assembly: basic.publish → header → body frames.
     private BasicPublish _publish;
@@ -168,11 +166,11 @@ internal sealed class AmqpChannel
             case AmqpMethodId.ConfirmSelect:
                 var select = Methods.ConfirmSelect.Read(ref reader);
                 if (_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from tx to confirm mode");
-                _confirm = true;
+                _confirms ??= new PublisherConfirms(_connection, _number);
                 if (!select.Nowait) Send(new ConfirmSelectOk());
                 break;
             case AmqpMethodId.TxSelect:
-                if (_confirm) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from confirm to tx mode");
+                if (_confirms is not null) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from confirm to tx mode");
                 _tx = true;
                 Send(new TxSelectOk());
                 break;
@@ -638,7 +636,7 @@ internal sealed class AmqpChannel
     }
 
     /// <summary>Routes and enqueues; a mandatory message that reached no queue is returned (before its
-    /// confirm, which <see cref="EndOfBatch"/> sends later); confirms wait for fsync of durable copies.</summary>
+    /// confirm, which <see cref="EndOfBatch"/> sends later); confirms and tx commits wait for fsync of durable copies.</summary>
     private void PublishNow(AmqpMessage message, bool mandatory)
     {
         if (!Broker.Route(message.Exchange, message.RoutingKey, message, _scratch))
@@ -650,7 +648,8 @@ internal sealed class AmqpChannel
         foreach (var queue in _scratch.Queues)
         {
             if (queue.Enqueue(message, out long durableEnd) == EnqueueOutcome.Rejected) rejected = true;
-            else if (durableEnd > 0 && _confirm || durableEnd > 0 && _tx) AddDurableWait(queue, durableEnd);
+            else if (durableEnd > 0 && _confirms is not null) _confirms.WaitFor(queue, durableEnd);
+            else if (durableEnd > 0 && _tx) AddDurableWait(queue, durableEnd);
         }
 
         if (_scratch.Queues.Count == 0 && mandatory)
@@ -659,7 +658,7 @@ internal sealed class AmqpChannel
             _connection.Enqueue(Outbound.Frames(FrameEncoder.WithContent(_number, basicReturn, message, _connection.FrameMax)));
         }
 
-        if (_confirm) _confirmEvents.Add((++_publishSeq, rejected));
+        _confirms?.Published(rejected);
     }
 
     private void AddDurableWait(AmqpQueue queue, long end)
@@ -684,62 +683,8 @@ internal sealed class AmqpChannel
         return waits;
     }
 
-    /// <summary>
-    /// After each read batch: confirms for the batch's publishes. Non-durable ones go out at once when nothing
-    /// is pending; otherwise one task per batch waits for the fsyncs (group commit shares them) and for the
-    /// previous batch, so confirms leave in publish order and many publishes share one basic.ack multiple.
-    /// </summary>
-    public void EndOfBatch()
-    {
-        if (_confirmEvents.Count == 0) return;
-        var events = _confirmEvents.ToArray();
-        _confirmEvents.Clear();
-        if (_durableWaits.Count == 0 && _confirmChain.IsCompleted)
-        {
-            EmitConfirms(events, failed: false);
-            return;
-        }
-
-        _confirmChain = ConfirmAfterAsync(_confirmChain, TakeDurableWaits(), events);
-    }
-
-    private async Task ConfirmAfterAsync(Task previous, Task[] waits, (ulong Seq, bool Nack)[] events)
-    {
-        await previous.ConfigureAwait(false);
-        bool failed = false;
-        try
-        {
-            await Task.WhenAll(waits).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            failed = true; // not on disk: nack, the publisher must resend
-        }
-
-        EmitConfirms(events, failed);
-    }
-
-    private void EmitConfirms((ulong Seq, bool Nack)[] events, bool failed)
-    {
-        ulong ackUpTo = 0;
-        int pendingAcks = 0;
-        foreach (var (seq, nack) in events)
-        {
-            if (nack || failed)
-            {
-                if (pendingAcks > 0) _connection.Enqueue(new Outbound(OutboundKind.Ack, _number, null, null, ackUpTo, pendingAcks > 1));
-                pendingAcks = 0;
-                _connection.Enqueue(new Outbound(OutboundKind.Nack, _number, null, null, seq, false));
-            }
-            else
-            {
-                ackUpTo = seq;
-                pendingAcks++;
-            }
-        }
-
-        if (pendingAcks > 0) _connection.Enqueue(new Outbound(OutboundKind.Ack, _number, null, null, ackUpTo, pendingAcks > 1));
-    }
+    /// <summary>After each read batch: confirms for the batch's publishes, together.</summary>
+    public void EndOfBatch() => _confirms?.EndOfBatch();
 
     private void TxCommit()
     {
@@ -765,13 +710,13 @@ internal sealed class AmqpChannel
         _txAcks.Clear();
         foreach (var (method, tag, multiple, requeue) in acks) SettleNow(method, tag, multiple, requeue);
         var waits = TakeDurableWaits();
-        if (waits.Length == 0 && _confirmChain.IsCompleted)
+        if (waits.Length == 0 && _commitChain.IsCompleted)
         {
             Send(new TxCommitOk());
             return;
         }
 
-        _confirmChain = CommitAfterAsync(_confirmChain, waits);
+        _commitChain = CommitAfterAsync(_commitChain, waits);
     }
 
     private async Task CommitAfterAsync(Task previous, Task[] waits)
