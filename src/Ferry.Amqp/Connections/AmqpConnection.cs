@@ -4,7 +4,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
-using System.Threading.Channels;
 using Ferry.Amqp.Channels;
 using Ferry.Amqp.Diagnostics;
 using Ferry.Amqp.Framing;
@@ -50,7 +49,7 @@ internal sealed partial class AmqpConnection : IDisposable
     private readonly AmqpOptions _options;
     private readonly ILogger _logger;
     private readonly ClientConnection? _client;
-    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly OutboundQueue _outbound = new();
     private readonly CancellationTokenSource _stop = new();
     private AmqpChannel?[] _channels = new AmqpChannel?[16];
     private State _state = State.AwaitStartOk;
@@ -96,7 +95,7 @@ internal sealed partial class AmqpConnection : IDisposable
 
     public void Enqueue(in Outbound item)
     {
-        if (!_outbound.Writer.TryWrite(item)) item.Discard(); // the writer is gone (connection closed)
+        if (!_outbound.TryWrite(item)) item.Discard(); // the writer is gone (connection closed)
     }
 
     public void Send<T>(ushort channel, in T method)
@@ -128,7 +127,7 @@ internal sealed partial class AmqpConnection : IDisposable
             await _stop.CancelAsync().ConfigureAwait(false);
             CloseAllChannels();
             _broker.ConnectionClosed(Id);
-            _outbound.Writer.TryComplete();
+            _outbound.Complete();
             try
             {
                 await writer.ConfigureAwait(false);
@@ -139,7 +138,7 @@ internal sealed partial class AmqpConnection : IDisposable
             }
 
             // What the writer left unwritten still holds message references.
-            while (_outbound.Reader.TryRead(out var unwritten)) unwritten.Discard();
+            while (_outbound.TryRead(out var unwritten)) unwritten.Discard();
 
             await _context.Transport.Input.CompleteAsync().ConfigureAwait(false);
         }
@@ -557,10 +556,9 @@ internal sealed partial class AmqpConnection : IDisposable
     private async Task RunWriterAsync()
     {
         var output = _context.Transport.Output;
-        var reader = _outbound.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await _outbound.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var item))
+            while (_outbound.TryRead(out var item))
             {
                 if (item.Kind == OutboundKind.Complete) break;
                 Write(output, item);

@@ -22,8 +22,8 @@ internal enum OutboundKind : byte
 }
 
 /// <summary>
-/// One unit of output for a connection's writer. A struct in an unbounded channel, so queuing a delivery
-/// allocates nothing (the channel's segments are reused).
+/// One unit of output for a connection's writer. A struct in the <see cref="OutboundQueue"/>'s ring, so
+/// queuing a delivery allocates nothing.
 /// </summary>
 internal readonly record struct Outbound(OutboundKind Kind, ushort Channel, object? Payload, string? ConsumerTag, ulong Tag, bool Flag)
 {
