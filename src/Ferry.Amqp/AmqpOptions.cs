@@ -40,6 +40,9 @@ public sealed class AmqpOptions
         SegmentBytes = QueueSegmentBytes,
         RetentionMs = -1,
         RetentionBytes = -1,
+        // A queue log is only looked up by offset once, to find where recovery starts: a sparse index (a few
+        // entries per segment) is enough, and one entry per 4 KiB grew and rewrote index arrays per segment.
+        IndexIntervalBytes = 1 << 20,
         FsyncOnDurableWrite = Fsync,
         MaxBatchBytes = (int)Math.Min(int.MaxValue, MaxMessageBytes + 64 * 1024),
     };

@@ -15,7 +15,7 @@ public sealed class QueueBrokerOptions
     public required string DataDirectory { get; init; }
 
     /// <summary>Options of every durable queue's log (no retention: a queue deletes by settlement).</summary>
-    public LogOptions QueueLogOptions { get; init; } = new() { SegmentBytes = 16 << 20, RetentionMs = -1, RetentionBytes = -1 };
+    public LogOptions QueueLogOptions { get; init; } = new() { SegmentBytes = 16 << 20, RetentionMs = -1, RetentionBytes = -1, IndexIntervalBytes = 1 << 20 };
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
