@@ -169,6 +169,33 @@ public sealed class MessageLifetimeTests
     }
 
     [Fact]
+    public async Task LengthLimits_DroppedAndRefusedMessagesReturn()
+    {
+        await using var server = await FerryServer.StartAsync();
+        var pool = Pool(server);
+        await using var connection = await server.ConnectAsync();
+        await using var channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: false));
+        string dropping = Name("drop-head"), refusing = Name("reject-publish");
+        await channel.QueueDeclareAsync(dropping, true, false, false, new Dictionary<string, object?> { ["x-max-length"] = 2 });
+        await channel.QueueDeclareAsync(refusing, true, false, false, new Dictionary<string, object?>
+        {
+            ["x-max-length"] = 3,
+            ["x-overflow"] = "reject-publish",
+        });
+
+        await PublishAsync(channel, "", dropping, 10, persistent: true);
+        await PublishAsync(channel, "", refusing, 10, persistent: true);
+        await WaitForCountAsync(channel, dropping, 2);
+        await WaitForCountAsync(channel, refusing, 3);
+        await AssertOutstandingAsync(pool, 5);
+
+        Assert.Equal("m8", Encoding.UTF8.GetString((await GetAsync(channel, dropping)).Body.Span));
+        Assert.Equal("m0", Encoding.UTF8.GetString((await GetAsync(channel, refusing)).Body.Span));
+        await AssertOutstandingAsync(pool, 3);
+    }
+
+    [Fact]
     public async Task RecoveredAfterRestart_ReturnOnAck()
     {
         string data = FerryServer.NewDataDirectory();
