@@ -85,6 +85,34 @@ public sealed class MessageLifetimeTests
     }
 
     [Fact]
+    public async Task ConsumerConnectionGone_WithDeliveriesUnwritten_EveryMessageBackInItsQueueOnce()
+    {
+        await using var server = await FerryServer.StartAsync();
+        var pool = Pool(server);
+        await using var connection = await server.ConnectAsync();
+        await using var publisher = await connection.CreateChannelAsync(Confirms);
+        string q = Name("abandoned");
+        await publisher.QueueDeclareAsync(q, durable: false, exclusive: false, autoDelete: false);
+        // Large, so that some deliveries may still be in the broker's output when the consumer leaves (timing decides).
+        byte[] body = new byte[256 * 1024];
+        for (int i = 0; i < 200; i++) await publisher.BasicPublishAsync("", q, body);
+
+        // No prefetch limit: the broker queues every delivery for a consumer that reads one and leaves.
+        var consumerConnection = await server.ConnectAsync();
+        var channel = await consumerConnection.CreateChannelAsync();
+        var recorder = new Recorder(channel);
+        await channel.BasicConsumeAsync(q, autoAck: false, recorder.Consumer);
+        await recorder.NextAsync();
+        await consumerConnection.AbortAsync();
+        await consumerConnection.DisposeAsync();
+
+        await WaitForCountAsync(publisher, q, 200);
+        await AssertOutstandingAsync(pool, 200);
+        Assert.Equal(200u, await publisher.QueuePurgeAsync(q));
+        await AssertOutstandingAsync(pool, 0);
+    }
+
+    [Fact]
     public async Task FanoutToThreeQueues_ReturnsAfterTheLastQueueSettles()
     {
         await using var server = await FerryServer.StartAsync();
