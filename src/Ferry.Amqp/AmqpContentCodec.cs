@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text;
 using Ferry.Amqp.Framing;
 using Ferry.Amqp.Methods;
 using Ferry.Broker.Queues;
@@ -11,43 +10,45 @@ namespace Ferry.Amqp;
 internal sealed class AmqpContentCodec : IMessageContentCodec
 {
     /// <summary>
-    /// Reads delivery-mode, priority and expiration by walking the property list without decoding the rest
-    /// (no strings, no header table): this runs once per publish.
+    /// Reads delivery-mode, priority and expiration, checking the whole property list as
+    /// <c>BasicProperties.Read</c> does (same 502 syntax-errors) without decoding it: no strings, no header
+    /// table. This runs once per publish.
     /// <code>flags short | content-type s | content-encoding s | headers table | delivery-mode o | priority o |
-    /// correlation-id s | reply-to s | expiration s | ...</code>
+    /// correlation-id s | reply-to s | expiration s | message-id s | timestamp T | type s | user-id s |
+    /// app-id s | cluster-id s</code>
     /// </summary>
-    public MessageInfo ReadInfo(ReadOnlySpan<byte> raw)
+    public MessageInfo ReadInfo(ReadOnlySpan<byte> raw) => Read(raw);
+
+    /// <inheritdoc cref="ReadInfo"/>
+    public static MessageInfo Read(ReadOnlySpan<byte> raw)
     {
         if (raw.Length < 2) return MessageInfo.Default;
         var reader = new AmqpReader(raw);
         ushort flags = reader.ReadShort();
+        if ((flags & 0x0003) != 0) AmqpFrameException.ThrowSyntaxError("Undefined basic property flags.");
         bool persistent = false;
         byte priority = 0;
         long expiration = -1;
         if ((flags & 0x8000) != 0) reader.ReadShortStrBytes();
         if ((flags & 0x4000) != 0) reader.ReadShortStrBytes();
-        if ((flags & 0x2000) != 0) reader.ReadLongStrBytes();
+        if ((flags & 0x2000) != 0) FieldTableCodec.SkipTable(reader.ReadLongStrBytes(), depth: 1);
         if ((flags & 0x1000) != 0) persistent = reader.ReadOctet() == 2;
         if ((flags & 0x0800) != 0) priority = reader.ReadOctet();
         if ((flags & 0x0400) != 0) reader.ReadShortStrBytes();
         if ((flags & 0x0200) != 0) reader.ReadShortStrBytes();
-        if ((flags & 0x0100) != 0)
+        if ((flags & 0x0100) != 0
+            && !long.TryParse(reader.ReadShortStrBytes(), NumberStyles.None, CultureInfo.InvariantCulture, out expiration))
         {
-            var text = reader.ReadShortStrBytes();
-            if (!long.TryParse(Encoding.ASCII.GetString(text), NumberStyles.None, CultureInfo.InvariantCulture, out expiration))
-            {
-                AmqpFrameException.ThrowSyntaxError("Invalid expiration property.");
-            }
+            AmqpFrameException.ThrowSyntaxError("Invalid expiration property.");
         }
 
+        if ((flags & 0x0080) != 0) reader.ReadShortStrBytes();
+        if ((flags & 0x0040) != 0) reader.ReadLongLong();
+        if ((flags & 0x0020) != 0) reader.ReadShortStrBytes();
+        if ((flags & 0x0010) != 0) reader.ReadShortStrBytes();
+        if ((flags & 0x0008) != 0) reader.ReadShortStrBytes();
+        if ((flags & 0x0004) != 0) reader.ReadShortStrBytes();
         return new MessageInfo(persistent, priority, expiration);
-    }
-
-    /// <summary>Checks that a property list parses at all (publish-time validation).</summary>
-    public static void Validate(ReadOnlySpan<byte> raw)
-    {
-        var reader = new AmqpReader(raw);
-        BasicProperties.Read(ref reader);
     }
 
     public IReadOnlyDictionary<string, object?>? ReadHeaders(ReadOnlySpan<byte> raw)

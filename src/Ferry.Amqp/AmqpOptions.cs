@@ -27,6 +27,10 @@ public sealed class AmqpOptions
     /// <summary>Largest message body accepted, bytes (default 128 MiB, RabbitMQ's max_message_size).</summary>
     public long MaxMessageBytes { get; set; } = 128L << 20;
 
+    /// <summary>Message buffers kept for reuse while no message holds them, bytes (default 64 MiB): what a burst
+    /// leaves behind, so that the next one allocates nothing up to that much.</summary>
+    public long MessagePoolBytes { get; set; } = 64L << 20;
+
     /// <summary>The one user (default guest/guest).</summary>
     public string User { get; set; } = "guest";
 
@@ -40,6 +44,9 @@ public sealed class AmqpOptions
         SegmentBytes = QueueSegmentBytes,
         RetentionMs = -1,
         RetentionBytes = -1,
+        // A queue log is only looked up by offset once, to find where recovery starts: a sparse index (a few
+        // entries per segment) is enough, and one entry per 4 KiB grew and rewrote index arrays per segment.
+        IndexIntervalBytes = 1 << 20,
         FsyncOnDurableWrite = Fsync,
         MaxBatchBytes = (int)Math.Min(int.MaxValue, MaxMessageBytes + 64 * 1024),
     };

@@ -24,7 +24,12 @@ public static class AmqpServiceCollectionExtensions
         {
             var options = sp.GetRequiredService<IOptions<AmqpOptions>>().Value;
             return new QueueBroker(
-                new QueueBrokerOptions { DataDirectory = Path.GetFullPath(options.DataDirectory), QueueLogOptions = options.QueueLogOptions },
+                new QueueBrokerOptions
+                {
+                    DataDirectory = Path.GetFullPath(options.DataDirectory),
+                    QueueLogOptions = options.QueueLogOptions,
+                    MessagePoolBytes = options.MessagePoolBytes,
+                },
                 sp.GetRequiredService<IMessageContentCodec>(),
                 sp.GetRequiredService<ILogger<QueueBroker>>());
         });

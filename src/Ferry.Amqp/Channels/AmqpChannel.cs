@@ -32,9 +32,9 @@ internal sealed class AmqpChannel
     private readonly List<Unacked> _taken = [];
     private readonly List<QueueEntry> _run = [];
     private readonly RouteScratch _scratch = new();
-    private readonly List<(ulong Seq, bool Nack)> _confirmEvents = [];
+    private readonly ShortStrCache _names = new();
     private readonly List<(AmqpQueue Queue, long End)> _durableWaits = [];
-    private readonly List<(AmqpMessage Message, bool Mandatory)> _txPublishes = [];
+    private readonly List<(AmqpMessage? Message, bool Mandatory)> _txPublishes = [];
     private readonly List<(AmqpMethodId Method, ulong Tag, bool Multiple, bool Requeue)> _txAcks = [];
     private ChannelState _state = ChannelState.Open;
     private ulong _nextTag;
@@ -43,19 +43,16 @@ internal sealed class AmqpChannel
     private ushort _globalPrefetch;
     private volatile bool _flowActive = true;
     private string _lastQueue = "";
-    private bool _confirm;
+    private PublisherConfirms? _confirms;
     private bool _tx;
-    private ulong _publishSeq;
-    private Task _confirmChain = Task.CompletedTask;
+    private Task _commitChain = Task.CompletedTask;
 
     // Content assembly: basic.publish → header → body frames.
     private BasicPublish _publish;
     private bool _expectHeader;
     private bool _expectBody;
-    private byte[]? _content;
-    private int _propertiesLength;
+    private AmqpMessage? _message;
     private int _written;
-    private MessageInfo _info;
 
     private enum ChannelState
     {
@@ -144,7 +141,7 @@ internal sealed class AmqpChannel
             case AmqpMethodId.BasicQos: BasicQos(Methods.BasicQos.Read(ref reader)); break;
             case AmqpMethodId.BasicConsume: BasicConsume(Methods.BasicConsume.Read(ref reader)); break;
             case AmqpMethodId.BasicCancel: BasicCancel(Methods.BasicCancel.Read(ref reader)); break;
-            case AmqpMethodId.BasicPublish: BasicPublish(Methods.BasicPublish.Read(ref reader)); break;
+            case AmqpMethodId.BasicPublish: BasicPublish(ReadPublish(ref reader)); break;
             case AmqpMethodId.BasicGet: BasicGet(Methods.BasicGet.Read(ref reader)); break;
             case AmqpMethodId.BasicAck:
                 var ack = Methods.BasicAck.Read(ref reader);
@@ -169,18 +166,18 @@ internal sealed class AmqpChannel
             case AmqpMethodId.ConfirmSelect:
                 var select = Methods.ConfirmSelect.Read(ref reader);
                 if (_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from tx to confirm mode");
-                _confirm = true;
+                _confirms ??= new PublisherConfirms(_connection, _number);
                 if (!select.Nowait) Send(new ConfirmSelectOk());
                 break;
             case AmqpMethodId.TxSelect:
-                if (_confirm) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from confirm to tx mode");
+                if (_confirms is not null) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - cannot switch from confirm to tx mode");
                 _tx = true;
                 Send(new TxSelectOk());
                 break;
             case AmqpMethodId.TxCommit: TxCommit(); break;
             case AmqpMethodId.TxRollback:
                 if (!_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional");
-                _txPublishes.Clear();
+                DiscardTxPublishes();
                 _txAcks.Clear();
                 Send(new TxRollbackOk());
                 break;
@@ -343,6 +340,9 @@ internal sealed class AmqpChannel
                 _unackedTotal++;
             }
 
+            // The frames waiting for the writer hold their own reference: an ack (or, with no-ack, the queue)
+            // may release the entry's before they are written.
+            entry.Message.Retain();
             _connection.Enqueue(Outbound.Deliver(_number, consumer.Tag, tag, entry.Redelivered, entry.Message));
         }
     }
@@ -386,6 +386,8 @@ internal sealed class AmqpChannel
             };
             _connection.Enqueue(Outbound.Frames(FrameEncoder.WithContent(_number, getOk, entry.Message, _connection.FrameMax)));
         }
+
+        if (m.NoAck) entry.Message.Release(); // encoded above; nothing settles it later
     }
 
     /// <summary>basic.ack / nack / reject (buffered under tx until commit).</summary>
@@ -496,13 +498,25 @@ internal sealed class AmqpChannel
 
         foreach (var consumer in consumers) consumer.Queue.RemoveConsumer(consumer);
         _expectHeader = _expectBody = false;
-        _content = null;
-        _txPublishes.Clear();
+        DiscardContent();
+        DiscardTxPublishes();
         _txAcks.Clear();
         RequeueAll();
     }
 
     // ------------------------------------------------------------------ publishing
+
+    /// <summary>basic.publish as the generated reader decodes it, but with the names from the channel's
+    /// cache: a publisher repeating its exchange and routing key allocates no strings for them.</summary>
+    private BasicPublish ReadPublish(ref AmqpReader reader)
+    {
+        ushort ticket = reader.ReadShort();
+        string exchange = _names.Get(reader.ReadShortStrBytes());
+        string routingKey = _names.Get(reader.ReadShortStrBytes());
+        bool mandatory = reader.ReadBit();
+        bool immediate = reader.ReadBit();
+        return new BasicPublish { Ticket = ticket, Exchange = exchange, RoutingKey = routingKey, Mandatory = mandatory, Immediate = immediate };
+    }
 
     private void BasicPublish(BasicPublish m)
     {
@@ -553,11 +567,9 @@ internal sealed class AmqpChannel
         }
 
         var properties = header.RawProperties;
-        AmqpContentCodec.Validate(properties); // malformed properties: 502 syntax-error on the connection
-        _info = ((AmqpContentCodec)Broker.Codec).ReadInfo(properties);
-        _propertiesLength = properties.Length;
-        _content = new byte[properties.Length + (int)header.BodySize];
-        properties.CopyTo(_content);
+        var info = AmqpContentCodec.Read(properties); // malformed properties: 502 syntax-error on the connection
+        _message = Broker.Messages.Rent(_publish.Exchange, _publish.RoutingKey, properties.Length, (int)header.BodySize, info);
+        properties.CopyTo(_message.WritableContent);
         _written = properties.Length;
         if (header.BodySize == 0) CompletePublish();
         else _expectBody = true;
@@ -571,24 +583,26 @@ internal sealed class AmqpChannel
             throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame, $"UNEXPECTED_FRAME - body frame on channel {_number} without a content header");
         }
 
-        if (payload.Length > _content!.Length - _written)
+        var content = _message!.WritableContent;
+        if (payload.Length > content.Length - _written)
         {
             throw new AmqpConnectionException(AmqpConstants.FrameError, "FRAME_ERROR - body frames longer than the size in the content header");
         }
 
-        payload.CopyTo(_content.AsSpan(_written));
+        payload.CopyTo(content[_written..]);
         _written += payload.Length;
-        if (_written == _content.Length)
+        if (_written == content.Length)
         {
             _expectBody = false;
             CompletePublish();
         }
     }
 
+    /// <summary>Routes the assembled message; the channel's reference to it ends here (or at commit under tx).</summary>
     private void CompletePublish()
     {
-        var message = new AmqpMessage(_publish.Exchange, _publish.RoutingKey, _content!, _propertiesLength, _info);
-        _content = null;
+        var message = _message!;
+        _message = null;
         if (_tx)
         {
             _txPublishes.Add((message, _publish.Mandatory));
@@ -603,10 +617,26 @@ internal sealed class AmqpChannel
         {
             CloseWithError(ex.Code, ex.Message, AmqpMethodId.BasicPublish);
         }
+        finally
+        {
+            message.Release();
+        }
+    }
+
+    private void DiscardContent()
+    {
+        _message?.Release();
+        _message = null;
+    }
+
+    private void DiscardTxPublishes()
+    {
+        foreach (var (message, _) in _txPublishes) message?.Release();
+        _txPublishes.Clear();
     }
 
     /// <summary>Routes and enqueues; a mandatory message that reached no queue is returned (before its
-    /// confirm, which <see cref="EndOfBatch"/> sends later); confirms wait for fsync of durable copies.</summary>
+    /// confirm, which <see cref="EndOfBatch"/> sends later); confirms and tx commits wait for fsync of durable copies.</summary>
     private void PublishNow(AmqpMessage message, bool mandatory)
     {
         if (!Broker.Route(message.Exchange, message.RoutingKey, message, _scratch))
@@ -618,7 +648,8 @@ internal sealed class AmqpChannel
         foreach (var queue in _scratch.Queues)
         {
             if (queue.Enqueue(message, out long durableEnd) == EnqueueOutcome.Rejected) rejected = true;
-            else if (durableEnd > 0 && _confirm || durableEnd > 0 && _tx) AddDurableWait(queue, durableEnd);
+            else if (durableEnd > 0 && _confirms is not null) _confirms.WaitFor(queue, durableEnd);
+            else if (durableEnd > 0 && _tx) AddDurableWait(queue, durableEnd);
         }
 
         if (_scratch.Queues.Count == 0 && mandatory)
@@ -627,7 +658,7 @@ internal sealed class AmqpChannel
             _connection.Enqueue(Outbound.Frames(FrameEncoder.WithContent(_number, basicReturn, message, _connection.FrameMax)));
         }
 
-        if (_confirm) _confirmEvents.Add((++_publishSeq, rejected));
+        _confirms?.Published(rejected);
     }
 
     private void AddDurableWait(AmqpQueue queue, long end)
@@ -652,79 +683,40 @@ internal sealed class AmqpChannel
         return waits;
     }
 
-    /// <summary>
-    /// After each read batch: confirms for the batch's publishes. Non-durable ones go out at once when nothing
-    /// is pending; otherwise one task per batch waits for the fsyncs (group commit shares them) and for the
-    /// previous batch, so confirms leave in publish order and many publishes share one basic.ack multiple.
-    /// </summary>
-    public void EndOfBatch()
-    {
-        if (_confirmEvents.Count == 0) return;
-        var events = _confirmEvents.ToArray();
-        _confirmEvents.Clear();
-        if (_durableWaits.Count == 0 && _confirmChain.IsCompleted)
-        {
-            EmitConfirms(events, failed: false);
-            return;
-        }
-
-        _confirmChain = ConfirmAfterAsync(_confirmChain, TakeDurableWaits(), events);
-    }
-
-    private async Task ConfirmAfterAsync(Task previous, Task[] waits, (ulong Seq, bool Nack)[] events)
-    {
-        await previous.ConfigureAwait(false);
-        bool failed = false;
-        try
-        {
-            await Task.WhenAll(waits).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            failed = true; // not on disk: nack, the publisher must resend
-        }
-
-        EmitConfirms(events, failed);
-    }
-
-    private void EmitConfirms((ulong Seq, bool Nack)[] events, bool failed)
-    {
-        ulong ackUpTo = 0;
-        int pendingAcks = 0;
-        foreach (var (seq, nack) in events)
-        {
-            if (nack || failed)
-            {
-                if (pendingAcks > 0) _connection.Enqueue(new Outbound(OutboundKind.Ack, _number, null, null, ackUpTo, pendingAcks > 1));
-                pendingAcks = 0;
-                _connection.Enqueue(new Outbound(OutboundKind.Nack, _number, null, null, seq, false));
-            }
-            else
-            {
-                ackUpTo = seq;
-                pendingAcks++;
-            }
-        }
-
-        if (pendingAcks > 0) _connection.Enqueue(new Outbound(OutboundKind.Ack, _number, null, null, ackUpTo, pendingAcks > 1));
-    }
+    /// <summary>After each read batch: confirms for the batch's publishes, together.</summary>
+    public void EndOfBatch() => _confirms?.EndOfBatch();
 
     private void TxCommit()
     {
         if (!_tx) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - channel is not transactional");
-        foreach (var (message, mandatory) in _txPublishes) PublishNow(message, mandatory);
+        for (int i = 0; i < _txPublishes.Count; i++)
+        {
+            // Taken out before publishing, so that a failure (which closes the channel) releases the rest only.
+            var (message, mandatory) = _txPublishes[i];
+            _txPublishes[i] = default;
+            if (message is null) continue;
+            try
+            {
+                PublishNow(message, mandatory);
+            }
+            finally
+            {
+                message.Release();
+            }
+        }
+
         _txPublishes.Clear();
         var acks = _txAcks.ToArray();
         _txAcks.Clear();
         foreach (var (method, tag, multiple, requeue) in acks) SettleNow(method, tag, multiple, requeue);
         var waits = TakeDurableWaits();
-        if (waits.Length == 0 && _confirmChain.IsCompleted)
+        if (waits.Length == 0 && _commitChain.IsCompleted)
         {
             Send(new TxCommitOk());
             return;
         }
 
-        _confirmChain = CommitAfterAsync(_confirmChain, waits);
+        _commitChain = CommitAfterAsync(_commitChain, waits);
     }
 
     private async Task CommitAfterAsync(Task previous, Task[] waits)

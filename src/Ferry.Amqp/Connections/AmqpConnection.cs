@@ -4,7 +4,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
-using System.Threading.Channels;
 using Ferry.Amqp.Channels;
 using Ferry.Amqp.Diagnostics;
 using Ferry.Amqp.Framing;
@@ -50,7 +49,7 @@ internal sealed partial class AmqpConnection : IDisposable
     private readonly AmqpOptions _options;
     private readonly ILogger _logger;
     private readonly ClientConnection? _client;
-    private readonly Channel<Outbound> _outbound = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly OutboundQueue _outbound = new();
     private readonly CancellationTokenSource _stop = new();
     private AmqpChannel?[] _channels = new AmqpChannel?[16];
     private State _state = State.AwaitStartOk;
@@ -94,7 +93,10 @@ internal sealed partial class AmqpConnection : IDisposable
 
     public ILogger Logger => _logger;
 
-    public void Enqueue(in Outbound item) => _outbound.Writer.TryWrite(item);
+    public void Enqueue(in Outbound item)
+    {
+        if (!_outbound.TryWrite(item)) item.Discard(); // the writer is gone (connection closed)
+    }
 
     public void Send<T>(ushort channel, in T method)
         where T : struct, IAmqpMethod<T> =>
@@ -125,7 +127,7 @@ internal sealed partial class AmqpConnection : IDisposable
             await _stop.CancelAsync().ConfigureAwait(false);
             CloseAllChannels();
             _broker.ConnectionClosed(Id);
-            _outbound.Writer.TryComplete();
+            _outbound.Complete();
             try
             {
                 await writer.ConfigureAwait(false);
@@ -134,6 +136,9 @@ internal sealed partial class AmqpConnection : IDisposable
             {
                 // The peer is gone; nothing left to write to.
             }
+
+            // What the writer left unwritten still holds message references.
+            while (_outbound.TryRead(out var unwritten)) unwritten.Discard();
 
             await _context.Transport.Input.CompleteAsync().ConfigureAwait(false);
         }
@@ -551,10 +556,9 @@ internal sealed partial class AmqpConnection : IDisposable
     private async Task RunWriterAsync()
     {
         var output = _context.Transport.Output;
-        var reader = _outbound.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await _outbound.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var item))
+            while (_outbound.TryRead(out var item))
             {
                 if (item.Kind == OutboundKind.Complete) break;
                 Write(output, item);
@@ -592,6 +596,7 @@ internal sealed partial class AmqpConnection : IDisposable
                 });
                 AmqpFrameWriter.WriteContentHeader(output, item.Channel, BasicProperties.ClassId, (ulong)message.BodySize, message.RawProperties);
                 AmqpFrameWriter.WriteBody(output, item.Channel, message.Body.Span, _frameMax);
+                message.Release(); // copied into the pipe
                 break;
             case OutboundKind.Ack:
                 AmqpFrameWriter.WriteMethod(output, item.Channel, new BasicAck { DeliveryTag = item.Tag, Multiple = item.Flag });

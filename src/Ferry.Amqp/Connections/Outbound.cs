@@ -9,7 +9,8 @@ internal enum OutboundKind : byte
 {
     /// <summary>Frames encoded beforehand (control methods, get-ok, return): <see cref="Outbound.Payload"/> is a byte[].</summary>
     Frames,
-    /// <summary>basic.deliver + header + body, written straight from the shared message.</summary>
+    /// <summary>basic.deliver + header + body, written straight from the shared message, which the item holds
+    /// a reference to until then.</summary>
     Deliver,
     /// <summary>Publisher confirm basic.ack.</summary>
     Ack,
@@ -21,8 +22,8 @@ internal enum OutboundKind : byte
 }
 
 /// <summary>
-/// One unit of output for a connection's writer. A struct in an unbounded channel, so queuing a delivery
-/// allocates nothing (the channel's segments are reused).
+/// One unit of output for a connection's writer. A struct in the <see cref="OutboundQueue"/>'s ring, so
+/// queuing a delivery allocates nothing.
 /// </summary>
 internal readonly record struct Outbound(OutboundKind Kind, ushort Channel, object? Payload, string? ConsumerTag, ulong Tag, bool Flag)
 {
@@ -30,6 +31,12 @@ internal readonly record struct Outbound(OutboundKind Kind, ushort Channel, obje
 
     public static Outbound Deliver(ushort channel, string consumerTag, ulong tag, bool redelivered, AmqpMessage message) =>
         new(OutboundKind.Deliver, channel, message, consumerTag, tag, redelivered);
+
+    /// <summary>Lets go of what an item that will not be written holds.</summary>
+    public void Discard()
+    {
+        if (Kind == OutboundKind.Deliver) ((AmqpMessage)Payload!).Release();
+    }
 }
 
 /// <summary>Encodes rare (non-hot-path) frames into arrays for the writer.</summary>
@@ -46,7 +53,7 @@ internal static class FrameEncoder
     public static byte[] WithContent<T>(ushort channel, in T method, AmqpMessage message, uint frameMax)
         where T : struct, IAmqpMethod<T>
     {
-        var buffer = new ArrayBufferWriter<byte>(128 + message.Content.Length);
+        var buffer = new ArrayBufferWriter<byte>(128 + message.ContentLength);
         AmqpFrameWriter.WriteMethod(buffer, channel, method);
         AmqpFrameWriter.WriteContentHeader(buffer, channel, BasicProperties.ClassId, (ulong)message.BodySize, message.RawProperties);
         AmqpFrameWriter.WriteBody(buffer, channel, message.Body.Span, frameMax);

@@ -75,6 +75,48 @@ internal static class FieldTableCodec
         }
     }
 
+    /// <summary>
+    /// Walks a table's content with the checks of <see cref="ReadTable"/> and throws where it would, but
+    /// builds nothing: the publish path validates every message's headers without keeping them.
+    /// </summary>
+    internal static void SkipTable(ReadOnlySpan<byte> content, int depth)
+    {
+        CheckDepth(depth);
+        var reader = new AmqpReader(content);
+        while (reader.Remaining > 0)
+        {
+            reader.ReadShortStrBytes();
+            SkipValue(ref reader, depth);
+        }
+    }
+
+    private static void SkipArray(ReadOnlySpan<byte> content, int depth)
+    {
+        CheckDepth(depth);
+        var reader = new AmqpReader(content);
+        while (reader.Remaining > 0) SkipValue(ref reader, depth);
+    }
+
+    private static void SkipValue(ref AmqpReader reader, int depth)
+    {
+        byte type = reader.ReadOctet();
+        switch (type)
+        {
+            case (byte)'t' or (byte)'b' or (byte)'B': reader.ReadBytes(1); break;
+            case (byte)'s' or (byte)'u': reader.ReadBytes(2); break;
+            case (byte)'I' or (byte)'i' or (byte)'f': reader.ReadBytes(4); break;
+            case (byte)'l' or (byte)'d' or (byte)'T': reader.ReadBytes(8); break;
+            case (byte)'D': reader.ReadBytes(5); break;
+            case (byte)'S' or (byte)'x': reader.ReadLongStrBytes(); break;
+            case (byte)'A': SkipArray(reader.ReadLongStrBytes(), depth + 1); break;
+            case (byte)'F': SkipTable(reader.ReadLongStrBytes(), depth + 1); break;
+            case (byte)'V': break;
+            default:
+                AmqpFrameException.ThrowSyntaxError($"Unknown field value type 0x{type:X2} in a field table.");
+                break;
+        }
+    }
+
     private static void CheckDepth(int depth)
     {
         if (depth > MaxDepth)

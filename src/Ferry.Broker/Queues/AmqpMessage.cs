@@ -10,39 +10,106 @@ public readonly record struct MessageInfo(bool Persistent, byte Priority, long E
 }
 
 /// <summary>
-/// One published message, shared read-only by every queue it was routed to. <see cref="Content"/> is the
-/// raw property list (flags and values, exactly as the publisher sent it) followed by the body, in one
-/// array: the only allocation a message costs beyond this object, and written to the wire as it is.
+/// One published message, shared read-only by every queue it was routed to. Its content is the raw
+/// property list (flags and values, exactly as the publisher sent it) followed by the body, in one buffer
+/// that is written to the wire as it is.
 /// </summary>
+/// <remarks>
+/// <para>A message from a <see cref="MessagePool"/> is reference-counted and goes back to the pool (buffer
+/// and object) when the last reference is released, so that moving a message allocates nothing. Whoever
+/// holds a message beyond the call that handed it over holds a reference: the publisher until routing is
+/// done, each queue's entry (ready, then unacknowledged in a channel, until ack, drop or purge), each
+/// delivery waiting to be written, a dead letter waiting to be republished. Reading a message after its
+/// last release reads whatever message reuses it next: every path that lets go of an entry releases it
+/// exactly once (the pool's <see cref="MessagePool.Outstanding"/> count checks this in tests).</para>
+/// </remarks>
 public sealed class AmqpMessage
 {
+    private readonly MessagePool? _pool;
+    private readonly byte[] _buffer;
+    private int _length;
+    private int _references;
     private IReadOnlyDictionary<string, object?>? _headers;
     private bool _headersRead;
 
+    /// <summary>A message that owns <paramref name="content"/> and belongs to no pool (releasing it is a no-op
+    /// once the count reaches zero).</summary>
     public AmqpMessage(string exchange, string routingKey, byte[] content, int propertiesLength, MessageInfo info)
+        : this(null, content)
+    {
+        Reset(exchange, routingKey, content.Length, propertiesLength, info);
+    }
+
+    internal AmqpMessage(MessagePool? pool, byte[] buffer)
+    {
+        _pool = pool;
+        _buffer = buffer;
+    }
+
+    public string Exchange { get; private set; } = "";
+
+    public string RoutingKey { get; private set; } = "";
+
+    public int PropertiesLength { get; private set; }
+
+    public MessageInfo Info { get; private set; }
+
+    /// <summary>Properties then body.</summary>
+    public ReadOnlySpan<byte> Content => _buffer.AsSpan(0, _length);
+
+    public int ContentLength => _length;
+
+    /// <summary>The content to fill in, for the message's creator only, before the message is shared.</summary>
+    public Span<byte> WritableContent => _buffer.AsSpan(0, _length);
+
+    public ReadOnlySpan<byte> RawProperties => _buffer.AsSpan(0, PropertiesLength);
+
+    public ReadOnlyMemory<byte> RawPropertiesMemory => _buffer.AsMemory(0, PropertiesLength);
+
+    public ReadOnlyMemory<byte> Body => _buffer.AsMemory(PropertiesLength, _length - PropertiesLength);
+
+    public int BodySize => _length - PropertiesLength;
+
+    internal int Capacity => _buffer.Length;
+
+    internal MessagePool? Pool => _pool;
+
+    internal void Reset(string exchange, string routingKey, int length, int propertiesLength, MessageInfo info)
     {
         Exchange = exchange;
         RoutingKey = routingKey;
-        Content = content;
+        _length = length;
         PropertiesLength = propertiesLength;
         Info = info;
+        _headers = null;
+        _headersRead = false;
+        _references = 1;
     }
 
-    public string Exchange { get; }
+    /// <summary>Drops what a pooled message must not keep alive while it waits for reuse.</summary>
+    internal void Clear()
+    {
+        Exchange = RoutingKey = "";
+        _headers = null;
+        _headersRead = false;
+    }
 
-    public string RoutingKey { get; }
+    /// <summary>One more holder (a queue's entry, a delivery waiting to be written).</summary>
+    public void Retain()
+    {
+        if (Interlocked.Increment(ref _references) <= 1) ThrowReleased();
+    }
 
-    public byte[] Content { get; }
+    /// <summary>A holder lets go; the last one returns the message to its pool.</summary>
+    public void Release()
+    {
+        int left = Interlocked.Decrement(ref _references);
+        if (left == 0) _pool?.Return(this);
+        else if (left < 0) ThrowReleased();
+    }
 
-    public int PropertiesLength { get; }
-
-    public MessageInfo Info { get; }
-
-    public ReadOnlySpan<byte> RawProperties => Content.AsSpan(0, PropertiesLength);
-
-    public ReadOnlyMemory<byte> Body => Content.AsMemory(PropertiesLength);
-
-    public int BodySize => Content.Length - PropertiesLength;
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowReleased() => throw new InvalidOperationException("The message was already released by its last holder.");
 
     /// <summary>
     /// The headers table, decoded on first use (headers exchanges, dead-lettering) and kept. Two threads

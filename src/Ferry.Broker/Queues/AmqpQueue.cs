@@ -20,6 +20,9 @@ public enum EnqueueOutcome
 /// queue → channel, never the reverse. Dead letters are collected under the lock and published after it is
 /// released, so that a dead-letter cycle between queues cannot deadlock.</para>
 /// <para>Unacknowledged messages are held by the channels that received them; the queue only counts them.</para>
+/// <para>Each entry holds a reference to its message (<see cref="AmqpMessage.Retain"/>), taken at enqueue and
+/// handed on with the entry: to the consumer's channel at delivery, back at requeue. Whatever ends an entry
+/// (ack, no-ack delivery, drop, expiry, purge, deletion, dead-lettering once republished) releases it.</para>
 /// </remarks>
 public sealed class AmqpQueue : IBindingDestination
 {
@@ -131,8 +134,8 @@ public sealed class AmqpQueue : IBindingDestination
     }
 
     /// <summary>
-    /// Takes a routed message. <paramref name="durableEnd"/> is the log offset to wait for before confirming
-    /// (-1 when nothing was written to disk).
+    /// Takes a routed message (and a reference to it, when accepted). <paramref name="durableEnd"/> is the
+    /// log offset to wait for before confirming (-1 when nothing was written to disk).
     /// </summary>
     public EnqueueOutcome Enqueue(AmqpMessage message, out long durableEnd)
     {
@@ -149,6 +152,7 @@ public sealed class AmqpQueue : IBindingDestination
                 durableEnd = offset + 1;
             }
 
+            message.Retain();
             PushReady(new QueueEntry(message, offset, ExpiresAt(message, now), false));
             Traffic.AddIn(1, message.BodySize);
             if (Arguments.Overflow == QueueOverflow.DropHead)
@@ -231,11 +235,13 @@ public sealed class AmqpQueue : IBindingDestination
         }
     }
 
-    /// <summary>Settles a message that leaves the queue undelivered, dead-lettering it if configured.</summary>
+    /// <summary>Settles a message that leaves the queue undelivered, dead-lettering it if configured (the
+    /// entry's reference then goes with it until it is republished).</summary>
     private void DropLocked(in QueueEntry entry, string reason)
     {
         if (entry.Offset >= 0) _store?.Settle([entry.Offset]);
         if (Arguments.DeadLetterExchange is not null) _deadLetters.Add((entry, reason));
+        else entry.Message.Release();
     }
 
     private void DrainLocked(long now)
@@ -257,6 +263,7 @@ public sealed class AmqpQueue : IBindingDestination
             if (consumer.NoAck)
             {
                 if (entry.Offset >= 0) _store?.Settle([entry.Offset]);
+                entry.Message.Release(); // the consumer took its own reference for the frames it queued
             }
             else
             {
@@ -297,7 +304,9 @@ public sealed class AmqpQueue : IBindingDestination
         FlushDeadLetters();
     }
 
-    /// <summary>basic.get: the next ready message, if any; <paramref name="remaining"/> is what stays ready.</summary>
+    /// <summary>basic.get: the next ready message, if any; <paramref name="remaining"/> is what stays ready.
+    /// The entry's reference passes to the caller, to release once it has no further use for it (at once
+    /// with <paramref name="noAck"/>, else on ack, reject or requeue through this queue).</summary>
     public bool TryGet(bool noAck, out QueueEntry entry, out uint remaining)
     {
         bool got;
@@ -336,15 +345,24 @@ public sealed class AmqpQueue : IBindingDestination
         lock (_lock)
         {
             Interlocked.Add(ref _unacked, -entries.Length);
-            if (_deleted || _store is null) return;
-            _settleScratch.Clear();
-            foreach (ref readonly var entry in entries)
+            if (!_deleted && _store is not null)
             {
-                if (entry.Offset >= 0) _settleScratch.Add(entry.Offset);
-            }
+                _settleScratch.Clear();
+                foreach (ref readonly var entry in entries)
+                {
+                    if (entry.Offset >= 0) _settleScratch.Add(entry.Offset);
+                }
 
-            _store.Settle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_settleScratch));
+                _store.Settle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_settleScratch));
+            }
         }
+
+        ReleaseAll(entries);
+    }
+
+    private static void ReleaseAll(ReadOnlySpan<QueueEntry> entries)
+    {
+        foreach (ref readonly var entry in entries) entry.Message.Release();
     }
 
     /// <summary>Requeued deliveries (nack/reject with requeue, recover, channel closed): back at the head in
@@ -354,7 +372,12 @@ public sealed class AmqpQueue : IBindingDestination
         lock (_lock)
         {
             Interlocked.Add(ref _unacked, -entries.Length);
-            if (_deleted) return;
+            if (_deleted)
+            {
+                ReleaseAll(entries);
+                return;
+            }
+
             for (int i = entries.Length - 1; i >= 0; i--) PushReadyHead(entries[i].AsRedelivered());
             DrainLocked(Now);
             ScheduleTtlLocked();
@@ -369,7 +392,12 @@ public sealed class AmqpQueue : IBindingDestination
         lock (_lock)
         {
             Interlocked.Add(ref _unacked, -entries.Length);
-            if (_deleted) return;
+            if (_deleted)
+            {
+                ReleaseAll(entries);
+                return;
+            }
+
             foreach (ref readonly var entry in entries) DropLocked(entry, "rejected");
         }
 
@@ -439,6 +467,8 @@ public sealed class AmqpQueue : IBindingDestination
             }
         }
 
+        ReleaseAll(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(removed));
+
         return (uint)removed.Count;
     }
 
@@ -452,7 +482,9 @@ public sealed class AmqpQueue : IBindingDestination
             var consumers = _consumers.ToArray();
             _consumers.Clear();
             uint messages = (uint)_readyCount;
-            foreach (var deque in _ready) deque.Clear(null);
+            var removed = new List<QueueEntry>();
+            foreach (var deque in _ready) deque.Clear(removed);
+            ReleaseAll(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(removed));
             _readyCount = 0;
             _readyBytes = 0;
             _ttlTimer.Dispose();
@@ -518,7 +550,17 @@ public sealed class AmqpQueue : IBindingDestination
             _deadLetters.Clear();
         }
 
-        foreach (var (entry, reason) in pending) _broker.DeadLetter(this, entry.Message, reason);
+        foreach (var (entry, reason) in pending)
+        {
+            try
+            {
+                _broker.DeadLetter(this, entry.Message, reason);
+            }
+            finally
+            {
+                entry.Message.Release();
+            }
+        }
     }
 
     internal ValueTask CloseStoreAsync() => _store?.CloseAsync() ?? ValueTask.CompletedTask;

@@ -15,9 +15,12 @@ public sealed class QueueBrokerOptions
     public required string DataDirectory { get; init; }
 
     /// <summary>Options of every durable queue's log (no retention: a queue deletes by settlement).</summary>
-    public LogOptions QueueLogOptions { get; init; } = new() { SegmentBytes = 16 << 20, RetentionMs = -1, RetentionBytes = -1 };
+    public LogOptions QueueLogOptions { get; init; } = new() { SegmentBytes = 16 << 20, RetentionMs = -1, RetentionBytes = -1, IndexIntervalBytes = 1 << 20 };
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Bytes of message buffers kept for reuse when no message holds them (default 64 MiB).</summary>
+    public long MessagePoolBytes { get; init; } = 64L << 20;
 }
 
 /// <summary>Per-caller scratch lists for routing, reused so that a publish allocates nothing to route.</summary>
@@ -62,9 +65,13 @@ public sealed partial class QueueBroker : IAsyncDisposable
         _options = options;
         _codec = codec;
         _logger = logger;
+        Messages = new MessagePool(options.MessagePoolBytes);
     }
 
     public IMessageContentCodec Codec => _codec;
+
+    /// <summary>Where every message this broker holds comes from and goes back to.</summary>
+    public MessagePool Messages { get; }
 
     /// <summary>Completes once <see cref="Load"/> has run: connections wait for it before serving.</summary>
     public Task Loaded => _loadedSignal.Task;
@@ -122,7 +129,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
                 var raw = _codec.DecodeTable(q.Arguments);
                 var arguments = QueueArguments.Parse(raw, out _);
                 var recovered = new List<(AmqpMessage, long, long)>();
-                var store = QueueStore.Open(QueueDirectory(q.Id), _options.QueueLogOptions, _options.Time, _logger, _codec, recovered);
+                var store = QueueStore.Open(QueueDirectory(q.Id), _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
                 var queue = new AmqpQueue(this, q.Name, q.Id, true, false, q.AutoDelete, null, arguments, raw, q.Arguments, store, _options.Time);
                 queue.Restore(recovered);
                 _queues[q.Name] = queue;
@@ -389,7 +396,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
                 var recovered = new List<(AmqpMessage, long, long)>();
                 string directory = QueueDirectory(id);
                 if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // a leftover of a crashed delete
-                store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, recovered);
+                store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
             }
 
             queue = new AmqpQueue(this, name, id, durable, exclusive, autoDelete, exclusive ? owner : null, typed, arguments, encoded, store, _options.Time);
@@ -550,17 +557,23 @@ public sealed partial class QueueBroker : IAsyncDisposable
         if (exchange is null) return;
         string routingKey = queue.Arguments.DeadLetterRoutingKey ?? message.RoutingKey;
         byte[] properties = _codec.AddDeath(message, queue.Name, reason, _options.Time.GetUtcNow().ToUnixTimeSeconds());
-        var content = new byte[properties.Length + message.BodySize];
-        properties.CopyTo(content, 0);
-        message.Body.Span.CopyTo(content.AsSpan(properties.Length));
-        var dead = new AmqpMessage(exchange, routingKey, content, properties.Length, _codec.ReadInfo(properties));
-        var scratch = new RouteScratch();
-        if (!Route(exchange, routingKey, dead, scratch)) return;
-        foreach (var target in scratch.Queues)
+        var dead = Messages.Rent(exchange, routingKey, properties.Length, message.BodySize, _codec.ReadInfo(properties));
+        try
         {
-            // A queue dead-lettering into itself on expiry would cycle forever; RabbitMQ drops such a message too.
-            if (ReferenceEquals(target, queue) && reason != "rejected") continue;
-            target.Enqueue(dead, out _);
+            properties.CopyTo(dead.WritableContent);
+            message.Body.Span.CopyTo(dead.WritableContent[properties.Length..]);
+            var scratch = new RouteScratch();
+            if (!Route(exchange, routingKey, dead, scratch)) return;
+            foreach (var target in scratch.Queues)
+            {
+                // A queue dead-lettering into itself on expiry would cycle forever; RabbitMQ drops such a message too.
+                if (ReferenceEquals(target, queue) && reason != "rejected") continue;
+                target.Enqueue(dead, out _);
+            }
+        }
+        finally
+        {
+            dead.Release();
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Ferry.Broker.Metadata;
@@ -63,7 +62,7 @@ internal sealed class QueueStore : IAsyncDisposable
 
     /// <summary>Opens (or creates) the store and returns the unsettled messages in log order.</summary>
     public static QueueStore Open(string directory, LogOptions options, TimeProvider time, ILogger logger,
-        IMessageContentCodec codec, List<(AmqpMessage Message, long Offset, long Timestamp)> recovered)
+        IMessageContentCodec codec, MessagePool pool, List<(AmqpMessage Message, long Offset, long Timestamp)> recovered)
     {
         Directory.CreateDirectory(directory);
         var log = Log.Open(Path.Combine(directory, "log"), options, time, logger);
@@ -85,7 +84,7 @@ internal sealed class QueueStore : IAsyncDisposable
             }
         }
 
-        ReadUnsettled(log, low, settled, codec, recovered);
+        ReadUnsettled(log, low, settled, codec, pool, recovered);
 
         // Compact the ack file to what is still above the low-water mark, then append from there.
         var compact = new byte[settled.Count * 8];
@@ -105,34 +104,34 @@ internal sealed class QueueStore : IAsyncDisposable
     }
 
     private static void ReadUnsettled(Log log, long low, HashSet<long> settled, IMessageContentCodec codec,
-        List<(AmqpMessage, long, long)> recovered) =>
+        MessagePool pool, List<(AmqpMessage, long, long)> recovered) =>
         log.ForEachBatch(low, batch =>
         {
             var reader = new RecordReader(batch);
             while (reader.TryRead(out var record))
             {
                 if (record.Offset < low || settled.Contains(record.Offset)) continue;
-                recovered.Add((Decode(record, codec), record.Offset, record.Timestamp));
+                recovered.Add((Decode(record, codec, pool), record.Offset, record.Timestamp));
             }
         });
 
-    private static AmqpMessage Decode(in Record record, IMessageContentCodec codec)
+    private static AmqpMessage Decode(in Record record, IMessageContentCodec codec, MessagePool pool)
     {
         string exchange = "", routingKey = "";
-        byte[] properties = [];
+        scoped ReadOnlySpan<byte> properties = default;
         var headers = record.Headers;
         for (int i = 0; i < record.HeaderCount; i++)
         {
             RecordReader.ReadHeader(ref headers, out var key, out var value);
             if (key.SequenceEqual(ExchangeKey)) exchange = Encoding.UTF8.GetString(value);
             else if (key.SequenceEqual(RoutingKeyKey)) routingKey = Encoding.UTF8.GetString(value);
-            else if (key.SequenceEqual(PropertiesKey)) properties = value.ToArray(); // recovery only
+            else if (key.SequenceEqual(PropertiesKey)) properties = value;
         }
 
-        var content = new byte[properties.Length + record.Value.Length];
-        properties.CopyTo(content);
-        record.Value.CopyTo(content.AsSpan(properties.Length));
-        return new AmqpMessage(exchange, routingKey, content, properties.Length, codec.ReadInfo(properties));
+        var message = pool.Rent(exchange, routingKey, properties.Length, record.Value.Length, codec.ReadInfo(properties));
+        properties.CopyTo(message.WritableContent);
+        record.Value.CopyTo(message.WritableContent[properties.Length..]);
+        return message;
     }
 
     /// <summary>Appends one message (caller holds the queue lock); returns its offset. Durable once
@@ -150,7 +149,7 @@ internal sealed class QueueStore : IAsyncDisposable
         [
             new(ExchangeKey, _scratch.AsMemory(0, exchangeLength)),
             new(RoutingKeyKey, _scratch.AsMemory(exchangeLength, keyLength)),
-            new(PropertiesKey, message.Content.AsMemory(0, message.PropertiesLength)),
+            new(PropertiesKey, message.RawPropertiesMemory),
         ];
         _builder.Add(default, message.Body.Span, timestamp, headers, nullKey: true);
         int size = _builder.Size;
