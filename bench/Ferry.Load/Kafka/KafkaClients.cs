@@ -45,4 +45,15 @@ internal static class KafkaClients
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = options.Target }).Build();
         await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }]);
     }
+
+    /// <summary>
+    /// Deletes a run's topic once it is checked: a full benchmark writes tens of GB (one wire-producer run
+    /// alone ~20 GB), more than the disk may have free if every run's data stayed.
+    /// </summary>
+    public static async Task DeleteTopicAsync(LoadOptions options, string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = options.Target }).Build();
+        try { await admin.DeleteTopicsAsync([topic]); }
+        catch (Confluent.Kafka.Admin.DeleteTopicsException e) { Console.Error.WriteLine($"could not delete topic {topic}: {e.Message}"); }
+    }
 }

@@ -55,7 +55,7 @@ internal static class KafkaProduceScenario
                 idle.Restart();
             }
         }
-        await Task.CompletedTask;
+        await KafkaClients.DeleteTopicAsync(options, topic);
         return Result.Print(options with { Label = options.Label }, $"kafka produce {producers}x acks={options.Acks}{(wire ? " wire" : "")}", options.Size, sent, delivery,
             produceSeconds, readBack.Elapsed.TotalSeconds, allocated);
     }

@@ -79,6 +79,7 @@ internal static class KafkaScenario
         producing.Cancel();
         await consumer;
         long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        await KafkaClients.DeleteTopicAsync(options, topic);
 
         return Result.Print(options, $"kafka acks={options.Acks}", options.Size, sent, delivery, produceSeconds, consumeSeconds, allocated);
     }
