@@ -12,12 +12,15 @@ namespace Ferry.Hosting;
 /// request costs 256 receive system calls and as many wake-ups of the connection's reader; with 64 KiB, 16.
 /// Measured with 3 producers of 1 MiB batches: most of the broker's CPU was the kernel, much of it the
 /// per-call cost of receives (bench/README.md). Blocks are pinned (sockets use them for native I/O) and kept
-/// for reuse up to <see cref="MaxRetainedBlocks"/>; beyond that, returned blocks are left to the GC.
+/// for reuse up to <see cref="MaxRetainedBlocks"/> (64 MiB); beyond that, returned blocks are left to the GC.
+/// A fetch response is written whole before its flush (up to fetch.max.bytes, 48 MiB for the benchmark's
+/// consumer), so a smaller cap made every large fetch allocate afresh: 256 blocks cost ~600 B per message
+/// read back in the produce-only benchmark, 1024 blocks 16 B.
 /// </remarks>
 internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
-    private const int MaxRetainedBlocks = 256;
+    private const int MaxRetainedBlocks = 1024;
 
     private readonly ConcurrentQueue<Block> _free = new();
     private int _retained;
