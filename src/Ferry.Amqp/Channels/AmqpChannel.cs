@@ -649,7 +649,7 @@ internal sealed class AmqpChannel
         {
             if (queue.Enqueue(message, out long durableEnd) == EnqueueOutcome.Rejected) rejected = true;
             else if (durableEnd > 0 && _confirms is not null) _confirms.WaitFor(queue, durableEnd);
-            else if (durableEnd > 0 && _tx) AddDurableWait(queue, durableEnd);
+            else if (durableEnd > 0 && _tx) _durableWaits.Extend(queue, durableEnd);
         }
 
         if (_scratch.Queues.Count == 0 && mandatory)
@@ -659,20 +659,6 @@ internal sealed class AmqpChannel
         }
 
         _confirms?.Published(rejected);
-    }
-
-    private void AddDurableWait(AmqpQueue queue, long end)
-    {
-        for (int i = 0; i < _durableWaits.Count; i++)
-        {
-            if (ReferenceEquals(_durableWaits[i].Queue, queue))
-            {
-                _durableWaits[i] = (queue, Math.Max(end, _durableWaits[i].End));
-                return;
-            }
-        }
-
-        _durableWaits.Add((queue, end));
     }
 
     private Task[] TakeDurableWaits()

@@ -43,19 +43,7 @@ internal sealed class PublisherConfirms(AmqpConnection connection, ushort channe
     }
 
     /// <summary>The batch's confirms wait until <paramref name="queue"/>'s log is durable up to <paramref name="end"/>.</summary>
-    public void WaitFor(AmqpQueue queue, long end)
-    {
-        for (int i = 0; i < _batchWaits.Count; i++)
-        {
-            if (ReferenceEquals(_batchWaits[i].Queue, queue))
-            {
-                _batchWaits[i] = (queue, Math.Max(end, _batchWaits[i].End));
-                return;
-            }
-        }
-
-        _batchWaits.Add((queue, end));
-    }
+    public void WaitFor(AmqpQueue queue, long end) => _batchWaits.Extend(queue, end);
 
     public void EndOfBatch()
     {
