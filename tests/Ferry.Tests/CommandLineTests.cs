@@ -33,6 +33,51 @@ public sealed class CommandLineTests
         Assert.Contains("--no-such-flag", output);
     }
 
+    [Theory]
+    [InlineData("--kafka", "nonsense", "Listeners:Kafka")]
+    [InlineData("--http", "127.0.0.1:99999", "Listeners:Http")]
+    public async Task Serve_WithAnInvalidSetting_SaysWhichInOneLineAndExitsTwo(string flag, string value, string named)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "ferry-cli-" + Guid.NewGuid().ToString("N"));
+        var (code, stdout, stderr) = await FerryProcess.RunAsync(null, "serve", "--data", data, flag, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(named, stderr);
+        Assert.DoesNotContain("   at ", stderr + stdout);
+    }
+
+    [Fact]
+    public async Task Serve_WithASettingOutOfRange_SaysWhichAndExitsTwo()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "ferry-cli-" + Guid.NewGuid().ToString("N"));
+        var info = FerryProcess.StartInfo("serve", "--data", data, "--kafka", $"127.0.0.1:{FerryProcess.FreePort()}",
+            "--amqp", $"127.0.0.1:{FerryProcess.FreePort()}", "--http", $"127.0.0.1:{FerryProcess.FreePort()}");
+        info.Environment["FERRY_STORAGE__SEGMENTBYTES"] = "5";
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("SegmentBytes", stderr);
+        Assert.DoesNotContain("   at ", stderr + await stdout);
+    }
+
+    [Fact]
+    public async Task Serve_OnADataDirectoryInUse_SaysSoAndExitsOne()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "ferry-cli-" + Guid.NewGuid().ToString("N"));
+        await using var first = await FerryProcess.StartAsync(data);
+
+        var (code, stdout, stderr) = await FerryProcess.RunAsync(null, "serve", "--data", data,
+            "--kafka", $"127.0.0.1:{FerryProcess.FreePort()}", "--amqp", $"127.0.0.1:{FerryProcess.FreePort()}",
+            "--http", $"127.0.0.1:{FerryProcess.FreePort()}");
+
+        Assert.Equal(1, code);
+        Assert.Contains("in use by another Ferry process", stderr);
+        Assert.DoesNotContain("   at ", stderr + stdout);
+    }
+
     [Fact]
     public async Task Serve_AnswersHealth_AndExitsZeroOnSigterm()
     {

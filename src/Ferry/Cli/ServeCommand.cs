@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ferry.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Ferry.Cli;
 
@@ -30,9 +31,24 @@ internal static class ServeCommand
             Map(http, "Listeners:Http");
             Map(logLevel, "Logging:LogLevel:Default");
 
-            await using var app = FerryHost.Build(parse.GetValue(config), flags);
-            await app.RunAsync(cancellationToken).ConfigureAwait(false);
-            return 0;
+            // A setting out of range, a listener that is not HOST:PORT, a port in use or a data directory held
+            // by another Ferry: one line saying what is wrong, not a stack trace.
+            try
+            {
+                await using var app = FerryHost.Build(parse.GetValue(config), flags);
+                await app.RunAsync(cancellationToken).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException)
+            {
+                await Console.Error.WriteLineAsync($"ferry: invalid configuration: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+            catch (IOException ex)
+            {
+                await Console.Error.WriteLineAsync($"ferry: cannot start: {ex.Message}").ConfigureAwait(false);
+                return ExitCodes.Failed;
+            }
         });
         return command;
     }

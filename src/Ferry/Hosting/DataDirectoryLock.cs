@@ -27,7 +27,7 @@ public sealed class DataDirectoryLock : IDisposable
         }
         catch (IOException ex)
         {
-            throw new InvalidOperationException($"Data directory '{full}' is in use by another Ferry process.", ex);
+            throw new IOException($"Data directory '{full}' is in use by another Ferry process.", ex);
         }
     }
 
