@@ -42,6 +42,16 @@ namespace Ferry.Load
         /// <summary>Latency samples start after this warm-up (connections, metadata, first fetch, JIT): 1 s, or half of a shorter run.</summary>
         public long WarmupSequences => Rate <= 0 ? long.MaxValue : (long)(Rate * Math.Min(1.0, Seconds * 0.5));
 
+        /// <summary><see cref="Target"/> (HOST:PORT) apart, for clients that take them separately.</summary>
+        public (string Host, int Port) TargetHostAndPort
+        {
+            get
+            {
+                int colon = Target.LastIndexOf(':');
+                return (Target[..colon], int.Parse(Target[(colon + 1)..], CultureInfo.InvariantCulture));
+            }
+        }
+
         public static LoadOptions Parse(string[] args)
         {
             string Arg(string name, string fallback)

@@ -16,11 +16,11 @@ internal static class AmqpScenario
 {
     public static async Task<int> RunAsync(LoadOptions options)
     {
-        string[] hostPort = options.Target.Split(':');
+        var (host, port) = options.TargetHostAndPort;
         var factory = new ConnectionFactory
         {
-            HostName = hostPort[0],
-            Port = int.Parse(hostPort[1], System.Globalization.CultureInfo.InvariantCulture),
+            HostName = host,
+            Port = port,
             UserName = "guest",
             Password = "guest",
         };

@@ -91,7 +91,7 @@ internal static class KafkaProduceScenario
 
     private static long ProduceWire(LoadOptions options, string topic, int p, Delivery delivery, Stopwatch sw)
     {
-        using var producer = new WireProducer(options.Target, topic, p, options.Size, options.Acks == "all" ? (short)-1 : (short)1, delivery);
+        using var producer = new WireProducer(options.TargetHostAndPort, topic, p, options.Size, options.Acks == "all" ? (short)-1 : (short)1, delivery);
         long i = 0;
         while (sw.Elapsed.TotalSeconds < options.Seconds && i + producer.RecordsPerBatch <= SequenceStride)
         {

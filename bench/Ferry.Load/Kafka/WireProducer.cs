@@ -28,7 +28,7 @@ internal sealed class WireProducer : IDisposable
     private readonly Thread _reader;
     private int _correlationId;
 
-    public WireProducer(string target, string topic, int partition, int size, short acks, Delivery delivery)
+    public WireProducer((string Host, int Port) target, string topic, int partition, int size, short acks, Delivery delivery)
     {
         _delivery = delivery;
         int records = Math.Max(1, TargetBatchBytes / (size + 16));
@@ -66,9 +66,8 @@ internal sealed class WireProducer : IDisposable
         builder.WriteTo(w[p..]);
         _valueOffsets = ValueOffsets(w[_batchStart..], records, _batchStart);
 
-        var (host, port) = ParseTarget(target);
         _socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        _socket.Connect(host, port);
+        _socket.Connect(target.Host, target.Port);
         _reader = new Thread(ReadResponses) { IsBackground = true, Name = $"wire-reader-{partition}" };
         _reader.Start();
     }
@@ -150,12 +149,6 @@ internal sealed class WireProducer : IDisposable
             p = next;
         }
         return offsets;
-    }
-
-    private static (string Host, int Port) ParseTarget(string target)
-    {
-        int colon = target.LastIndexOf(':');
-        return (target[..colon], int.Parse(target[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public void Dispose()

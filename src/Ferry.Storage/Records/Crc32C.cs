@@ -41,10 +41,8 @@ public static class Crc32C
             cc = BitOperations.Crc32C(cc, c[i]);
         }
         cc = Append(cc, data[(3 * stripe)..]);
-        uint shiftOneStripe = ShiftBytes(stripe);
-        uint ab = Multiply(shiftOneStripe, ~ca) ^ ~cb;
-        uint tailLength = (uint)(data.Length - 2 * stripe);
-        return Multiply(tailLength == (uint)stripe ? shiftOneStripe : ShiftBytes(tailLength), ab) ^ ~cc;
+        uint ab = Multiply(ShiftBytes(stripe), ~ca) ^ ~cb;
+        return Multiply(ShiftBytes(data.Length - 2 * stripe), ab) ^ ~cc;
     }
 
     private static uint Append(uint crc, ReadOnlySpan<byte> data)
