@@ -72,7 +72,7 @@ internal static class TopicEndpoints
         foreach (var p in topic.Partitions)
         {
             messages += p.HighWatermark - p.LogStartOffset;
-            size += p.Log.SizeInBytes;
+            size += p.SizeInBytes;
         }
         return new TopicSummary(topic.Name, topic.Id, topic.Partitions.Count, messages, size);
     }
@@ -80,7 +80,7 @@ internal static class TopicEndpoints
     private static TopicDetail Describe(Topic topic, RateSampler rates)
     {
         var partitions = topic.Partitions.Select(p => new PartitionInfo(p.Index, 0, p.LeaderEpoch, p.LogStartOffset, p.HighWatermark,
-            p.HighWatermark - p.LogStartOffset, p.Log.SizeInBytes, p.Log.SegmentCount)).ToList();
+            p.HighWatermark - p.LogStartOffset, p.SizeInBytes, p.SegmentCount)).ToList();
         var options = topic.Options;
         var overrides = topic.Overrides;
         var configs = TopicConfig.Known
