@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -11,7 +12,7 @@ namespace Ferry.Kafka.Handlers;
 /// Produce: appends each partition's batches as they arrived (offsets assigned, bytes kept), then answers
 /// acks=1 at once (page cache) and acks=all after group-committed fsync; acks=0 gets no answer at all.
 /// </summary>
-public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
+public sealed class ProduceHandler(TopicRegistry topics, IMetadataController controller, IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -105,7 +106,17 @@ public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> 
             return null;
         }
         error = ErrorCodes.UnknownTopicOrPartition;
-        return _options.AutoCreateTopics ? topics.GetOrCreate(name, _options.DefaultPartitions) : null;
+        if (!_options.AutoCreateTopics) return null;
+        // Appends must happen before the handler's first await (request order), so the topic is used now only if
+        // the controller created it synchronously (a single node); on a cluster the producer retries after the
+        // creation commits, told UNKNOWN_TOPIC_OR_PARTITION (retriable) meanwhile.
+        var created = controller.CreateTopicAsync(new TopicSpec(name, _options.DefaultPartitions));
+        if (!created.IsCompletedSuccessfully)
+        {
+            _ = created.AsTask();
+            return null;
+        }
+        return topics.TryGet(name, out topic) ? topic : null;
     }
 
     private static ProduceResponse Reject(ProduceRequest request, short error) => new()

@@ -26,13 +26,15 @@ internal sealed record Overview(
 
 internal sealed record TopicSummary(string Name, Guid Id, int Partitions, long Messages, long SizeBytes);
 
-internal sealed record PartitionInfo(int Partition, int Leader, int LeaderEpoch, long LogStartOffset, long HighWatermark, long Messages, long SizeBytes, int Segments);
+internal sealed record PartitionInfo(int Partition, int Leader, int LeaderEpoch, long LogStartOffset, long HighWatermark, long Messages, long SizeBytes, int Segments,
+    IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr);
 
 internal sealed record ConfigEntry(string Name, string Value, string Source);
 
 internal sealed record TopicDetail(string Name, Guid Id, IReadOnlyList<PartitionInfo> Partitions, IReadOnlyList<ConfigEntry> Configs, MessageRates Rates);
 
-internal sealed record CreateTopicRequest(string Name, int Partitions = 1, Dictionary<string, string>? Configs = null);
+/// <param name="ReplicationFactor">Null: the cluster's default.</param>
+internal sealed record CreateTopicRequest(string Name, int Partitions = 1, Dictionary<string, string>? Configs = null, short? ReplicationFactor = null);
 
 /// <param name="Set">Configs to set.</param>
 /// <param name="Delete">Configs to return to the broker default.</param>
