@@ -192,7 +192,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             if (validateOnly) return TopicResult.Ok;
             topic.Overrides = overrides;
             topic.Options = options;
-            foreach (var partition in topic.Partitions) partition.Log.UpdateOptions(options);
+            foreach (var partition in topic.Partitions) partition.UpdateOptions(options);
             Persist();
             return TopicResult.Ok;
         }
@@ -204,7 +204,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         int deleted = 0;
         foreach (var topic in _topics.Values)
         {
-            foreach (var partition in topic.Partitions) deleted += partition.Log.ApplyRetention();
+            foreach (var partition in topic.Partitions) deleted += partition.ApplyRetention();
         }
         return deleted;
     }

@@ -76,7 +76,7 @@ internal static class TopicEndpoints
         foreach (var p in topic.Partitions)
         {
             messages += p.HighWatermark - p.LogStartOffset;
-            size += p.Log.SizeInBytes;
+            size += p.SizeInBytes;
         }
         return new TopicSummary(topic.Name, topic.Id, topic.Partitions.Count, messages, size);
     }
@@ -87,7 +87,7 @@ internal static class TopicEndpoints
         {
             var state = cluster.GetPartition(topic.Name, p.Index);
             return new PartitionInfo(p.Index, state?.Leader ?? -1, state?.LeaderEpoch ?? -1, p.LogStartOffset, p.HighWatermark,
-                p.HighWatermark - p.LogStartOffset, p.Log.SizeInBytes, p.Log.SegmentCount, state?.Replicas ?? [], state?.Isr ?? []);
+                p.HighWatermark - p.LogStartOffset, p.SizeInBytes, p.SegmentCount, state?.Replicas ?? [], state?.Isr ?? []);
         }).ToList();
         var options = topic.Options;
         var overrides = topic.Overrides;
