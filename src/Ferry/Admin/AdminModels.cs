@@ -120,3 +120,13 @@ internal sealed record ResetOffsetsResponse(string GroupId, bool DryRun, List<Gr
 
 /// <summary>What a client command prints with --json when the operation has no other result.</summary>
 internal sealed record CliMessage(bool Ok, string Message);
+
+/// <summary><c>GET /api/cluster</c>: the cluster view of the node asked.</summary>
+/// <param name="Mode"><c>single-node</c> or <c>raft</c>.</param>
+internal sealed record ClusterStatus(string ClusterId, int NodeId, int ControllerId, string Mode, IReadOnlyList<ClusterNodeInfo> Nodes,
+    IReadOnlyList<ClusterPartitionInfo> Partitions, int UnderReplicatedPartitions, int OfflinePartitions);
+
+/// <param name="Role"><c>controller</c> (the metadata leader) or <c>broker</c>.</param>
+internal sealed record ClusterNodeInfo(int Id, string Kafka, bool Alive, string Role);
+
+internal sealed record ClusterPartitionInfo(string Topic, int Partition, int Leader, int LeaderEpoch, IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr);

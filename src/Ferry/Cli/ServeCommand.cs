@@ -14,9 +14,11 @@ internal static class ServeCommand
         var amqp = new Option<string>("--amqp") { Description = "AMQP 0-9-1 listener (default 127.0.0.1:5672)", HelpName = "HOST:PORT" };
         var http = new Option<string>("--http") { Description = "HTTP listener: health, admin API, metrics (default 127.0.0.1:8080)", HelpName = "HOST:PORT" };
         var config = new Option<string>("--config") { Description = "JSON configuration file", HelpName = "FILE" };
+        var nodeId = new Option<string>("--node-id") { Description = "This node's id in a cluster (one of --voters)", HelpName = "N" };
+        var voters = new Option<string>("--voters") { Description = "The cluster's metadata voters, the same on every node; without it: a single node", HelpName = "1@HOST:PORT,..." };
         var logLevel = new Option<string>("--log-level") { Description = "Minimum log level: Trace, Debug, Information, Warning, Error", HelpName = "LEVEL" };
 
-        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, config, logLevel };
+        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, nodeId, voters, config, logLevel };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Only the flags given override the config file and the environment.
@@ -30,6 +32,8 @@ internal static class ServeCommand
             Map(amqp, "Listeners:Amqp");
             Map(http, "Listeners:Http");
             Map(logLevel, "Logging:LogLevel:Default");
+            Map(nodeId, "Cluster:NodeId");
+            Map(voters, "Cluster:Voters");
 
             // A setting out of range, a listener that is not HOST:PORT, a port in use or a data directory held
             // by another Ferry: one line saying what is wrong, not a stack trace.
@@ -39,7 +43,7 @@ internal static class ServeCommand
                 await app.RunAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException)
+            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException or Ferry.Cluster.Raft.ClusterConfigurationException)
             {
                 await Console.Error.WriteLineAsync($"ferry: invalid configuration: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Usage;

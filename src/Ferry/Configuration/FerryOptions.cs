@@ -22,6 +22,10 @@ public sealed class FerryOptions
 
     [Required, ValidateObjectMembers]
     public GroupSettings Groups { get; set; } = new();
+
+    /// <summary>Cluster membership (section <c>Cluster</c>); without <c>Voters</c> the node is a cluster of one.</summary>
+    [Required, ValidateObjectMembers]
+    public ClusterSettings Cluster { get; set; } = new();
 }
 
 public sealed class ListenerOptions
@@ -103,4 +107,25 @@ public sealed class GroupSettings
     /// <summary>Longest metadata string of a committed offset, bytes (default 4096, offset.metadata.max.bytes).</summary>
     [Range(0, 32_767)]
     public int OffsetMetadataMaxBytes { get; set; } = 4096;
+}
+
+/// <summary>Settings of a node in a replicated cluster (<c>--node-id</c>, <c>--voters</c>, <c>Cluster:Secret</c>).</summary>
+public sealed class ClusterSettings
+{
+    /// <summary>This node's id; must be one of <see cref="Voters"/>.</summary>
+    public int? NodeId { get; set; }
+
+    /// <summary><c>1@HOST:PORT,2@HOST:PORT,...</c>, the same on every node; this node's entry is its inter-node listener.</summary>
+    public string? Voters { get; set; }
+
+    /// <summary>Shared by all nodes (config file or <c>FERRY_CLUSTER__SECRET</c>); peers present it on controller requests.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>A node the metadata leader cannot reach for this long loses its partition leaderships (default 2000).</summary>
+    [Range(200, 600_000)]
+    public int SessionTimeoutMs { get; set; } = 2_000;
+
+    /// <summary>Lower bound of the metadata quorum's election timeout; the upper is twice it (default 400).</summary>
+    [Range(50, 60_000)]
+    public int ElectionTimeoutMs { get; set; } = 400;
 }

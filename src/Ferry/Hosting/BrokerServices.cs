@@ -5,6 +5,7 @@ using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Kafka;
 using Ferry.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Ferry.Hosting;
@@ -35,13 +36,14 @@ internal static class BrokerServices
         });
         services.AddSingleton(sp => TopicRegistry.Open(sp.GetRequiredService<BrokerOptions>(), sp.GetRequiredService<ILoggerFactory>()));
         // Without --voters this node is a cluster of one: its own controller, leader of everything, no network.
+        // (ClusterServices registers the quorum-backed view and controller first when --voters is given.)
         services.AddSingleton(sp =>
         {
             var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;
             return new SingleNodeCluster(sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<BrokerOptions>(), kafka.NodeId, kafka.ClusterId);
         });
-        services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<SingleNodeCluster>());
-        services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<SingleNodeCluster>());
+        services.TryAddSingleton<IClusterView>(sp => sp.GetRequiredService<SingleNodeCluster>());
+        services.TryAddSingleton<IMetadataController>(sp => sp.GetRequiredService<SingleNodeCluster>());
         services.AddSingleton(sp => new ProducerIdAllocator(sp.GetRequiredService<IMetadataController>()));
         services.AddSingleton(sp =>
         {
