@@ -64,10 +64,16 @@ public sealed class ReplicatedProduceTests
         await ProduceAsync(300);
         Assert.Equal(300, acknowledged.Count);
 
-        // SIGKILL the leader in the middle of a stream of sends; the producer rides through to the new leader.
+        // SIGKILL the leader in the middle of a stream of sends, just after both followers were frozen for a moment
+        // (shorter than the session timeout): whatever the leader took then is on no other node, so it must not
+        // have been acknowledged. The producer rides through to the new leader and resends it.
         var load = ProduceAsync(600);
         await Task.Delay(300);
+        var followers = cluster.Nodes.Where(n => n.NodeId != leader).ToList();
+        foreach (var follower in followers) follower.Pause();
+        await Task.Delay(700);
         await cluster.Node(leader).KillAsync();
+        foreach (var follower in followers) follower.Resume();
         var killed = Stopwatch.StartNew();
         await load.WaitAsync(TimeSpan.FromMinutes(3));
         int survivorLeader = LeaderOf(cluster.BootstrapServers);
