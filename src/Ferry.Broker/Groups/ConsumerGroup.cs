@@ -144,24 +144,38 @@ internal sealed partial class ConsumerGroup
 
     /// <summary>
     /// A static member came back with a new member id (a restarted process): the old id is fenced and the new
-    /// one takes its place and its assignment. In a stable group, unchanged, that is all: no rebalance (KIP-345).
+    /// one takes its place and its assignment. In a stable group whose protocol this does not change, that is
+    /// all: no rebalance (KIP-345), even for the leader (KIP-814), as Kafka's coordinator does.
     /// </summary>
     private Task<JoinResult> ReplaceStaticMember(GroupMember old, string memberId, JoinRequest request)
     {
         bool wasLeader = LeaderId == old.MemberId;
+        string oldId = old.MemberId;
         RemoveMemberOnly(old, GroupError.FencedInstanceId);
         var member = new GroupMember(memberId, request) { Assignment = old.Assignment };
         _members[memberId] = member;
         _staticMembers[request.GroupInstanceId!] = memberId;
         if (wasLeader || LeaderId is null) LeaderId = memberId;
         StartSession(member);
-        StaticMemberReplaced(Logger, Id, request.GroupInstanceId!, old.MemberId, memberId);
-        if (State == GroupState.Stable && !wasLeader && old.SameProtocols(request.Protocols)) return Done(JoinResponseFor(member));
-        if (State == GroupState.PreparingRebalance) return AwaitJoinAndTryComplete(member);
-        var joined = member.AwaitJoin();
-        PrepareRebalance(RebalanceReason.MemberChanged, memberId);
-        TryCompleteJoin();
-        return joined;
+        StaticMemberReplaced(Logger, Id, request.GroupInstanceId!, oldId, memberId);
+        switch (State)
+        {
+            case GroupState.Stable when SelectProtocol() == ProtocolName:
+                if (!wasLeader) return Done(JoinResponseFor(member));
+                // A v9+ leader gets the members (to watch their metadata) and is told not to assign anew.
+                if (request.SupportsSkipAssignment) return Done(JoinResponseFor(member) with { SkipAssignment = true });
+                // An older leader would assign anew if it learnt it leads: it is answered as a follower, with its
+                // predecessor named leader, and its SyncGroup returns the assignment it had.
+                return Done(new JoinResult(GroupError.None, memberId, Generation, ProtocolType, ProtocolName, oldId));
+            case GroupState.PreparingRebalance:
+                return AwaitJoinAndTryComplete(member);
+            default:
+                // A protocol change, or CompletingRebalance (the old member may be in the assignment being computed).
+                var joined = member.AwaitJoin();
+                PrepareRebalance(RebalanceReason.MemberChanged, memberId);
+                TryCompleteJoin();
+                return joined;
+        }
     }
 
     private Task<JoinResult> AwaitJoinAndTryComplete(GroupMember member)

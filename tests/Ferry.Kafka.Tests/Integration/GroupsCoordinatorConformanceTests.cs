@@ -1,10 +1,11 @@
 using Confluent.Kafka;
+using Ferry.Kafka.Protocol.Messages;
 
 namespace Ferry.Kafka.Tests.Integration;
 
 /// <summary>
-/// The group coordinator as Kafka's behaves, seen from real clients: the initial rebalance delay and the exact
-/// incremental callbacks of cooperative-sticky.
+/// The group coordinator as Kafka's behaves, seen from real clients: the initial rebalance delay, static
+/// members restarting (KIP-345, KIP-814) and the exact incremental callbacks of cooperative-sticky.
 /// </summary>
 public sealed class GroupsCoordinatorConformanceTests
 {
@@ -67,5 +68,96 @@ public sealed class GroupsCoordinatorConformanceTests
         Assert.Equal([("assigned", 1)], Calls(first, firstBefore));
         Assert.Equal([("assigned", 1)], Calls(second, secondBefore));
         Assert.DoesNotContain(first.Snapshot().Concat(second.Snapshot()), e => e.Kind == "lost");
+    }
+
+    [Fact]
+    public async Task StaticLeader_RestartedWithItsInstanceId_GetsItsAssignmentBack_WithoutARebalance()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "static-leader", group = "static-leader-group";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 4);
+        static Action<ConsumerConfig> Static(string instance) => c =>
+        {
+            c.GroupInstanceId = instance;
+            c.SessionTimeoutMs = 30_000;
+        };
+
+        // Alone at first, the leader-to-be is the group's leader from its first generation on.
+        var leader = new GroupConsumer("leader", server.BootstrapServers, group, topic, Static("leader-instance"));
+        await Eventually.HoldsAsync(() => leader.Assignment.Count == 4, "the first consumer owns all 4 partitions");
+        using var follower = new GroupConsumer("follower", server.BootstrapServers, group, topic, Static("follower-instance"));
+        await Eventually.HoldsAsync(() => leader.Assignment.Count == 2 && follower.Assignment.Count == 2, "the consumers share 4 partitions");
+        var leaderPartitions = leader.Assignment;
+        int followerBefore = follower.Snapshot().Count;
+
+        // The leader's process restarts: a static member sends no LeaveGroup and comes back under its instance id.
+        leader.Close();
+        leader.Dispose();
+        using var restarted = new GroupConsumer("leader", server.BootstrapServers, group, topic, Static("leader-instance"));
+        await Eventually.HoldsAsync(() => restarted.Assignment.Count == 2, "the restarted leader is assigned its partitions");
+
+        Assert.Equal(leaderPartitions, restarted.Assignment);
+        Assert.Equal([("assigned", 2)], Calls(restarted));
+        // Give a rebalance, had one started, time to reach the follower through its heartbeats (500 ms).
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        Assert.Empty(Calls(follower, followerBefore));
+        Assert.Equal(2, follower.Assignment.Count);
+    }
+
+    [Fact]
+    public async Task StaticLeader_RejoiningWithJoinGroupV9_IsToldToSkipAssignment_AndKeepsItsAssignment()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "skip-assignment", group = "skip-assignment-group";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 2);
+        using var a = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        using var b = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+
+        // Both static members join one generation (the initial delay holds the first for the second).
+        var aJoin = a.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, "a"));
+        var bJoined = await b.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, "b"));
+        var aJoined = await aJoin;
+        Assert.Equal(aJoined.MemberId, aJoined.Leader);
+        Assert.False(aJoined.SkipAssignment);
+        var bSync = b.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
+        {
+            GroupId = group, GenerationId = bJoined.GenerationId, MemberId = bJoined.MemberId, GroupInstanceId = "b",
+            ProtocolType = "consumer", ProtocolName = "range",
+        });
+        var aSync = await a.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
+        {
+            GroupId = group, GenerationId = aJoined.GenerationId, MemberId = aJoined.MemberId, GroupInstanceId = "a",
+            ProtocolType = "consumer", ProtocolName = "range",
+            Assignments =
+            [
+                new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = aJoined.MemberId, Assignment = [1] },
+                new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = bJoined.MemberId, Assignment = [2] },
+            ],
+        });
+        Assert.Equal([1], aSync.Assignment);
+        Assert.Equal([2], (await bSync).Assignment);
+
+        // The leader restarts: same instance id, no member id. KIP-814: the current generation, every member,
+        // leadership, and SkipAssignment, so that it does not assign anew; its SyncGroup returns what it had.
+        using var restarted = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        var rejoined = await restarted.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, "a"));
+        Assert.Equal(ErrorCodes.None, rejoined.ErrorCode);
+        Assert.True(rejoined.SkipAssignment);
+        Assert.Equal(aJoined.GenerationId, rejoined.GenerationId);
+        Assert.Equal(rejoined.MemberId, rejoined.Leader);
+        Assert.Equal(["a", "b"], rejoined.Members.Select(m => m.GroupInstanceId).Order());
+        var resynced = await restarted.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
+        {
+            GroupId = group, GenerationId = rejoined.GenerationId, MemberId = rejoined.MemberId, GroupInstanceId = "a",
+            ProtocolType = "consumer", ProtocolName = "range",
+        });
+        Assert.Equal([1], resynced.Assignment);
+
+        // No rebalance: the follower's heartbeat in the same generation is answered without error.
+        var heartbeat = await b.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 4, new HeartbeatRequest
+        {
+            GroupId = group, GenerationId = bJoined.GenerationId, MemberId = bJoined.MemberId, GroupInstanceId = "b",
+        });
+        Assert.Equal(ErrorCodes.None, heartbeat.ErrorCode);
     }
 }
