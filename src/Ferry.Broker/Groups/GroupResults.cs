@@ -21,6 +21,9 @@ public sealed record JoinRequest
 
     /// <summary>JoinGroup v9+: a leader may be told to skip the assignment it would otherwise compute (KIP-814).</summary>
     public bool SupportsSkipAssignment { get; init; }
+
+    /// <summary>JoinGroup v8+: why the client (re)joins, for the log (KIP-800).</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>A member as the leader sees it in its JoinGroup response.</summary>

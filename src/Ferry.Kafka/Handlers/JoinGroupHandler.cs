@@ -32,6 +32,7 @@ public sealed class JoinGroupHandler(GroupCoordinator groups) : KafkaHandler<Joi
             Protocols = request.Protocols.Select(p => new MemberProtocol(p.Name, p.Metadata)).ToList(),
             RequireKnownMemberId = version >= 4,
             SupportsSkipAssignment = version >= 9,
+            Reason = version >= 8 ? request.Reason : null,
         });
         if (joined.IsCompletedSuccessfully) return new(Build(joined.Result, version));
         return AwaitAsync(joined, context);

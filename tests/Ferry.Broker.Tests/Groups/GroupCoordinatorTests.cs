@@ -163,7 +163,7 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
         Assert.Empty((await second).Members);
 
         // Leaving rebalances the rest; the survivor, alone, completes the next generation on rejoin.
-        Assert.Equal(GroupError.None, coordinator.Leave("g", [((await second).MemberId, null)]).Single().Error);
+        Assert.Equal(GroupError.None, coordinator.Leave("g", [((await second).MemberId, null, null)]).Single().Error);
         Assert.Equal(GroupError.RebalanceInProgress, coordinator.Heartbeat("g", 2, first.MemberId, null));
         Assert.Equal(3, (await coordinator.JoinAsync(request with { MemberId = first.MemberId })).GenerationId);
     }

@@ -5,7 +5,8 @@ namespace Ferry.Kafka.Tests.Integration;
 
 /// <summary>
 /// The group coordinator as Kafka's behaves, seen from real clients: the initial rebalance delay, static
-/// members restarting (KIP-345, KIP-814) and the exact incremental callbacks of cooperative-sticky.
+/// members restarting (KIP-345, KIP-814), the exact incremental callbacks of cooperative-sticky and members
+/// exceeding max.poll.interval.ms.
 /// </summary>
 public sealed class GroupsCoordinatorConformanceTests
 {
@@ -159,5 +160,46 @@ public sealed class GroupsCoordinatorConformanceTests
             GroupId = group, GenerationId = bJoined.GenerationId, MemberId = bJoined.MemberId, GroupInstanceId = "b",
         });
         Assert.Equal(ErrorCodes.None, heartbeat.ErrorCode);
+    }
+
+    [Fact]
+    public async Task ConsumerExceedingMaxPollInterval_LeavesTheGroup_AndRejoinsOnItsNextPoll()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "slow-poll", group = "slow-poll-group";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 4);
+        using var steady = new GroupConsumer("steady", server.BootstrapServers, group, topic);
+        await Eventually.HoldsAsync(() => steady.Assignment.Count == 4, "the steady consumer owns all 4 partitions");
+
+        using var slow = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = server.BootstrapServers, GroupId = group, ClientId = "slow", EnableAutoCommit = false,
+            SessionTimeoutMs = 6000, HeartbeatIntervalMs = 500, MaxPollIntervalMs = 6000,
+        }).Build();
+        slow.Subscribe(topic);
+        // Rebalances progress only while the consumer is polled.
+        void PollUntil(Func<bool> condition, string what)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!condition())
+            {
+                Assert.True(DateTime.UtcNow < deadline, what);
+                slow.Consume(TimeSpan.FromMilliseconds(100));
+            }
+        }
+        PollUntil(() => slow.Assignment.Count == 2, "the slow consumer was not assigned 2 partitions");
+        await Eventually.HoldsAsync(() => steady.Assignment.Count == 2, "the steady consumer gives up 2 partitions");
+
+        // The application stops polling: past max.poll.interval.ms the client leaves the group (LeaveGroup with
+        // its reason) and the coordinator hands the partitions to the steady consumer at once.
+        var stalled = DateTime.UtcNow;
+        await Eventually.HoldsAsync(() => steady.Assignment.Count == 4, "the stalled consumer's partitions move", TimeSpan.FromSeconds(30));
+        Assert.True(DateTime.UtcNow - stalled >= TimeSpan.FromSeconds(5), "moved before max.poll.interval.ms");
+
+        // Its next poll reports the timeout, then it rejoins as a new member and, polled on, gets its share back.
+        var error = Assert.Throws<ConsumeException>(() => slow.Consume(TimeSpan.FromSeconds(1)));
+        Assert.Equal(ErrorCode.Local_MaxPollExceeded, error.Error.Code);
+        PollUntil(() => slow.Assignment.Count == 2 && steady.Assignment.Count == 2, "the slow consumer did not rejoin and take 2 partitions");
+        slow.Close();
     }
 }
