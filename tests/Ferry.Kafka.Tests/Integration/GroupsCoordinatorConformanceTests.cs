@@ -1,12 +1,13 @@
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using Ferry.Kafka.Protocol.Messages;
 
 namespace Ferry.Kafka.Tests.Integration;
 
 /// <summary>
 /// The group coordinator as Kafka's behaves, seen from real clients: the initial rebalance delay, static
-/// members restarting (KIP-345, KIP-814), the exact incremental callbacks of cooperative-sticky and members
-/// exceeding max.poll.interval.ms.
+/// members restarting (KIP-345, KIP-814), the exact incremental callbacks of cooperative-sticky, members
+/// exceeding max.poll.interval.ms, ListGroups v5 filters and DescribeGroups' authorized operations.
 /// </summary>
 public sealed class GroupsCoordinatorConformanceTests
 {
@@ -201,5 +202,44 @@ public sealed class GroupsCoordinatorConformanceTests
         Assert.Equal(ErrorCode.Local_MaxPollExceeded, error.Error.Code);
         PollUntil(() => slow.Assignment.Count == 2 && steady.Assignment.Count == 2, "the slow consumer did not rejoin and take 2 partitions");
         slow.Close();
+    }
+
+    [Fact]
+    public async Task ListGroupsV5_FiltersByTypeAndState_AndNamesTheClassicType()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "listed";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 1);
+        using var consumer = new GroupConsumer("listed", server.BootstrapServers, "listed-stable", topic);
+        await Eventually.HoldsAsync(() => consumer.Assignment.Count == 1, "the consumer is assigned");
+        using var client = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        await GroupsProtocolTests.CommitAsync(client, "listed-empty", topic, (0, 0, null));
+
+        async Task<List<(string Id, string Type, string State)>> ListAsync(List<string> types, List<string> states) =>
+            (await client.SendAsync<ListGroupsResponse>(ApiKeys.ListGroups, 5, new ListGroupsRequest { TypesFilter = types, StatesFilter = states }))
+            .Groups.Select(g => (g.GroupId, g.GroupType, g.GroupState)).OrderBy(g => g.GroupId, StringComparer.Ordinal).ToList();
+
+        Assert.Equal([("listed-empty", "classic", "Empty"), ("listed-stable", "classic", "Stable")], await ListAsync([], []));
+        Assert.Equal(2, (await ListAsync(["Classic"], [])).Count);
+        Assert.Empty(await ListAsync(["consumer"], []));
+        Assert.Equal([("listed-stable", "classic", "Stable")], await ListAsync(["classic"], ["stable"]));
+    }
+
+    [Fact]
+    public async Task DescribeGroups_AnswersAuthorizedOperations_OnlyWhenAsked()
+    {
+        await using var server = await FerryServer.StartAsync();
+        const string topic = "authorized";
+        await GroupsTests.CreateTopicAsync(server.BootstrapServers, topic, 1);
+        using var consumer = new GroupConsumer("authorized", server.BootstrapServers, "authorized-group", topic);
+        await Eventually.HoldsAsync(() => consumer.Assignment.Count == 1, "the consumer is assigned");
+
+        using var admin = Clients.Admin(server);
+        var asked = (await admin.DescribeConsumerGroupsAsync(["authorized-group"], new DescribeConsumerGroupsOptions { IncludeAuthorizedOperations = true }))
+            .ConsumerGroupDescriptions.Single();
+        // Without an authorizer Kafka answers every operation a group supports.
+        Assert.Equal([AclOperation.Read, AclOperation.Delete, AclOperation.Describe], asked.AuthorizedOperations!.Order());
+        var notAsked = (await admin.DescribeConsumerGroupsAsync(["authorized-group"])).ConsumerGroupDescriptions.Single();
+        Assert.Null(notAsked.AuthorizedOperations);
     }
 }
