@@ -81,12 +81,12 @@ public sealed class StorageSettings
 public sealed class GroupSettings
 {
     /// <summary>
-    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 0).
-    /// Kafka's group.initial.rebalance.delay.ms is 3000; raise this to get fewer rebalances when many
-    /// consumers start at once, at the price of that much start-up latency.
+    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 3000,
+    /// group.initial.rebalance.delay.ms): consumers that start together form one generation. 0 lets a lone
+    /// consumer start at once, at the price of a rebalance for every consumer that follows it.
     /// </summary>
     [Range(0, 300_000)]
-    public int InitialRebalanceDelayMs { get; set; }
+    public int InitialRebalanceDelayMs { get; set; } = 3_000;
 
     /// <summary>Smallest session timeout a consumer may ask for, milliseconds (default 6000, group.min.session.timeout.ms).</summary>
     [Range(1, int.MaxValue)]
