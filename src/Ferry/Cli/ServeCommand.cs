@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ferry.Configuration;
 using Ferry.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -31,15 +32,21 @@ internal static class ServeCommand
             Map(http, "Listeners:Http");
             Map(logLevel, "Logging:LogLevel:Default");
 
-            // A setting out of range, a listener that is not HOST:PORT, a port in use or a data directory held
-            // by another Ferry: one line saying what is wrong, not a stack trace.
+            // A setting out of range or unreadable, a listener that is not HOST:PORT or whose port is taken, a data
+            // directory held by another Ferry: one line saying what is wrong, not a stack trace.
             try
             {
                 await using var app = FerryHost.Build(parse.GetValue(config), flags);
+                ListenerCheck.ThrowIfUnavailable(app.Services.GetRequiredService<IOptions<FerryOptions>>().Value.Listeners);
                 await app.RunAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException)
+            catch (OptionsValidationException ex)
+            {
+                await Console.Error.WriteLineAsync($"ferry: invalid configuration: {SettingsCheck.Describe(ex)}").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+            catch (Exception ex) when (ex is InvalidSettingException or FormatException or InvalidDataException)
             {
                 await Console.Error.WriteLineAsync($"ferry: invalid configuration: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Usage;
