@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using RabbitMQ.Client;
 
 namespace Ferry.Tests;
 
 /// <summary>
 /// <c>ferry serve</c> as an operator meets it: every setting it cannot use, from a flag, a <c>FERRY_</c> variable or
-/// the config file, is one line on stderr naming the setting and exit 2; a port in use names its listener.
+/// the config file, is one line on stderr naming the setting and exit 2; a port in use names its listener; a clean
+/// stop logs no error.
 /// </summary>
 public sealed class ServeSettingsTests
 {
@@ -112,5 +114,31 @@ public sealed class ServeSettingsTests
         Assert.Equal($"ferry: cannot start: {listener} listener {address}: address in use", stderr.Trim());
         Assert.DoesNotContain("http://" + address, stdout + stderr);
         Assert.DoesNotContain("   at ", stdout + stderr);
+    }
+
+    [Fact]
+    public async Task CleanShutdown_WithDurableQueues_LogsNoError()
+    {
+        var data = NewDataDirectory();
+        await using var ferry = await FerryProcess.StartAsync(data);
+        var factory = new ConnectionFactory { HostName = "127.0.0.1", Port = ferry.AmqpPort };
+        await using (var connection = await factory.CreateConnectionAsync(TestContext.Current.CancellationToken))
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: TestContext.Current.CancellationToken))
+        {
+            await channel.QueueDeclareAsync("jobs", durable: true, exclusive: false, autoDelete: false, cancellationToken: TestContext.Current.CancellationToken);
+            await channel.QueueDeclareAsync("mail", durable: true, exclusive: false, autoDelete: false, cancellationToken: TestContext.Current.CancellationToken);
+            await channel.BasicPublishAsync("", "jobs", mandatory: false, new BasicProperties { Persistent = true }, "work"u8.ToArray(),
+                TestContext.Current.CancellationToken);
+        }
+
+        ferry.Signal("TERM");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await ferry.Process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(0, ferry.Process.ExitCode);
+        await Task.Delay(200, TestContext.Current.CancellationToken); // the last output lines are read asynchronously
+        Assert.Contains("shutting down", ferry.Output);
+        Assert.DoesNotContain("fail:", ferry.Output);
+        Assert.DoesNotContain("Exception", ferry.Output);
     }
 }
