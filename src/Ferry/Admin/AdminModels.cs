@@ -47,7 +47,8 @@ internal sealed record ProduceRequest(List<ProduceRecord> Records);
 
 internal sealed record ProducedBatch(int Partition, long BaseOffset, long LastOffset);
 
-internal sealed record ProduceResponse(string Topic, int Count, List<ProducedBatch> Batches);
+/// <param name="TopicCreated">The topic did not exist and this produce created it (Kafka:AutoCreateTopics).</param>
+internal sealed record ProduceResponse(string Topic, int Count, List<ProducedBatch> Batches, bool TopicCreated = false);
 
 internal sealed record RecordHeaderEntry(string Key, string? Value);
 

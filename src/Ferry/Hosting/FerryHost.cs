@@ -30,10 +30,15 @@ public static class FerryHost
         });
         builder.Configuration.AddFerrySources(configFile, flags);
 
-        var options = builder.Configuration.Get<FerryOptions>() ?? new FerryOptions();
+        // Every section read once now: a value of the wrong kind is one line naming it, not a failure deep in start-up.
+        var options = SettingsCheck.Bind(() => builder.Configuration.Get<FerryOptions>());
         // In a cluster the node id is one setting: the Kafka broker id is the cluster node id.
         if (options.Cluster.NodeId is { } clusterNodeId)
             builder.Configuration.AddInMemoryCollection([new("Kafka:NodeId", clusterNodeId.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        SettingsCheck.Bind(() => builder.Configuration.GetSection("Kafka").Get<KafkaOptions>());
+        SettingsCheck.Bind(() => builder.Configuration.GetSection("Amqp").Get<AmqpOptions>());
+        SettingsCheck.Bind(() => builder.Configuration.GetSection("Resources").Get<ResourceAlarmOptions>());
+        SettingsCheck.CheckLogLevels(builder.Configuration);
         builder.Services.AddOptions<FerryOptions>()
             .Bind(builder.Configuration)
             .ValidateOnStart();
