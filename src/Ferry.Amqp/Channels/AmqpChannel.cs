@@ -288,6 +288,18 @@ internal sealed class AmqpChannel
 
     private void BasicConsume(BasicConsume m)
     {
+        int priority = 0;
+        if (m.Arguments?.TryGetValue("x-priority", out object? value) == true)
+        {
+            // RabbitMQ: an integer (any width); anything else is 406.
+            if (!QueueArguments.TryLong(value, out long requested) || requested is < int.MinValue or > int.MaxValue)
+            {
+                throw new AmqpChannelException(AmqpConstants.PreconditionFailed, $"PRECONDITION_FAILED - invalid arg 'x-priority' for consumer: {value}");
+            }
+
+            priority = (int)requested;
+        }
+
         Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
         string tag = m.ConsumerTag.Length > 0 ? m.ConsumerTag : "amq.ctag-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=');
         ChannelConsumer consumer;
@@ -298,7 +310,7 @@ internal sealed class AmqpChannel
                 throw new AmqpConnectionException(AmqpConstants.NotAllowed, $"NOT_ALLOWED - attempt to reuse consumer tag '{tag}'", AmqpMethodId.BasicConsume);
             }
 
-            consumer = new ChannelConsumer(this, queue, tag, m.NoAck, m.Exclusive, _prefetch);
+            consumer = new ChannelConsumer(this, queue, tag, m.NoAck, m.Exclusive, _prefetch, priority);
             _consumers[tag] = consumer;
         }
 
