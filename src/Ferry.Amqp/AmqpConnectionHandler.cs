@@ -1,3 +1,4 @@
+using Ferry.Amqp.Channels;
 using Ferry.Amqp.Connections;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Ferry.Amqp;
 
 /// <summary>Kestrel's entry point for AMQP 0-9-1 connections: <c>l.UseConnectionHandler&lt;AmqpConnectionHandler&gt;()</c>.</summary>
-public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, ConnectionRegistry connections, IOptions<AmqpOptions> options,
+public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, ConnectionRegistry connections, DirectReplyTo replies, IOptions<AmqpOptions> options,
     ILogger<AmqpConnectionHandler> logger)
     : ConnectionHandler
 {
@@ -20,7 +21,7 @@ public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alar
         var client = connections.Register(connection.ConnectionId, "amqp", connection.RemoteEndPoint, connection.LocalEndPoint);
         try
         {
-            using var amqp = new AmqpConnection(connection, broker, alarm, options.Value, logger, client);
+            using var amqp = new AmqpConnection(connection, broker, alarm, replies, options.Value, logger, client);
             await amqp.RunAsync().ConfigureAwait(false);
         }
         finally

@@ -51,6 +51,35 @@ internal sealed class AmqpContentCodec : IMessageContentCodec
         return new MessageInfo(persistent, priority, expiration);
     }
 
+    /// <summary>The reply-to property's bytes (empty when absent), read without decoding the rest; the
+    /// property list has been checked by <see cref="Read"/> already.</summary>
+    public static ReadOnlySpan<byte> ReadReplyTo(ReadOnlySpan<byte> raw)
+    {
+        if (raw.Length < 2) return default;
+        var reader = new AmqpReader(raw);
+        ushort flags = reader.ReadShort();
+        if ((flags & 0x0200) == 0) return default;
+        if ((flags & 0x8000) != 0) reader.ReadShortStrBytes();
+        if ((flags & 0x4000) != 0) reader.ReadShortStrBytes();
+        if ((flags & 0x2000) != 0) reader.ReadLongStrBytes();
+        if ((flags & 0x1000) != 0) reader.ReadOctet();
+        if ((flags & 0x0800) != 0) reader.ReadOctet();
+        if ((flags & 0x0400) != 0) reader.ReadShortStrBytes();
+        return reader.ReadShortStrBytes();
+    }
+
+    /// <summary>The property list with reply-to replaced (direct reply-to's rewrite; rare, so it may allocate).</summary>
+    public static byte[] WithReplyTo(ReadOnlySpan<byte> raw, string replyTo)
+    {
+        var reader = new AmqpReader(raw);
+        var properties = BasicProperties.Read(ref reader);
+        properties.ReplyTo = replyTo;
+        var bytes = new byte[properties.GetSize()];
+        var writer = new AmqpWriter(bytes);
+        properties.Write(ref writer);
+        return bytes;
+    }
+
     public IReadOnlyDictionary<string, object?>? ReadHeaders(ReadOnlySpan<byte> raw)
     {
         if (raw.Length < 2 || (BinaryPrimitives.ReadUInt16BigEndian(raw) & 0x2000) == 0) return null;

@@ -1,3 +1,4 @@
+using Ferry.Amqp.Channels;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +21,7 @@ public static class AmqpServiceCollectionExtensions
         services.AddOptions<AmqpOptions>().Configure(configure);
         services.AddSingleton<IMessageContentCodec, AmqpContentCodec>();
         services.TryAddSingleton<ConnectionRegistry>();
+        services.AddSingleton<DirectReplyTo>();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AmqpOptions>>().Value;

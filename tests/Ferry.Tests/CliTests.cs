@@ -172,6 +172,27 @@ public sealed class CliTests(LiveFerry ferry) : IClassFixture<LiveFerry>
     }
 
     [Fact]
+    public async Task DefaultExchange_AndItsImplicitBindings_Listed_AsRabbitMqShowsThem()
+    {
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await ferry.Http.PutAsync("/api/queues/cli-default-x", JsonContent.Create(new { durable = false }))).StatusCode);
+
+        var exchanges = JsonDocument.Parse(await ferry.Http.GetStringAsync("/api/exchanges")).RootElement.EnumerateArray().ToList();
+        var defaultExchange = Assert.Single(exchanges, x => x.GetProperty("name").GetString() == "");
+        Assert.Equal("direct", defaultExchange.GetProperty("type").GetString());
+        Assert.True(defaultExchange.GetProperty("durable").GetBoolean());
+        var bindings = JsonDocument.Parse(await ferry.Http.GetStringAsync("/api/bindings")).RootElement.EnumerateArray();
+        Assert.Contains(bindings, b => b.GetProperty("source").GetString() == "" && b.GetProperty("destination").GetString() == "cli-default-x"
+            && b.GetProperty("destinationType").GetString() == "queue" && b.GetProperty("routingKey").GetString() == "cli-default-x");
+
+        var (code, stdout, _) = await ferry.RunAsync("exchanges", "list");
+        Assert.Equal(0, code);
+        Assert.Matches(@"\(AMQP default\)\s+direct\s+yes\s+no\s+no", stdout);
+        (code, stdout, _) = await ferry.RunAsync("bindings", "list");
+        Assert.Equal(0, code);
+        Assert.Matches(@"\(AMQP default\)\s+cli-default-x\s+queue\s+cli-default-x", stdout);
+    }
+
+    [Fact]
     public async Task Groups_UnknownGroup_FailsWithOneLine()
     {
         Assert.Equal(0, (await ferry.RunAsync("groups", "list")).ExitCode);

@@ -50,12 +50,18 @@ internal sealed class AmqpChannel
     /// loop shuts the channel down at its next frame, so that channel state stays single-threaded.</summary>
     private volatile bool _commitFailed;
 
+    // Direct reply-to: this channel's no-ack consumer on amq.rabbitmq.reply-to and the name replies use.
+    private string? _replyConsumerTag;
+    private string? _replyName;
+
     // Content assembly: basic.publish → header → body frames.
     private BasicPublish _publish;
     private bool _expectHeader;
     private bool _expectBody;
     private AmqpMessage? _message;
     private int _written;
+
+    private static ReadOnlySpan<byte> ReplyQueueName => "amq.rabbitmq.reply-to"u8;
 
     private enum ChannelState
     {
@@ -238,9 +244,35 @@ internal sealed class AmqpChannel
 
     private void QueueDeclare(QueueDeclare m)
     {
+        if (m.Queue == DirectReplyTo.QueueName || DirectReplyTo.IsReplyName(m.Queue))
+        {
+            DeclareReplyName(m);
+            return;
+        }
+
         Check(Broker.DeclareQueue(m.Queue, m.Passive, m.Durable, m.Exclusive, m.AutoDelete, m.Arguments, _connection.Id, out var queue));
         _lastQueue = queue!.Name;
         if (!m.Nowait) Send(new QueueDeclareOk { Queue = queue.Name, MessageCount = queue.MessageCount, ConsumerCount = queue.ConsumerCount });
+    }
+
+    /// <summary>
+    /// Declaring the pseudo-queue answers without creating anything; declaring a reply name is how a responder
+    /// checks that its requester is still there (RabbitMQ: 0 messages and 1 consumer, else 404).
+    /// </summary>
+    private void DeclareReplyName(QueueDeclare m)
+    {
+        uint consumers = 0;
+        if (m.Queue != DirectReplyTo.QueueName)
+        {
+            if (!_connection.Replies.TryGet(m.Queue, out _))
+            {
+                throw new AmqpChannelException(AmqpConstants.NotFound, $"NOT_FOUND - no queue '{m.Queue}' in vhost '/'");
+            }
+
+            consumers = 1;
+        }
+
+        if (!m.Nowait) Send(new QueueDeclareOk { Queue = m.Queue, MessageCount = 0, ConsumerCount = consumers });
     }
 
     private string QueueName(string name) => name.Length == 0 ? _lastQueue : name;
@@ -288,8 +320,26 @@ internal sealed class AmqpChannel
 
     private void BasicConsume(BasicConsume m)
     {
-        Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
+        int priority = 0;
+        if (m.Arguments?.TryGetValue("x-priority", out object? value) == true)
+        {
+            // RabbitMQ: an integer (any width); anything else is 406.
+            if (!QueueArguments.TryLong(value, out long requested) || requested is < int.MinValue or > int.MaxValue)
+            {
+                throw new AmqpChannelException(AmqpConstants.PreconditionFailed, $"PRECONDITION_FAILED - invalid arg 'x-priority' for consumer: {value}");
+            }
+
+            priority = (int)requested;
+        }
+
         string tag = m.ConsumerTag.Length > 0 ? m.ConsumerTag : "amq.ctag-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=');
+        if (m.Queue == DirectReplyTo.QueueName)
+        {
+            ConsumeReplies(m, tag);
+            return;
+        }
+
+        Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
         ChannelConsumer consumer;
         lock (_lock)
         {
@@ -298,7 +348,7 @@ internal sealed class AmqpChannel
                 throw new AmqpConnectionException(AmqpConstants.NotAllowed, $"NOT_ALLOWED - attempt to reuse consumer tag '{tag}'", AmqpMethodId.BasicConsume);
             }
 
-            consumer = new ChannelConsumer(this, queue, tag, m.NoAck, m.Exclusive, _prefetch);
+            consumer = new ChannelConsumer(this, queue, tag, m.NoAck, m.Exclusive, _prefetch, priority);
             _consumers[tag] = consumer;
         }
 
@@ -311,8 +361,59 @@ internal sealed class AmqpChannel
         }
     }
 
+    /// <summary>basic.consume on the direct reply-to pseudo-queue, checked as RabbitMQ checks it.</summary>
+    private void ConsumeReplies(BasicConsume m, string tag)
+    {
+        if (!m.NoAck) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - reply consumer cannot acknowledge");
+        lock (_lock)
+        {
+            if (_replyConsumerTag is not null) throw new AmqpChannelException(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - reply consumer already set");
+            if (_consumers.ContainsKey(tag))
+            {
+                throw new AmqpConnectionException(AmqpConstants.NotAllowed, $"NOT_ALLOWED - attempt to reuse consumer tag '{tag}'", AmqpMethodId.BasicConsume);
+            }
+
+            _replyConsumerTag = tag;
+            _replyName = _connection.Replies.Register(this);
+        }
+
+        if (!m.Nowait) Send(new BasicConsumeOk { ConsumerTag = tag });
+    }
+
+    private void StopReplies()
+    {
+        string? name;
+        lock (_lock)
+        {
+            name = _replyName;
+            _replyName = _replyConsumerTag = null;
+        }
+
+        if (name is not null) _connection.Replies.Unregister(name);
+    }
+
+    /// <summary>A reply for this channel's requests, from any connection's thread: delivered at once to the
+    /// no-ack reply consumer, or dropped when there is none any more (no queue holds replies).</summary>
+    internal void DeliverReply(AmqpMessage message)
+    {
+        lock (_lock)
+        {
+            if (_state != ChannelState.Open || _commitFailed || _replyConsumerTag is null) return;
+            ulong tag = ++_nextTag;
+            message.Retain(); // the frames waiting for the writer hold their own reference
+            _connection.Enqueue(Outbound.Deliver(_number, _replyConsumerTag, tag, false, message));
+        }
+    }
+
     private void BasicCancel(BasicCancel m)
     {
+        if (m.ConsumerTag == _replyConsumerTag)
+        {
+            StopReplies();
+            if (!m.Nowait) Send(new BasicCancelOk { ConsumerTag = m.ConsumerTag });
+            return;
+        }
+
         ChannelConsumer? consumer;
         lock (_lock)
         {
@@ -501,6 +602,7 @@ internal sealed class AmqpChannel
         }
 
         foreach (var consumer in consumers) consumer.Queue.RemoveConsumer(consumer);
+        StopReplies();
         _expectHeader = _expectBody = false;
         DiscardContent();
         DiscardTxPublishes();
@@ -573,6 +675,17 @@ internal sealed class AmqpChannel
 
         var properties = header.RawProperties;
         var info = AmqpContentCodec.Read(properties); // malformed properties: 502 syntax-error on the connection
+        if (AmqpContentCodec.ReadReplyTo(properties).SequenceEqual(ReplyQueueName))
+        {
+            // Direct reply-to: the request carries this channel's reply name instead.
+            if (_replyName is not { } replyName)
+            {
+                CloseWithError(AmqpConstants.PreconditionFailed, "PRECONDITION_FAILED - fast reply consumer does not exist", AmqpMethodId.BasicPublish);
+                return;
+            }
+
+            properties = AmqpContentCodec.WithReplyTo(properties, replyName);
+        }
         _message = Broker.Messages.Rent(_publish.Exchange, _publish.RoutingKey, properties.Length, (int)header.BodySize, info);
         properties.CopyTo(_message.WritableContent);
         _written = properties.Length;
@@ -645,6 +758,15 @@ internal sealed class AmqpChannel
     /// confirm, which <see cref="EndOfBatch"/> sends later); confirms and tx commits wait for fsync of durable copies.</summary>
     private void PublishNow(AmqpMessage message, bool mandatory)
     {
+        if (message.Exchange.Length == 0 && DirectReplyTo.IsReplyName(message.RoutingKey))
+        {
+            // A reply: straight to the requester's channel. Counted as routed even if the requester has gone
+            // (RabbitMQ sends no basic.return for it either).
+            if (_connection.Replies.TryGet(message.RoutingKey, out var requester)) requester.DeliverReply(message);
+            _confirms?.Published(false);
+            return;
+        }
+
         if (!Broker.Route(message.Exchange, message.RoutingKey, message, _scratch))
         {
             throw new AmqpChannelException(AmqpConstants.NotFound, $"NOT_FOUND - no exchange '{message.Exchange}' in vhost '/'");

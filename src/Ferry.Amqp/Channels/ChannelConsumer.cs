@@ -3,8 +3,8 @@ using Ferry.Broker.Queues;
 namespace Ferry.Amqp.Channels;
 
 /// <summary>A basic.consume subscription: the queue pushes to it, it forwards to its channel.</summary>
-internal sealed class ChannelConsumer(AmqpChannel channel, AmqpQueue queue, string tag, bool noAck, bool exclusive, ushort prefetch)
-    : QueueConsumer(tag, noAck, exclusive)
+internal sealed class ChannelConsumer(AmqpChannel channel, AmqpQueue queue, string tag, bool noAck, bool exclusive, ushort prefetch, int priority)
+    : QueueConsumer(tag, noAck, exclusive, priority)
 {
     /// <summary>Unacknowledged deliveries to this consumer, changed under the channel's lock.</summary>
     internal int Unacked;

@@ -81,8 +81,10 @@ internal sealed partial class AmqpConnection : IDisposable
         Closed,
     }
 
-    public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, AmqpOptions options, ILogger logger, ClientConnection? client = null)
+    public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, DirectReplyTo replies, AmqpOptions options, ILogger logger,
+        ClientConnection? client = null)
     {
+        Replies = replies;
         _client = client;
         _context = context;
         _broker = broker;
@@ -96,6 +98,8 @@ internal sealed partial class AmqpConnection : IDisposable
     public string Id => _context.ConnectionId;
 
     public QueueBroker Broker => _broker;
+
+    public DirectReplyTo Replies { get; }
 
     public uint FrameMax => _frameMax;
 

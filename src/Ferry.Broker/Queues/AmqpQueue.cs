@@ -279,14 +279,24 @@ public sealed class AmqpQueue : IBindingDestination
             return _consumers[0].HasCredit ? _consumers[0] : null;
         }
 
-        for (int i = 0; i < _consumers.Count; i++)
+        // Consumers are kept by descending priority: the first group with credit gets the message, round
+        // robin inside it; a lower group only while every higher one is blocked (prefetch, flow).
+        for (int start = 0; start < _consumers.Count;)
         {
-            var consumer = _consumers[(_next + i) % _consumers.Count];
-            if (consumer.HasCredit)
+            int end = start + 1;
+            while (end < _consumers.Count && _consumers[end].Priority == _consumers[start].Priority) end++;
+            int size = end - start;
+            for (int i = 0; i < size; i++)
             {
-                _next = (_next + i + 1) % _consumers.Count;
-                return consumer;
+                var consumer = _consumers[start + (_next + i) % size];
+                if (consumer.HasCredit)
+                {
+                    _next = (_next + i + 1) % size;
+                    return consumer;
+                }
             }
+
+            start = end;
         }
 
         return null;
@@ -417,7 +427,14 @@ public sealed class AmqpQueue : IBindingDestination
                 return BrokerResult.Fail(403, $"ACCESS_REFUSED - queue '{Name}' in vhost '/' in exclusive use");
             }
 
-            _consumers.Add(consumer);
+            // After the last of its priority (single active consumer keeps arrival order: the first is active).
+            int at = _consumers.Count;
+            if (!Arguments.SingleActiveConsumer)
+            {
+                while (at > 0 && _consumers[at - 1].Priority < consumer.Priority) at--;
+            }
+
+            _consumers.Insert(at, consumer);
             _hadConsumer = true;
             onAdded?.Invoke();
             DrainLocked(Now);

@@ -7,11 +7,12 @@ namespace Ferry.Broker.Queues;
 /// </summary>
 public abstract class QueueConsumer
 {
-    protected QueueConsumer(string tag, bool noAck, bool exclusive)
+    protected QueueConsumer(string tag, bool noAck, bool exclusive, int priority = 0)
     {
         Tag = tag;
         NoAck = noAck;
         Exclusive = exclusive;
+        Priority = priority;
     }
 
     public string Tag { get; }
@@ -19,6 +20,9 @@ public abstract class QueueConsumer
     public bool NoAck { get; }
 
     public bool Exclusive { get; }
+
+    /// <summary>basic.consume's <c>x-priority</c> (RabbitMQ consumer priorities): higher goes first while it has credit.</summary>
+    public int Priority { get; }
 
     /// <summary>Whether a delivery now would stay within prefetch (and the channel's flow).</summary>
     public abstract bool HasCredit { get; }

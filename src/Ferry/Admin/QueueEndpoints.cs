@@ -54,18 +54,25 @@ internal static class QueueEndpoints
                 : FromBrokerResult(result);
         });
 
+        // The default exchange and its implicit bindings (every queue, routing key = its name) are routing
+        // rules rather than objects in the broker; RabbitMQ's management API lists them all the same.
         endpoints.MapGet("/api/exchanges", (QueueBroker broker) =>
-            AdminResults.Json(broker.Exchanges.OrderBy(x => x.Name, StringComparer.Ordinal)
+            AdminResults.Json(broker.Exchanges
                 .Select(x => new ExchangeInfo(x.Name, x.Type.ToString().ToLowerInvariant(), x.Durable, x.AutoDelete, x.Internal, x.AlternateExchange))
+                .Prepend(DefaultExchange)
+                .OrderBy(x => x.Name, StringComparer.Ordinal)
                 .ToList(), FerryJsonContext.Api.ListExchangeInfo));
 
         endpoints.MapGet("/api/bindings", (QueueBroker broker) =>
             AdminResults.Json(broker.SnapshotBindings()
                 .Select(b => new BindingInfo(b.Source.Name, b.Destination.Name, b.Destination is Exchange ? "exchange" : "queue", b.RoutingKey, Format(b.Arguments)))
+                .Concat(broker.Queues.Select(q => new BindingInfo("", q.Name, "queue", q.Name, null)))
                 .OrderBy(b => b.Source, StringComparer.Ordinal).ThenBy(b => b.Destination, StringComparer.Ordinal).ThenBy(b => b.RoutingKey, StringComparer.Ordinal)
                 .ToList(), FerryJsonContext.Api.ListBindingInfo));
         return endpoints;
     }
+
+    private static readonly ExchangeInfo DefaultExchange = new("", "direct", Durable: true, AutoDelete: false, Internal: false, AlternateExchange: null);
 
     private static IResult UnknownQueue(string name) => AdminResults.NotFound($"Queue '{name}' does not exist.");
 

@@ -60,12 +60,15 @@ internal static class QueuesCommand
                 return ExitCodes.Ok;
             }
             var table = NewTable("EXCHANGE", "TYPE", "DURABLE", "AUTO-DELETE", "INTERNAL", "ALTERNATE");
-            foreach (var x in exchanges) table.Row(x.Name, x.Type, x.Durable ? "yes" : "no", x.AutoDelete ? "yes" : "no", x.Internal ? "yes" : "no", x.AlternateExchange);
+            foreach (var x in exchanges) table.Row(DisplayExchange(x.Name), x.Type, x.Durable ? "yes" : "no", x.AutoDelete ? "yes" : "no", x.Internal ? "yes" : "no", x.AlternateExchange);
             context.Write(table);
             return ExitCodes.Ok;
         });
         return new Command("exchanges", "Show AMQP exchanges") { list };
     }
+
+    /// <summary>The default exchange's empty name as RabbitMQ's management UI shows it.</summary>
+    private static string DisplayExchange(string name) => name.Length == 0 ? "(AMQP default)" : name;
 
     public static Command Bindings()
     {
@@ -79,7 +82,7 @@ internal static class QueuesCommand
             }
             var table = NewTable("SOURCE", "DESTINATION", "TYPE", "ROUTING KEY", "ARGUMENTS");
             foreach (var b in bindings)
-                table.Row(b.Source, b.Destination, b.DestinationType, b.RoutingKey, string.Join(",", (b.Arguments ?? []).Select(a => $"{a.Key}={a.Value}")));
+                table.Row(DisplayExchange(b.Source), b.Destination, b.DestinationType, b.RoutingKey, string.Join(",", (b.Arguments ?? []).Select(a => $"{a.Key}={a.Value}")));
             context.Write(table);
             return ExitCodes.Ok;
         });
