@@ -118,3 +118,8 @@ internal sealed record ResetOffsetsResponse(string GroupId, bool DryRun, List<Gr
 
 /// <summary>What a client command prints with --json when the operation has no other result.</summary>
 internal sealed record CliMessage(bool Ok, string Message);
+
+internal sealed record UserInfo(string Name, List<string> Tags, List<string> Mechanisms);
+
+/// <summary>RabbitMQ's body: tags comma-separated.</summary>
+internal sealed record PutUserRequest(string? Password, string? Tags);

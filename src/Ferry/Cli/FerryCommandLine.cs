@@ -13,6 +13,7 @@ internal static class FerryCommandLine
             TopicsCommand.Create(),
             GroupsCommand.Create(),
             QueuesCommand.Queues(),
+            UsersCommand.Create(),
             QueuesCommand.Exchanges(),
             QueuesCommand.Bindings(),
             QueuesCommand.Connections(),
@@ -21,6 +22,7 @@ internal static class FerryCommandLine
         };
         root.Options.Add(ClientCommand.Server);
         root.Options.Add(ClientCommand.Json);
+        root.Options.Add(ClientCommand.User);
         return root;
     }
 

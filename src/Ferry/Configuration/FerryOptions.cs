@@ -27,6 +27,9 @@ public sealed class FerryOptions
     [ValidateEnumeratedItems]
     public List<UserSettings> Users { get; set; } = [];
 
+    [Required, ValidateObjectMembers]
+    public AdminSettings Admin { get; set; } = new();
+
     [Required]
     public SecuritySettings Security { get; set; } = new();
 
@@ -66,6 +69,20 @@ public sealed class UserSettings
 
     /// <summary>RabbitMQ's tags: <c>administrator</c> (super user everywhere), <c>monitoring</c>, <c>management</c> (read-only admin API).</summary>
     public List<string> Tags { get; set; } = [];
+}
+
+/// <summary>The admin HTTP API (section <c>Admin</c>).</summary>
+public sealed class AdminSettings
+{
+    /// <summary>
+    /// Host names (besides IP addresses and localhost) that requests may carry in their Host header, such as the
+    /// name a load balancer is reached by. Others are refused, which defeats DNS rebinding.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Largest request body, bytes (default 8 MiB).</summary>
+    [Range(1024, int.MaxValue)]
+    public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
 }
 
 /// <summary>Section <c>Security</c>.</summary>

@@ -62,6 +62,8 @@ public static class FerryHost
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
             kestrel.Limits.MaxRequestBufferSize = null;
+            // Admin API bodies: a produce of a few records, a definition; never more than this.
+            kestrel.Limits.MaxRequestBodySize = options.Admin.MaxRequestBodyBytes;
         });
         builder.Services.AddOptions<KafkaOptions>()
             .Bind(builder.Configuration.GetSection("Kafka"))
@@ -105,12 +107,14 @@ public static class FerryHost
 
         var app = builder.Build();
         app.UseAdminErrors();
+        app.UseAdminSecurity(options.Admin.AllowedHosts);
         app.MapHealthEndpoints();
         app.MapOverviewEndpoints();
         app.MapTopicEndpoints();
         app.MapRecordEndpoints();
         app.MapGroupEndpoints();
         app.MapQueueEndpoints();
+        app.MapUserEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.
