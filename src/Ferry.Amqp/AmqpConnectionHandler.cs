@@ -2,6 +2,7 @@ using Ferry.Amqp.Connections;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Resources;
+using Ferry.Broker.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,7 +11,7 @@ namespace Ferry.Amqp;
 
 /// <summary>Kestrel's entry point for AMQP 0-9-1 connections: <c>l.UseConnectionHandler&lt;AmqpConnectionHandler&gt;()</c>.</summary>
 public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, ConnectionRegistry connections, IOptions<AmqpOptions> options,
-    ILogger<AmqpConnectionHandler> logger)
+    ILogger<AmqpConnectionHandler> logger, IUserStore? users = null)
     : ConnectionHandler
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -20,7 +21,7 @@ public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alar
         var client = connections.Register(connection.ConnectionId, "amqp", connection.RemoteEndPoint, connection.LocalEndPoint);
         try
         {
-            using var amqp = new AmqpConnection(connection, broker, alarm, options.Value, logger, client);
+            using var amqp = new AmqpConnection(connection, broker, alarm, options.Value, logger, client, users);
             await amqp.RunAsync().ConfigureAwait(false);
         }
         finally
