@@ -131,3 +131,8 @@ internal sealed record ClusterStatus(string ClusterId, int NodeId, int Controlle
 internal sealed record ClusterNodeInfo(int Id, string Kafka, bool Alive, string Role);
 
 internal sealed record ClusterPartitionInfo(string Topic, int Partition, int Leader, int LeaderEpoch, IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr);
+
+internal sealed record UserInfo(string Name, List<string> Tags, List<string> Mechanisms);
+
+/// <summary>RabbitMQ's body: tags comma-separated.</summary>
+internal sealed record PutUserRequest(string? Password, string? Tags);

@@ -65,6 +65,13 @@ internal static class ClientCommand
         Recursive = true,
     };
 
+    public static readonly Option<string> User = new("--user", "-u")
+    {
+        Description = "Admin API user, HTTP Basic (default $FERRY_USER); the password comes from $FERRY_PASSWORD",
+        HelpName = "NAME",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Json = new("--json")
     {
         Description = "Print JSON for scripts instead of tables",
@@ -82,7 +89,10 @@ internal static class ClientCommand
             {
                 return Fail(ExitCodes.Usage, $"--server '{server}' is not an http:// URL");
             }
-            using var client = new AdminClient(uri);
+            string? user = parse.GetValue(User) ?? Environment.GetEnvironmentVariable("FERRY_USER");
+            // The password is read from the environment only: a command-line argument is visible to every process.
+            string? password = Environment.GetEnvironmentVariable("FERRY_PASSWORD");
+            using var client = new AdminClient(uri, user is null ? null : (user, password ?? ""));
             var console = AnsiConsole.Console;
             // Spectre assumes 80 columns when output goes to a file or a pipe; wrapped cells would break grep and awk.
             if (Console.IsOutputRedirected) console.Profile.Width = 240;

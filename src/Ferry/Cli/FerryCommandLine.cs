@@ -15,12 +15,13 @@ internal static partial class FerryCommandLine
         // --server and --json belong to the client commands only: `serve --help` must not offer them.
         foreach (var client in new[]
                  {
-                     StatusCommand.Create(), TopicsCommand.Create(), GroupsCommand.Create(), QueuesCommand.Queues(), QueuesCommand.Exchanges(),
+                     StatusCommand.Create(), TopicsCommand.Create(), GroupsCommand.Create(), QueuesCommand.Queues(), UsersCommand.Create(), QueuesCommand.Exchanges(),
                      QueuesCommand.Bindings(), QueuesCommand.Connections(), ProduceCommand.Create(), ConsumeCommand.Create(),
                  })
         {
             client.Options.Add(ClientCommand.Server);
             client.Options.Add(ClientCommand.Json);
+            client.Options.Add(ClientCommand.User);
             root.Subcommands.Add(client);
         }
         return root;

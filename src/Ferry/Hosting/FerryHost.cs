@@ -70,6 +70,8 @@ public static class FerryHost
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
             kestrel.Limits.MaxRequestBufferSize = null;
+            // Admin API bodies: a produce of a few records, a definition; never more than this.
+            kestrel.Limits.MaxRequestBodySize = options.Admin.MaxRequestBodyBytes;
         });
         builder.Services.AddOptions<KafkaOptions>()
             .Bind(builder.Configuration.GetSection("Kafka"))
@@ -118,6 +120,7 @@ public static class FerryHost
 
         var app = builder.Build();
         app.UseAdminErrors();
+        app.UseAdminSecurity(options.Admin.AllowedHosts);
         app.MapHealthEndpoints();
         app.MapOverviewEndpoints();
         app.MapTopicEndpoints();
@@ -125,6 +128,7 @@ public static class FerryHost
         app.MapGroupEndpoints();
         app.MapQueueEndpoints();
         app.MapClusterEndpoints();
+        app.MapUserEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.
