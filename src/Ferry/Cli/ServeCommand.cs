@@ -17,9 +17,11 @@ internal static class ServeCommand
         var tlsKey = new Option<string>("--tls-key") { Description = "PEM private key of --tls-cert", HelpName = "FILE" };
         var tlsClientCa = new Option<string>("--tls-client-ca") { Description = "PEM authorities that client certificates must chain to: turns on client-certificate verification", HelpName = "FILE" };
         var config = new Option<string>("--config") { Description = "JSON configuration file", HelpName = "FILE" };
+        var nodeId = new Option<string>("--node-id") { Description = "This node's id in a cluster (one of --voters)", HelpName = "N" };
+        var voters = new Option<string>("--voters") { Description = "The cluster's metadata voters, the same on every node; without it: a single node", HelpName = "1@HOST:PORT,..." };
         var logLevel = new Option<string>("--log-level") { Description = "Minimum log level: Trace, Debug, Information, Warning, Error", HelpName = "LEVEL" };
 
-        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, config, logLevel };
+        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, nodeId, voters, config, logLevel };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Only the flags given override the config file and the environment.
@@ -36,6 +38,8 @@ internal static class ServeCommand
             Map(tlsKey, "Tls:KeyFile");
             Map(tlsClientCa, "Tls:ClientCaFile");
             Map(logLevel, "Logging:LogLevel:Default");
+            Map(nodeId, "Cluster:NodeId");
+            Map(voters, "Cluster:Voters");
 
             // A setting out of range, a listener that is not HOST:PORT, a port in use or a data directory held
             // by another Ferry: one line saying what is wrong, not a stack trace.
@@ -45,7 +49,7 @@ internal static class ServeCommand
                 await app.RunAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException)
+            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException or Ferry.Cluster.Raft.ClusterConfigurationException)
             {
                 await Console.Error.WriteLineAsync($"ferry: invalid configuration: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Usage;

@@ -30,14 +30,15 @@ public sealed class FerryOptions
     [Required, ValidateObjectMembers]
     public AdminSettings Admin { get; set; } = new();
 
-    [Required]
-    public SecuritySettings Security { get; set; } = new();
-
     [Required, ValidateObjectMembers]
     public StorageSettings Storage { get; set; } = new();
 
     [Required, ValidateObjectMembers]
     public GroupSettings Groups { get; set; } = new();
+
+    /// <summary>Cluster membership (section <c>Cluster</c>); without <c>Voters</c> the node is a cluster of one.</summary>
+    [Required, ValidateObjectMembers]
+    public ClusterSettings Cluster { get; set; } = new();
 }
 
 public sealed class ListenerOptions
@@ -83,16 +84,6 @@ public sealed class AdminSettings
     /// <summary>Largest request body, bytes (default 8 MiB).</summary>
     [Range(1024, int.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
-}
-
-/// <summary>Section <c>Security</c>.</summary>
-public sealed class SecuritySettings
-{
-    /// <summary>
-    /// Deny what is not granted (default false: everything allowed, as Kafka without an authorizer). On: Kafka ACLs
-    /// decide for every principal but administrators.
-    /// </summary>
-    public bool Authorization { get; set; }
 }
 
 /// <summary>The certificate of every TLS listener (section <c>Tls</c>; flags <c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-client-ca</c>).</summary>
@@ -153,12 +144,12 @@ public sealed class StorageSettings
 public sealed class GroupSettings
 {
     /// <summary>
-    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 0).
-    /// Kafka's group.initial.rebalance.delay.ms is 3000; raise this to get fewer rebalances when many
-    /// consumers start at once, at the price of that much start-up latency.
+    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 3000,
+    /// group.initial.rebalance.delay.ms): consumers that start together form one generation. 0 lets a lone
+    /// consumer start at once, at the price of a rebalance for every consumer that follows it.
     /// </summary>
     [Range(0, 300_000)]
-    public int InitialRebalanceDelayMs { get; set; }
+    public int InitialRebalanceDelayMs { get; set; } = 3_000;
 
     /// <summary>Smallest session timeout a consumer may ask for, milliseconds (default 6000, group.min.session.timeout.ms).</summary>
     [Range(1, int.MaxValue)]
@@ -179,4 +170,25 @@ public sealed class GroupSettings
     /// <summary>Longest metadata string of a committed offset, bytes (default 4096, offset.metadata.max.bytes).</summary>
     [Range(0, 32_767)]
     public int OffsetMetadataMaxBytes { get; set; } = 4096;
+}
+
+/// <summary>Settings of a node in a replicated cluster (<c>--node-id</c>, <c>--voters</c>, <c>Cluster:Secret</c>).</summary>
+public sealed class ClusterSettings
+{
+    /// <summary>This node's id; must be one of <see cref="Voters"/>.</summary>
+    public int? NodeId { get; set; }
+
+    /// <summary><c>1@HOST:PORT,2@HOST:PORT,...</c>, the same on every node; this node's entry is its inter-node listener.</summary>
+    public string? Voters { get; set; }
+
+    /// <summary>Shared by all nodes (config file or <c>FERRY_CLUSTER__SECRET</c>); peers present it on controller requests.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>A node the metadata leader cannot reach for this long loses its partition leaderships (default 2000).</summary>
+    [Range(200, 600_000)]
+    public int SessionTimeoutMs { get; set; } = 2_000;
+
+    /// <summary>Lower bound of the metadata quorum's election timeout; the upper is twice it (default 400).</summary>
+    [Range(50, 60_000)]
+    public int ElectionTimeoutMs { get; set; } = 400;
 }

@@ -31,6 +31,9 @@ public static class FerryHost
         builder.Configuration.AddFerrySources(configFile, flags);
 
         var options = builder.Configuration.Get<FerryOptions>() ?? new FerryOptions();
+        // In a cluster the node id is one setting: the Kafka broker id is the cluster node id.
+        if (options.Cluster.NodeId is { } clusterNodeId)
+            builder.Configuration.AddInMemoryCollection([new("Kafka:NodeId", clusterNodeId.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         builder.Services.AddOptions<FerryOptions>()
             .Bind(builder.Configuration)
             .ValidateOnStart();
@@ -73,6 +76,11 @@ public static class FerryHost
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
 
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
+        if (ClusterServices.IsClustered(options))
+        {
+            var kafkaOptions = builder.Configuration.GetSection("Kafka").Get<KafkaOptions>() ?? new KafkaOptions();
+            builder.Services.AddFerryCluster(options, kafkaOptions, listeners.Kafka[0].EndPoint, listeners.Http[0].EndPoint);
+        }
         builder.Services.AddFerryBroker();
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.AddOptions<AmqpOptions>().Bind(builder.Configuration.GetSection("Amqp"));
@@ -115,6 +123,7 @@ public static class FerryHost
         app.MapGroupEndpoints();
         app.MapQueueEndpoints();
         app.MapUserEndpoints();
+        app.MapClusterEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.
