@@ -30,9 +30,6 @@ public sealed class FerryOptions
     [Required, ValidateObjectMembers]
     public AdminSettings Admin { get; set; } = new();
 
-    [Required]
-    public SecuritySettings Security { get; set; } = new();
-
     [Required, ValidateObjectMembers]
     public StorageSettings Storage { get; set; } = new();
 
@@ -87,16 +84,6 @@ public sealed class AdminSettings
     /// <summary>Largest request body, bytes (default 8 MiB).</summary>
     [Range(1024, int.MaxValue)]
     public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
-}
-
-/// <summary>Section <c>Security</c>.</summary>
-public sealed class SecuritySettings
-{
-    /// <summary>
-    /// Deny what is not granted (default false: everything allowed, as Kafka without an authorizer). On: Kafka ACLs
-    /// decide for every principal but administrators.
-    /// </summary>
-    public bool Authorization { get; set; }
 }
 
 /// <summary>The certificate of every TLS listener (section <c>Tls</c>; flags <c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-client-ca</c>).</summary>
