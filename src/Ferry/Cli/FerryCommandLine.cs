@@ -10,6 +10,7 @@ internal static class FerryCommandLine
         {
             ServeCommand.Create(),
             StatusCommand.Create(),
+            ClusterCommand.Create(),
             TopicsCommand.Create(),
             GroupsCommand.Create(),
             QueuesCommand.Queues(),
