@@ -8,10 +8,11 @@ namespace Ferry.Cluster.Raft;
 /// started on a directory of another cluster, as another node, or with another voter list is refused before it
 /// touches the quorum, so that a mistake cannot split a cluster or mix two clusters' metadata.
 /// </summary>
-internal static class ClusterIdentity
+public static class ClusterIdentity
 {
     public static void CheckOrCreate(ClusterOptions options)
     {
+        Directory.CreateDirectory(options.Directory);
         string path = Path.Combine(options.Directory, "identity");
         string voters = string.Join(',', options.Voters.OrderBy(v => v.NodeId).Select(v => $"{v.NodeId}@{v.EndPoint}"));
         string expected = $"cluster.id={options.ClusterId}\nnode.id={options.NodeId}\nvoters={voters}\n";

@@ -43,6 +43,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private WriteAheadLog? _wal;
     private RaftCluster? _raft;
     private Task _watch = Task.CompletedTask;
+    private int _disposed;
 
     public RaftClusterController(ClusterOptions options, TopicRegistry topics, ILoggerFactory loggerFactory)
     {
@@ -100,7 +101,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_options.Directory);
         ClusterIdentity.CheckOrCreate(_options);
         var machine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(_options.Directory, "snapshots")), _image)
         {
@@ -123,6 +123,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             RequestTimeout = TimeSpan.FromMilliseconds(_options.UpperElectionTimeoutMs),
             ConnectTimeout = TimeSpan.FromMilliseconds(_options.LowerElectionTimeoutMs),
             ColdStart = false,
+            SslOptions = PeerCertificate.SslOptions(_options.Secret, _options.NodeId),
             ConfigurationStorage = null,
             LoggerFactory = _loggerFactory,
         };
@@ -144,6 +145,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_raft is { } raft)

@@ -46,8 +46,9 @@ internal static class TopicsCommand
                 return ExitCodes.Ok;
             }
             context.WriteLine($"Topic {topic.Name}  id {topic.Id}  partitions {topic.Partitions.Count}  in {Rate(topic.Rates.MessagesInPerSecond)} msg/s  out {Rate(topic.Rates.MessagesOutPerSecond)} msg/s");
-            var table = NewTable("PARTITION", "LEADER", "EPOCH", "START", "END", "MESSAGES", "SIZE", "SEGMENTS");
-            foreach (var p in topic.Partitions) table.Row(p.Partition, p.Leader, p.LeaderEpoch, p.LogStartOffset, p.HighWatermark, p.Messages, Bytes(p.SizeBytes), p.Segments);
+            var table = NewTable("PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "START", "END", "MESSAGES", "SIZE", "SEGMENTS");
+            foreach (var p in topic.Partitions)
+                table.Row(p.Partition, p.Leader, p.LeaderEpoch, string.Join(',', p.Replicas), string.Join(',', p.Isr), p.LogStartOffset, p.HighWatermark, p.Messages, Bytes(p.SizeBytes), p.Segments);
             context.Write(table);
             var configTable = NewTable("CONFIG", "VALUE", "SOURCE");
             foreach (var c in topic.Configs) configTable.Row(c.Name, c.Value, c.Source);

@@ -46,6 +46,8 @@ internal static class ClusterServices
             LowerElectionTimeoutMs = settings.ElectionTimeoutMs,
             UpperElectionTimeoutMs = settings.ElectionTimeoutMs * 2,
         };
+        // A directory of another cluster, node or voter list is refused here, before anything opens.
+        ClusterIdentity.CheckOrCreate(clusterOptions);
         services.AddSingleton(sp => new RaftClusterController(clusterOptions, sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
         services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());

@@ -36,6 +36,11 @@ public sealed class ClusterMetadataTests
             var described = await admin.DescribeClusterAsync(new DescribeClusterOptions { RequestTimeout = Timeout });
             Assert.Equal(controller, described.Controller.Id);
             Assert.Equal(3, described.Nodes.Count);
+
+            var (exitCode, stdout, stderr) = await Ferry.Tests.FerryProcess.RunAsync(null, "--server", node.Http, "cluster", "status");
+            Assert.True(exitCode == 0, stderr);
+            Assert.Contains($"controller {controller}", stdout, StringComparison.Ordinal);
+            foreach (var other in cluster.Nodes) Assert.Contains(other.BootstrapServers, stdout, StringComparison.Ordinal);
         }
     }
 
