@@ -3,6 +3,7 @@ using Ferry.Amqp.Connections;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Resources;
+using Ferry.Broker.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace Ferry.Amqp;
 
 /// <summary>Kestrel's entry point for AMQP 0-9-1 connections: <c>l.UseConnectionHandler&lt;AmqpConnectionHandler&gt;()</c>.</summary>
 public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alarm, ConnectionRegistry connections, DirectReplyTo replies, IOptions<AmqpOptions> options,
-    ILogger<AmqpConnectionHandler> logger)
+    ILogger<AmqpConnectionHandler> logger, IUserStore? users = null)
     : ConnectionHandler
 {
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -21,7 +22,7 @@ public sealed class AmqpConnectionHandler(QueueBroker broker, ResourceAlarm alar
         var client = connections.Register(connection.ConnectionId, "amqp", connection.RemoteEndPoint, connection.LocalEndPoint);
         try
         {
-            using var amqp = new AmqpConnection(connection, broker, alarm, replies, options.Value, logger, client);
+            using var amqp = new AmqpConnection(connection, broker, alarm, replies, options.Value, logger, client, users);
             await amqp.RunAsync().ConfigureAwait(false);
         }
         finally

@@ -31,13 +31,19 @@ public sealed class AmqpOptions
     /// leaves behind, so that the next one allocates nothing up to that much.</summary>
     public long MessagePoolBytes { get; set; } = 64L << 20;
 
-    /// <summary>The one user (default guest/guest).</summary>
+    /// <summary>
+    /// The built-in default user (default guest/guest), accepted unless a stored user has that name; empty turns it off.
+    /// Other users come from the user store (config "Users", <c>ferry users</c>).
+    /// </summary>
     public string User { get; set; } = "guest";
 
     public string Password { get; set; } = "guest";
 
     /// <summary>Accept the default user from loopback addresses only, as RabbitMQ does for guest (default true).</summary>
     public bool LoopbackUsersOnly { get; set; } = true;
+
+    /// <summary>Pause before a refused login is answered with 403 ACCESS_REFUSED, milliseconds (default 1000): password guessing is slow.</summary>
+    public int LoginFailureDelayMs { get; set; } = 1000;
 
     internal LogOptions QueueLogOptions => new()
     {

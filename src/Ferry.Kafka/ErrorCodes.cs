@@ -27,6 +27,9 @@ public static class ErrorCodes
     public const short TopicAuthorizationFailed = 29;
     public const short GroupAuthorizationFailed = 30;
     public const short UnsupportedSaslMechanism = 33;
+    public const short ResourceNotFound = 91;
+    public const short DuplicateResource = 92;
+    public const short UnacceptableCredential = 93;
     public const short IllegalSaslState = 34;
     public const short UnsupportedVersion = 35;
     public const short TopicAlreadyExists = 36;

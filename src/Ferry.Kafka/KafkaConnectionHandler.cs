@@ -75,7 +75,9 @@ public sealed partial class KafkaConnectionHandler(
                     {
                         var response = Dispatch(connection, client, session, frame, stop.Token);
                         if (response is { } queued) await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
+                        if (session.Failed) break;
                     }
+                    if (session.Failed) break;
                 }
                 finally
                 {
@@ -129,6 +131,9 @@ public sealed partial class KafkaConnectionHandler(
             frame.CopyTo(bytes);
             short apiKey = BinaryPrimitives.ReadInt16BigEndian(bytes);
             short apiVersion = BinaryPrimitives.ReadInt16BigEndian(bytes.AsSpan(2));
+            // Before SASL has succeeded only the handshake is served (Kafka closes the connection too).
+            if (!session.Authenticated && apiKey is not (ApiKeys.ApiVersions or ApiKeys.SaslHandshake or ApiKeys.SaslAuthenticate))
+                throw new KafkaProtocolException($"API {apiKey} before SASL authentication");
             var handler = handlers.Find(apiKey);
             if (handler is null || !ApiKeys.TryGet(apiKey, out _)) throw new UnknownApiException(apiKey, apiVersion);
 

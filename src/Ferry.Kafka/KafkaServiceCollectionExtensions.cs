@@ -37,6 +37,10 @@ public static class KafkaServiceCollectionExtensions
         services.AddSingleton<IKafkaHandler, OffsetFetchHandler>();
         services.AddSingleton<IKafkaHandler, OffsetForLeaderEpochHandler>();
         services.AddSingleton<IKafkaHandler, ProduceHandler>();
+        services.AddSingleton<IKafkaHandler, SaslAuthenticateHandler>();
+        services.AddSingleton<IKafkaHandler, SaslHandshakeHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeUserScramCredentialsHandler>();
+        services.AddSingleton<IKafkaHandler, AlterUserScramCredentialsHandler>();
         services.AddSingleton<IKafkaHandler, SyncGroupHandler>();
         services.AddSingleton<KafkaHandlerRegistry>();
         services.TryAddSingleton<ConnectionRegistry>();

@@ -104,7 +104,7 @@ public sealed class CliTests(LiveFerry ferry) : IClassFixture<LiveFerry>
     [Fact]
     public async Task UnknownTopic_ExitsOne_WithAOneLineError()
     {
-        foreach (var args in new[] { new[] { "consume", "no-such-topic" }, ["produce", "no-such-topic"], ["topics", "delete", "no-such-topic"] })
+        foreach (var args in new[] { new[] { "consume", "no-such-topic" }, ["topics", "delete", "no-such-topic"] })
         {
             var (code, stdout, stderr) = await ferry.RunWithInputAsync("x\n", args);
             Assert.Equal(1, code);
@@ -217,5 +217,82 @@ public sealed class CliTests(LiveFerry ferry) : IClassFixture<LiveFerry>
         var overview = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal(Path.GetFullPath(ferry.DataDirectory), overview.GetProperty("dataDirectory").GetString());
         Assert.True(overview.GetProperty("uptimeSeconds").GetDouble() >= 0);
+    }
+
+    [Fact]
+    public async Task Produce_WithKcatsKeySeparatorForm_ToAMissingTopic_CreatesItAsAKafkaProducerDoes()
+    {
+        var (code, stdout, stderr) = await ferry.RunWithInputAsync("k1:hello\nk2:world\n", "produce", "cli-auto", "-K:");
+        Assert.True(code == 0, stderr);
+        Assert.Equal("Produced 2 records to new topic cli-auto (partition 0).", stdout.Trim());
+
+        (code, stdout, stderr) = await ferry.RunWithInputAsync("k3:again\n", "produce", "cli-auto", "-K:");
+        Assert.True(code == 0, stderr);
+        Assert.Equal("Produced 1 record to cli-auto (partition 0).", stdout.Trim());
+
+        (code, stdout, _) = await ferry.RunAsync("consume", "cli-auto", "--format", "%k=%s\\n");
+        Assert.Equal(0, code);
+        Assert.Equal(["k1=hello", "k2=world", "k3=again"], stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        (code, _, stderr) = await ferry.RunWithInputAsync("x\n", "produce", "no such topic");
+        Assert.Equal(1, code);
+        Assert.Contains("illegal", stderr);
+    }
+
+    [Theory]
+    [InlineData("topcs list", "ferry topics")]
+    [InlineData("topics lsit", "ferry topics list")]
+    [InlineData("grups", "ferry groups")]
+    public async Task MistypedCommand_SuggestsTheClosest(string typed, string suggested)
+    {
+        var (code, stdout, stderr) = await ferry.RunAsync(typed.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"Did you mean '{suggested}'?", stderr);
+    }
+
+    [Fact]
+    public async Task Messages_AreInWords_WithSingularAndPlural()
+    {
+        var (code, _, stderr) = await ferry.RunAsync("topics", "create", "cli-words", "--partitions", "many");
+        Assert.Equal(2, code);
+        Assert.Contains("as a whole number", stderr);
+        Assert.DoesNotContain("System.", stderr);
+
+        Assert.Equal(0, (await ferry.RunAsync("topics", "create", "cli-words")).ExitCode);
+        var (altered, stdout, _) = await ferry.RunAsync("topics", "alter", "cli-words", "--set", "retention.ms=1000");
+        Assert.Equal(0, altered);
+        Assert.StartsWith("Altered topic cli-words: 1 partition; ", stdout);
+    }
+
+    [Fact]
+    public async Task Tables_HaveNoTrailingSpaces_AndAnEmptyOneSaysNone()
+    {
+        Assert.Equal(0, (await ferry.RunAsync("topics", "create", "cli-table", "-p", "2")).ExitCode);
+        foreach (var args in new[] { new[] { "topics", "list" }, ["topics", "describe", "cli-table"], ["exchanges", "list"], ["status"] })
+        {
+            var (code, stdout, _) = await ferry.RunAsync(args);
+            Assert.Equal(0, code);
+            Assert.All(stdout.Split('\n'), line => Assert.Equal(line.TrimEnd(), line));
+        }
+
+        var (listed, groups, _) = await ferry.RunAsync("groups", "list");
+        Assert.Equal(0, listed);
+        Assert.Equal("(none)", groups.Trim());
+    }
+
+    [Fact]
+    public async Task ServeHelp_OffersOnlyServeOptions()
+    {
+        var (code, output) = await FerryProcess.RunToEndAsync("serve", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--data", output);
+        Assert.DoesNotContain("--server", output);
+        Assert.DoesNotContain("--json", output);
+
+        (code, output) = await FerryProcess.RunToEndAsync("topics", "list", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--server", output);
+        Assert.Contains("--json", output);
     }
 }

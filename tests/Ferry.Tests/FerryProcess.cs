@@ -60,11 +60,16 @@ internal sealed class FerryProcess : IAsyncDisposable
     }
 
     /// <summary>Runs ferry with <paramref name="input"/> on stdin; stdout and stderr apart, as scripts see them.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? input, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? input, params string[] args) =>
+        RunWithEnvironmentAsync(input, new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="RunAsync"/>, with environment variables set (FERRY_USER, FERRY_PASSWORD).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithEnvironmentAsync(string? input, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = StartInfo(args);
         info.RedirectStandardInput = true;
         info.Environment.Remove("FERRY_SERVER");
+        foreach (var (key, value) in environment) info.Environment[key] = value;
         using var process = Process.Start(info)!;
         if (input is not null) await process.StandardInput.WriteAsync(input);
         process.StandardInput.Close();

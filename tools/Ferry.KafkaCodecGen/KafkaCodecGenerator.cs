@@ -20,7 +20,8 @@ public static class KafkaCodecGenerator
         "CreatePartitions", "DescribeConfigs", "AlterConfigs", "IncrementalAlterConfigs", "InitProducerId",
         "DescribeCluster", "FindCoordinator", "JoinGroup", "SyncGroup", "Heartbeat", "LeaveGroup", "OffsetCommit",
         "OffsetFetch", "ListGroups", "DescribeGroups", "DeleteGroups", "OffsetDelete", "SaslHandshake",
-        "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers",
+        "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers", "DescribeUserScramCredentials",
+        "AlterUserScramCredentials",
     ];
 
     /// <summary>Schemas generated besides the APIs' requests and responses.</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Ferry.Amqp.Channels;
 using Ferry.Amqp.Diagnostics;
@@ -11,8 +12,10 @@ using Ferry.Amqp.Methods;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Resources;
+using Ferry.Broker.Security;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Amqp.Connections;
@@ -48,6 +51,10 @@ internal sealed partial class AmqpConnection : IDisposable
     private static readonly TimeSpan ClientCloseTimeout = TimeSpan.FromSeconds(30);
 
     private readonly ConnectionContext _context;
+    private readonly IUserStore? _users;
+
+    /// <summary>A refused login, answered by the read loop after <see cref="AmqpOptions.LoginFailureDelayMs"/>.</summary>
+    private string? _refusal;
     private readonly QueueBroker _broker;
     private readonly ResourceAlarm _alarm;
     private readonly AmqpOptions _options;
@@ -82,11 +89,13 @@ internal sealed partial class AmqpConnection : IDisposable
     }
 
     public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, DirectReplyTo replies, AmqpOptions options, ILogger logger,
-        ClientConnection? client = null)
+        ClientConnection? client = null,
+        IUserStore? users = null)
     {
         Replies = replies;
         _client = client;
         _context = context;
+        _users = users;
         _broker = broker;
         _alarm = alarm;
         _options = options;
@@ -209,7 +218,9 @@ internal sealed partial class AmqpConnection : IDisposable
             ["copyright"] = "Ferry contributors",
             ["information"] = "Ferry: Kafka and AMQP 0-9-1 in one broker",
         };
-        Send(0, new ConnectionStart { VersionMajor = 0, VersionMinor = 9, ServerProperties = properties, Mechanisms = "PLAIN AMQPLAIN", Locales = "en_US" });
+        // EXTERNAL (the TLS client certificate) only where a verified certificate was presented.
+        string mechanisms = ClientCertificate is null ? "PLAIN AMQPLAIN" : "PLAIN AMQPLAIN EXTERNAL";
+        Send(0, new ConnectionStart { VersionMajor = 0, VersionMinor = 9, ServerProperties = properties, Mechanisms = mechanisms, Locales = "en_US" });
     }
 
     private async Task ReadFramesAsync()
@@ -261,6 +272,20 @@ internal sealed partial class AmqpConnection : IDisposable
                 finally
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (_refusal is { } refusal)
+                {
+                    _refusal = null;
+                    try
+                    {
+                        await Task.Delay(_options.LoginFailureDelayMs, reading.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                    CloseWithError(AmqpConstants.AccessRefused, refusal, AmqpMethodId.ConnectionStartOk);
+                    continue;
                 }
 
                 foreach (var channel in _channels) channel?.EndOfBatch();
@@ -323,7 +348,7 @@ internal sealed partial class AmqpConnection : IDisposable
     {
         try
         {
-            while (_state is not (State.Closed or State.Draining)
+            while (_state is not (State.Closed or State.Draining) && _refusal is null
                 && AmqpFrame.TryReadFrame(ref buffer, _frameMax, out var type, out ushort channel, out var payload))
             {
                 Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
@@ -480,6 +505,26 @@ internal sealed partial class AmqpConnection : IDisposable
         }
     }
 
+    private X509Certificate2? ClientCertificate => _context.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
+
+    /// <summary>
+    /// A user of the store with the right password (EXTERNAL: the certificate's common name is a user; TLS verified the
+    /// certificate), or the built-in default user (<see cref="AmqpOptions.User"/>, guest/guest) when the store has no
+    /// user by that name. Only the default user is held to loopback addresses, as RabbitMQ's loopback_users.
+    /// </summary>
+    private bool LoginAllowed(string mechanism, string? user, string? password)
+    {
+        if (string.IsNullOrEmpty(user)) return false;
+        bool loopback = _context.RemoteEndPoint is not IPEndPoint ip || IPAddress.IsLoopback(ip.Address);
+        bool isDefault = _options.User.Length > 0 && user == _options.User;
+        if (isDefault && _options.LoopbackUsersOnly && !loopback) return false;
+        var stored = _users?.Find(user);
+        if (mechanism == "EXTERNAL") return ClientCertificate is not null && stored is not null;
+        if (password is null) return false;
+        if (stored is not null) return stored.PasswordMatches(password);
+        return isDefault && password == _options.Password;
+    }
+
     private void HandleStartOk(ConnectionStartOk startOk)
     {
         string? user = null, password = null;
@@ -505,13 +550,13 @@ internal sealed partial class AmqpConnection : IDisposable
         _clientHandlesBlocked = startOk.ClientProperties?.GetValueOrDefault("capabilities") is Dictionary<string, object?> capabilities
             && capabilities.GetValueOrDefault("connection.blocked") is true;
 
-        bool loopback = _context.RemoteEndPoint is not IPEndPoint ip || IPAddress.IsLoopback(ip.Address);
-        if (user != _options.User || password != _options.Password || (_options.LoopbackUsersOnly && !loopback))
+        if (startOk.Mechanism == "EXTERNAL") user = ClientCertificate?.GetNameInfo(X509NameType.SimpleName, false);
+        if (!LoginAllowed(startOk.Mechanism, user, password))
         {
-            Log.AuthenticationFailed(_logger, Id, user ?? "", startOk.Mechanism);
-            AmqpConnectionException.Throw(AmqpConstants.AccessRefused,
-                $"ACCESS_REFUSED - Login was refused using authentication mechanism {startOk.Mechanism}. For details see the broker logfile.",
-                AmqpMethodId.ConnectionStartOk);
+            Log.AuthenticationFailed(_logger, Id, startOk.Mechanism);
+            // Answered after a pause (HandleRefusalAsync), so that guessing passwords is slow.
+            _refusal = $"ACCESS_REFUSED - Login was refused using authentication mechanism {startOk.Mechanism}. For details see the broker logfile.";
+            return;
         }
 
         if (_client is not null)
@@ -664,8 +709,9 @@ internal sealed partial class AmqpConnection : IDisposable
         [LoggerMessage(EventId = 6104, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} closed with {ReplyCode}: {ReplyText}")]
         public static partial void ConnectionError(ILogger logger, string connectionId, ushort replyCode, string replyText);
 
-        [LoggerMessage(EventId = 6105, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId}: login of '{User}' with {Mechanism} refused")]
-        public static partial void AuthenticationFailed(ILogger logger, string connectionId, string user, string mechanism);
+        // No user name: a password typed into the user field would end up in the log.
+        [LoggerMessage(EventId = 6105, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId}: login with {Mechanism} refused")]
+        public static partial void AuthenticationFailed(ILogger logger, string connectionId, string mechanism);
 
         [LoggerMessage(EventId = 6106, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} missed heartbeats ({Heartbeat} s): closing")]
         public static partial void HeartbeatMissed(ILogger logger, string connectionId, ushort heartbeat);

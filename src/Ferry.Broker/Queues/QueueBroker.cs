@@ -59,6 +59,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
     private readonly TaskCompletionSource _loadedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextQueueId = 1;
     private bool _loaded;
+    private int _closed;
 
     public QueueBroker(QueueBrokerOptions options, IMessageContentCodec codec, ILogger<QueueBroker> logger)
     {
@@ -625,9 +626,13 @@ public sealed partial class QueueBroker : IAsyncDisposable
     private static Dictionary<string, object?>? Copy(IReadOnlyDictionary<string, object?>? table) =>
         table is null ? null : new Dictionary<string, object?>(table, StringComparer.Ordinal);
 
-    /// <summary>Clean close: every durable queue's log and ack file flushed (the logs leave their clean marker).</summary>
+    /// <summary>
+    /// Clean close: every durable queue's log and ack file flushed (the logs leave their clean marker). Once only:
+    /// the AMQP hosted service closes the broker at stop, then the service container disposes it again.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         Task[] deletes;
         lock (_pendingDeletes) deletes = [.. _pendingDeletes];
         await Task.WhenAll(deletes).ConfigureAwait(false);

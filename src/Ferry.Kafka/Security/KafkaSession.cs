@@ -30,6 +30,15 @@ public sealed class KafkaSession
     /// <summary>A multi-step exchange in progress (SCRAM); null otherwise.</summary>
     public object? Exchange { get; set; }
 
+    /// <summary>Authentication failed: the connection closes once the answer is written.</summary>
+    public bool Failed { get; private set; }
+
+    public void Fail()
+    {
+        Failed = true;
+        Exchange = null;
+    }
+
     public void Authenticate(string user)
     {
         Principal = "User:" + user;

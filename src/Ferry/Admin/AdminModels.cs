@@ -47,7 +47,8 @@ internal sealed record ProduceRequest(List<ProduceRecord> Records);
 
 internal sealed record ProducedBatch(int Partition, long BaseOffset, long LastOffset);
 
-internal sealed record ProduceResponse(string Topic, int Count, List<ProducedBatch> Batches);
+/// <param name="TopicCreated">The topic did not exist and this produce created it (Kafka:AutoCreateTopics).</param>
+internal sealed record ProduceResponse(string Topic, int Count, List<ProducedBatch> Batches, bool TopicCreated = false);
 
 internal sealed record RecordHeaderEntry(string Key, string? Value);
 
@@ -130,3 +131,8 @@ internal sealed record ClusterStatus(string ClusterId, int NodeId, int Controlle
 internal sealed record ClusterNodeInfo(int Id, string Kafka, bool Alive, string Role);
 
 internal sealed record ClusterPartitionInfo(string Topic, int Partition, int Leader, int LeaderEpoch, IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr);
+
+internal sealed record UserInfo(string Name, List<string> Tags, List<string> Mechanisms);
+
+/// <summary>RabbitMQ's body: tags comma-separated.</summary>
+internal sealed record PutUserRequest(string? Password, string? Tags);

@@ -29,6 +29,9 @@ namespace Ferry.Admin;
 [JsonSerializable(typeof(ResetOffsetsRequest))]
 [JsonSerializable(typeof(ResetOffsetsResponse))]
 [JsonSerializable(typeof(CliMessage))]
+[JsonSerializable(typeof(List<UserInfo>))]
+[JsonSerializable(typeof(UserInfo))]
+[JsonSerializable(typeof(PutUserRequest))]
 [JsonSerializable(typeof(ConsumedRecord))]
 internal sealed partial class FerryJsonContext : JsonSerializerContext
 {

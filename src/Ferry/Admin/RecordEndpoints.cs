@@ -1,5 +1,7 @@
 using System.Text;
 using Ferry.Broker.Topics;
+using Ferry.Kafka;
+using Microsoft.Extensions.Options;
 using Ferry.Storage;
 using Ferry.Storage.Records;
 
@@ -24,13 +26,24 @@ internal static class RecordEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> ProduceAsync(string name, HttpRequest request, TopicRegistry topics)
+    private static async Task<IResult> ProduceAsync(string name, HttpRequest request, TopicRegistry topics, IOptions<KafkaOptions> kafka)
     {
         var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.ProduceRequest).ConfigureAwait(false);
         if (error is not null) return error;
-        if (!topics.TryGet(name, out var topic)) return TopicEndpoints.UnknownTopic(name);
         var records = body!.Records ?? [];
         if (records.Count == 0) return AdminResults.BadRequest("No records to produce.");
+        bool created = false;
+        if (!topics.TryGet(name, out var topic))
+        {
+            // As a Kafka producer's first send: a missing topic is created with the default partitions, unless
+            // auto-creation is off (then the answer says how to create it).
+            if (!TopicNames.IsValid(name, out var invalid)) return AdminResults.BadRequest(invalid!);
+            if (!kafka.Value.AutoCreateTopics)
+                return AdminResults.NotFound($"Topic '{name}' does not exist and Kafka:AutoCreateTopics is off; create it with 'ferry topics create {name}'.");
+            created = true;
+            topic = topics.GetOrCreate(name, kafka.Value.DefaultPartitions);
+            if (topic is null) return TopicEndpoints.UnknownTopic(name);
+        }
 
         int partitionCount = topic.Partitions.Count;
         // Records without key or partition go together to one partition per request (Kafka's sticky
@@ -77,7 +90,7 @@ internal static class RecordEndpoints
             await partition.WaitForCommitAsync(last).ConfigureAwait(false);
             batches.Add(new ProducedBatch(index, result.BaseOffset, last));
         }
-        return AdminResults.Json(new ProduceResponse(name, records.Count, batches), FerryJsonContext.Api.ProduceResponse);
+        return AdminResults.Json(new ProduceResponse(name, records.Count, batches, created), FerryJsonContext.Api.ProduceResponse);
     }
 
     /// <summary>

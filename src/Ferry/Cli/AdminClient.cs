@@ -25,11 +25,16 @@ internal sealed class AdminClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public AdminClient(Uri server)
+    public AdminClient(Uri server, (string User, string Password)? credentials = null)
     {
         Server = server;
         _http = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromSeconds(30) };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("ferry-cli", ThisAssembly.Version));
+        if (credentials is var (user, password))
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password)));
+        }
     }
 
     public Uri Server { get; }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Ferry.Admin;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Ferry.Cli;
 
@@ -22,6 +23,31 @@ internal sealed class ClientContext(AdminClient client, bool json, IAnsiConsole 
     public void WriteJson<T>(T value, JsonTypeInfo<T> type) => System.Console.Out.WriteLine(JsonSerializer.Serialize(value, type));
 
     public void WriteLine(string text) => System.Console.Out.WriteLine(text);
+
+    /// <summary>
+    /// A table or grid, with the ends of its lines trimmed (Spectre pads every line to the table's width, which
+    /// leaves trailing spaces in files and diffs); an empty table is "(none)".
+    /// </summary>
+    public void Write(IRenderable renderable)
+    {
+        if (renderable is Table { Rows.Count: 0 })
+        {
+            WriteLine("(none)");
+            return;
+        }
+        using var text = new StringWriter();
+        var plain = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(text),
+        });
+        plain.Profile.Width = Console.Profile.Width;
+        plain.Write(renderable);
+        var lines = text.ToString().Split('\n');
+        int count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
+        for (int i = 0; i < count; i++) System.Console.Out.WriteLine(lines[i].TrimEnd());
+    }
 }
 
 /// <summary>A usage mistake found after parsing (a missing choice, a malformed KEY=VALUE): exit code 2.</summary>
@@ -36,6 +62,13 @@ internal static class ClientCommand
     {
         Description = "Admin API of the broker (default $FERRY_SERVER, else " + DefaultServer + ")",
         HelpName = "URL",
+        Recursive = true,
+    };
+
+    public static readonly Option<string> User = new("--user", "-u")
+    {
+        Description = "Admin API user, HTTP Basic (default $FERRY_USER); the password comes from $FERRY_PASSWORD",
+        HelpName = "NAME",
         Recursive = true,
     };
 
@@ -56,7 +89,10 @@ internal static class ClientCommand
             {
                 return Fail(ExitCodes.Usage, $"--server '{server}' is not an http:// URL");
             }
-            using var client = new AdminClient(uri);
+            string? user = parse.GetValue(User) ?? Environment.GetEnvironmentVariable("FERRY_USER");
+            // The password is read from the environment only: a command-line argument is visible to every process.
+            string? password = Environment.GetEnvironmentVariable("FERRY_PASSWORD");
+            using var client = new AdminClient(uri, user is null ? null : (user, password ?? ""));
             var console = AnsiConsole.Console;
             // Spectre assumes 80 columns when output goes to a file or a pipe; wrapped cells would break grep and awk.
             if (Console.IsOutputRedirected) console.Profile.Width = 240;
@@ -103,6 +139,10 @@ internal static class ClientCommand
         return pairs;
     }
 
+    /// <summary>"1 partition", "3 partitions".</summary>
+    public static string Plural(long count, string noun) =>
+        count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + noun + (count == 1 ? "" : "s");
+
     public static string Bytes(long bytes) => bytes switch
     {
         < 1024 => $"{bytes} B",
@@ -122,7 +162,7 @@ internal static class ClientCommand
 
     /// <summary>Adds a row of plain text (names may hold '[', which Spectre would read as markup).</summary>
     public static void Row(this Table table, params object?[] cells) =>
-        table.AddRow(cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(Convert.ToString(c, System.Globalization.CultureInfo.InvariantCulture) ?? "")).ToArray());
+        table.AddRow(cells.Select(c => (IRenderable)new Text(Convert.ToString(c, System.Globalization.CultureInfo.InvariantCulture) ?? "")).ToArray());
 
     /// <summary>For commands that print nothing on success but a sentence (or, with --json, an object).</summary>
     public static void Done(ClientContext context, string message)

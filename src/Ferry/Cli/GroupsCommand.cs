@@ -19,7 +19,7 @@ internal static class GroupsCommand
             }
             var table = NewTable("GROUP", "STATE", "PROTOCOL", "MEMBERS", "LAG");
             foreach (var g in groups) table.Row(g.GroupId, g.State, g.ProtocolType, g.Members, g.TotalLag);
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
 
@@ -36,8 +36,8 @@ internal static class GroupsCommand
             context.WriteLine($"Group {group.GroupId}  state {group.State}  protocol {group.ProtocolType}/{group.Protocol}  members {group.Members.Count}  lag {group.TotalLag}");
             var members = NewTable("MEMBER", "CLIENT-ID", "HOST", "ASSIGNMENT");
             foreach (var m in group.Members) members.Row(m.MemberId, m.ClientId, m.ClientHost, string.Join(",", m.Assignment));
-            context.Console.Write(members);
-            context.Console.Write(OffsetsTable(group.Offsets));
+            context.Write(members);
+            context.Write(OffsetsTable(group.Offsets));
             return ExitCodes.Ok;
         });
 
@@ -83,7 +83,7 @@ internal static class GroupsCommand
                 return ExitCodes.Ok;
             }
             context.WriteLine(result.DryRun ? $"Group {group} would be reset to (dry run, nothing committed):" : $"Reset group {group} to:");
-            context.Console.Write(OffsetsTable(result.Offsets));
+            context.Write(OffsetsTable(result.Offsets));
             return ExitCodes.Ok;
         });
 

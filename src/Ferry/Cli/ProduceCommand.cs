@@ -83,12 +83,12 @@ internal static class ProduceCommand
                 await RunAsync(null).ConfigureAwait(false);
             }
 
-            var summary = new ProduceResponse(topicName, totals.Count, totals.Batches);
+            var summary = new ProduceResponse(topicName, totals.Count, totals.Batches, totals.TopicCreated);
             if (context.Json) context.WriteJson(summary, FerryJsonContext.Api.ProduceResponse);
             else
             {
                 var partitions = totals.Batches.Select(b => b.Partition).Distinct().Order().ToList();
-                context.WriteLine($"Produced {totals.Count} record{(totals.Count == 1 ? "" : "s")} to {topicName}"
+                context.WriteLine($"Produced {Plural(totals.Count, "record")} to {(totals.TopicCreated ? "new topic " : "")}{topicName}"
                     + (partitions.Count > 0 ? $" (partition{(partitions.Count == 1 ? "" : "s")} {string.Join(",", partitions)})." : "."));
             }
             return ExitCodes.Ok;
@@ -101,12 +101,14 @@ internal static class ProduceCommand
         var response = await context.Client.SendAsync(HttpMethod.Post, $"api/topics/{AdminClient.Escape(topic)}/records", new ProduceRequest(records),
             FerryJsonContext.Api.ProduceRequest, FerryJsonContext.Api.ProduceResponse, ct).ConfigureAwait(false);
         totals.Count += response.Count;
+        totals.TopicCreated |= response.TopicCreated;
         totals.Batches.AddRange(response.Batches);
     }
 
     private sealed class ProduceTotals
     {
         public int Count { get; set; }
+        public bool TopicCreated { get; set; }
         public List<ProducedBatch> Batches { get; } = [];
     }
 }

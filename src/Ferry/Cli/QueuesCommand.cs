@@ -20,7 +20,7 @@ internal static class QueuesCommand
             var table = NewTable("QUEUE", "DURABLE", "READY", "UNACKED", "CONSUMERS", "IN/S", "OUT/S");
             foreach (var q in queues)
                 table.Row(q.Name, q.Durable ? "yes" : "no", q.Ready, q.Unacked, q.Consumers, Rate(q.Rates.MessagesInPerSecond), Rate(q.Rates.MessagesOutPerSecond));
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
 
@@ -31,7 +31,7 @@ internal static class QueuesCommand
             var result = await context.Client.SendAsync(HttpMethod.Post, $"api/queues/{AdminClient.Escape(queue)}/purge",
                 FerryJsonContext.Api.QueueOperationResult, ct).ConfigureAwait(false);
             if (context.Json) context.WriteJson(result, FerryJsonContext.Api.QueueOperationResult);
-            else context.WriteLine($"Purged {result.Messages} messages from queue {queue}.");
+            else context.WriteLine($"Purged {Plural(result.Messages, "message")} from queue {queue}.");
             return ExitCodes.Ok;
         });
 
@@ -42,7 +42,7 @@ internal static class QueuesCommand
             var result = await context.Client.SendAsync(HttpMethod.Delete, $"api/queues/{AdminClient.Escape(queue)}",
                 FerryJsonContext.Api.QueueOperationResult, ct).ConfigureAwait(false);
             if (context.Json) context.WriteJson(result, FerryJsonContext.Api.QueueOperationResult);
-            else context.WriteLine($"Deleted queue {queue} ({result.Messages} messages).");
+            else context.WriteLine($"Deleted queue {queue} ({Plural(result.Messages, "message")}).");
             return ExitCodes.Ok;
         });
 
@@ -61,7 +61,7 @@ internal static class QueuesCommand
             }
             var table = NewTable("EXCHANGE", "TYPE", "DURABLE", "AUTO-DELETE", "INTERNAL", "ALTERNATE");
             foreach (var x in exchanges) table.Row(DisplayExchange(x.Name), x.Type, x.Durable ? "yes" : "no", x.AutoDelete ? "yes" : "no", x.Internal ? "yes" : "no", x.AlternateExchange);
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
         return new Command("exchanges", "Show AMQP exchanges") { list };
@@ -83,7 +83,7 @@ internal static class QueuesCommand
             var table = NewTable("SOURCE", "DESTINATION", "TYPE", "ROUTING KEY", "ARGUMENTS");
             foreach (var b in bindings)
                 table.Row(DisplayExchange(b.Source), b.Destination, b.DestinationType, b.RoutingKey, string.Join(",", (b.Arguments ?? []).Select(a => $"{a.Key}={a.Value}")));
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
         return new Command("bindings", "Show AMQP bindings") { list };
@@ -102,7 +102,7 @@ internal static class QueuesCommand
             var table = NewTable("ID", "PROTOCOL", "PEER", "CLIENT", "SOFTWARE", "SINCE");
             foreach (var c in connections)
                 table.Row(c.Id, c.Protocol, c.Peer, c.ClientId, c.ClientSoftware, c.ConnectedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture));
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
         return new Command("connections", "Show client connections (Kafka and AMQP)") { list };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ferry.Configuration;
 using Ferry.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -41,15 +42,21 @@ internal static class ServeCommand
             Map(nodeId, "Cluster:NodeId");
             Map(voters, "Cluster:Voters");
 
-            // A setting out of range, a listener that is not HOST:PORT, a port in use or a data directory held
-            // by another Ferry: one line saying what is wrong, not a stack trace.
+            // A setting out of range or unreadable, a listener that is not HOST:PORT or whose port is taken, a data
+            // directory held by another Ferry: one line saying what is wrong, not a stack trace.
             try
             {
                 await using var app = FerryHost.Build(parse.GetValue(config), flags);
+                ListenerCheck.ThrowIfUnavailable(app.Services.GetRequiredService<IOptions<FerryOptions>>().Value.Listeners);
                 await app.RunAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException or Ferry.Cluster.Raft.ClusterConfigurationException)
+            catch (OptionsValidationException ex)
+            {
+                await Console.Error.WriteLineAsync($"ferry: invalid configuration: {SettingsCheck.Describe(ex)}").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+            catch (Exception ex) when (ex is InvalidSettingException or FormatException or InvalidDataException or Ferry.Cluster.Raft.ClusterConfigurationException)
             {
                 await Console.Error.WriteLineAsync($"ferry: invalid configuration: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Usage;

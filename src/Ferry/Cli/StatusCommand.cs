@@ -23,13 +23,13 @@ internal static class StatusCommand
         Line("Uptime", TimeSpan.FromSeconds(Math.Floor(o.UptimeSeconds)).ToString("c", CultureInfo.InvariantCulture));
         Line("Data", o.DataDirectory);
         Line("Listeners", $"kafka {o.Listeners.Kafka}  amqp {o.Listeners.Amqp}  http {o.Listeners.Http}");
-        Line("Topics", $"{o.Counts.Topics} ({o.Counts.Partitions} partitions)");
+        Line("Topics", $"{o.Counts.Topics} ({Plural(o.Counts.Partitions, "partition")})");
         Line("Queues", $"{o.Counts.Queues}  exchanges {o.Counts.Exchanges}");
         Line("Groups", o.Counts.Groups?.ToString(CultureInfo.InvariantCulture) ?? "not available");
         Line("Connections", o.Counts.Connections.ToString(CultureInfo.InvariantCulture));
         Line("Topic traffic", $"in {Rate(o.Topics.MessagesInPerSecond)} msg/s ({Bytes((long)o.Topics.BytesInPerSecond)}/s)  out {Rate(o.Topics.MessagesOutPerSecond)} msg/s ({Bytes((long)o.Topics.BytesOutPerSecond)}/s)");
         Line("Queue traffic", $"in {Rate(o.Queues.MessagesInPerSecond)} msg/s  out {Rate(o.Queues.MessagesOutPerSecond)} msg/s");
-        context.Console.Write(grid);
+        context.Write(grid);
         return ExitCodes.Ok;
     });
 }

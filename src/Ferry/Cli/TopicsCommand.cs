@@ -19,7 +19,7 @@ internal static class TopicsCommand
             }
             var table = NewTable("TOPIC", "PARTITIONS", "MESSAGES", "SIZE");
             foreach (var t in topics) table.Row(t.Name, t.Partitions, t.Messages, Bytes(t.SizeBytes));
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
 
@@ -32,7 +32,7 @@ internal static class TopicsCommand
             var topic = await context.Client.SendAsync(HttpMethod.Post, "api/topics", request, FerryJsonContext.Api.CreateTopicRequest,
                 FerryJsonContext.Api.TopicDetail, ct).ConfigureAwait(false);
             if (context.Json) context.WriteJson(topic, FerryJsonContext.Api.TopicDetail);
-            else context.WriteLine($"Created topic {topic.Name} with {topic.Partitions.Count} partition{(topic.Partitions.Count == 1 ? "" : "s")}.");
+            else context.WriteLine($"Created topic {topic.Name} with {Plural(topic.Partitions.Count, "partition")}.");
             return ExitCodes.Ok;
         });
 
@@ -48,10 +48,10 @@ internal static class TopicsCommand
             context.WriteLine($"Topic {topic.Name}  id {topic.Id}  partitions {topic.Partitions.Count}  in {Rate(topic.Rates.MessagesInPerSecond)} msg/s  out {Rate(topic.Rates.MessagesOutPerSecond)} msg/s");
             var table = NewTable("PARTITION", "LEADER", "EPOCH", "START", "END", "MESSAGES", "SIZE", "SEGMENTS");
             foreach (var p in topic.Partitions) table.Row(p.Partition, p.Leader, p.LeaderEpoch, p.LogStartOffset, p.HighWatermark, p.Messages, Bytes(p.SizeBytes), p.Segments);
-            context.Console.Write(table);
+            context.Write(table);
             var configTable = NewTable("CONFIG", "VALUE", "SOURCE");
             foreach (var c in topic.Configs) configTable.Row(c.Name, c.Value, c.Source);
-            context.Console.Write(configTable);
+            context.Write(configTable);
             return ExitCodes.Ok;
         });
 
@@ -80,7 +80,7 @@ internal static class TopicsCommand
                 context.WriteJson(topic, FerryJsonContext.Api.TopicDetail);
                 return ExitCodes.Ok;
             }
-            context.WriteLine($"Altered topic {topic.Name}: {topic.Partitions.Count} partitions; overrides: "
+            context.WriteLine($"Altered topic {topic.Name}: {Plural(topic.Partitions.Count, "partition")}; overrides: "
                 + string.Join(", ", topic.Configs.Where(c => c.Source == "topic").Select(c => $"{c.Name}={c.Value}").DefaultIfEmpty("none")) + ".");
             return ExitCodes.Ok;
         });

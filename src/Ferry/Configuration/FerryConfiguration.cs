@@ -16,7 +16,7 @@ public static class FerryConfiguration
     {
         if (configFile is not null)
         {
-            if (!File.Exists(configFile)) throw new FileNotFoundException($"Config file '{configFile}' does not exist.", configFile);
+            if (!File.Exists(configFile)) throw new InvalidSettingException($"--config: the file '{configFile}' does not exist.");
             builder.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: false);
         }
         builder.AddEnvironmentVariables(EnvironmentPrefix);

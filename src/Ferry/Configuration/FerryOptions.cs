@@ -20,6 +20,19 @@ public sealed class FerryOptions
     [Required, ValidateObjectMembers]
     public TlsSettings Tls { get; set; } = new();
 
+    /// <summary>
+    /// Users declared in the config file: created, or their password and tags set, at every start. Users added with
+    /// <c>ferry users</c> or the admin API live on in the data directory beside them.
+    /// </summary>
+    [ValidateEnumeratedItems]
+    public List<UserSettings> Users { get; set; } = [];
+
+    [Required, ValidateObjectMembers]
+    public AdminSettings Admin { get; set; } = new();
+
+    [Required]
+    public SecuritySettings Security { get; set; } = new();
+
     [Required, ValidateObjectMembers]
     public StorageSettings Storage { get; set; } = new();
 
@@ -47,6 +60,43 @@ public sealed class ListenerOptions
     /// <summary>HTTP listeners for health, admin API and metrics, comma-separated <c>HOST:PORT</c>, <c>http://</c> or <c>https://</c> (default 127.0.0.1:8080).</summary>
     [Required]
     public string Http { get; set; } = "127.0.0.1:8080";
+}
+
+/// <summary>One entry of <c>"Users"</c>: <c>{"Name": "alice", "Password": "...", "Tags": ["administrator"]}</c>.</summary>
+public sealed class UserSettings
+{
+    [Required]
+    public string Name { get; set; } = "";
+
+    [Required]
+    public string Password { get; set; } = "";
+
+    /// <summary>RabbitMQ's tags: <c>administrator</c> (super user everywhere), <c>monitoring</c>, <c>management</c> (read-only admin API).</summary>
+    public List<string> Tags { get; set; } = [];
+}
+
+/// <summary>The admin HTTP API (section <c>Admin</c>).</summary>
+public sealed class AdminSettings
+{
+    /// <summary>
+    /// Host names (besides IP addresses and localhost) that requests may carry in their Host header, such as the
+    /// name a load balancer is reached by. Others are refused, which defeats DNS rebinding.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>Largest request body, bytes (default 8 MiB).</summary>
+    [Range(1024, int.MaxValue)]
+    public long MaxRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+}
+
+/// <summary>Section <c>Security</c>.</summary>
+public sealed class SecuritySettings
+{
+    /// <summary>
+    /// Deny what is not granted (default false: everything allowed, as Kafka without an authorizer). On: Kafka ACLs
+    /// decide for every principal but administrators.
+    /// </summary>
+    public bool Authorization { get; set; }
 }
 
 /// <summary>The certificate of every TLS listener (section <c>Tls</c>; flags <c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-client-ca</c>).</summary>

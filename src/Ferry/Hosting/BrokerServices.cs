@@ -1,6 +1,7 @@
 using Ferry.Broker;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security;
 using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Kafka;
@@ -61,6 +62,13 @@ internal static class BrokerServices
             return GroupCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
                 sp.GetRequiredService<ILoggerFactory>());
         });
+        services.AddSingleton<IUserStore>(sp =>
+        {
+            var store = new FileUserStore(sp.GetRequiredService<BrokerOptions>().DataDirectory);
+            foreach (var user in sp.GetRequiredService<IOptions<FerryOptions>>().Value.Users)
+                store.Put(Broker.Security.User.Create(user.Name, user.Password, user.Tags));
+            return store;
+        });
         services.AddHostedService<BrokerService>();
         return services;
     }
@@ -76,8 +84,10 @@ internal sealed class BrokerService : BackgroundService
     private readonly TopicRegistry _topics;
     private readonly BrokerOptions _options;
 
-    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IHostApplicationLifetime lifetime)
+    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IUserStore users, IHostApplicationLifetime lifetime)
     {
+        // Opened (and the configured users written) before any listener accepts.
+        GC.KeepAlive(users);
         _topics = topics;
         _options = options;
         // JoinGroup and SyncGroup can wait for minutes; answer them as soon as stopping begins, so that Kestrel,

@@ -50,6 +50,8 @@ internal static class ClusterServices
         services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
         services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());
         services.AddHostedService<ClusterService>();
+        // After the cluster service: replica roles are replayed from metadata the controller has applied.
+        services.AddHostedService<Ferry.Replication.ReplicationService>();
         return services;
     }
 }

@@ -30,10 +30,15 @@ public static class FerryHost
         });
         builder.Configuration.AddFerrySources(configFile, flags);
 
-        var options = builder.Configuration.Get<FerryOptions>() ?? new FerryOptions();
+        // Every section read once now: a value of the wrong kind is one line naming it, not a failure deep in start-up.
+        var options = SettingsCheck.Bind(() => builder.Configuration.Get<FerryOptions>());
         // In a cluster the node id is one setting: the Kafka broker id is the cluster node id.
         if (options.Cluster.NodeId is { } clusterNodeId)
             builder.Configuration.AddInMemoryCollection([new("Kafka:NodeId", clusterNodeId.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        SettingsCheck.Bind(() => builder.Configuration.GetSection("Kafka").Get<KafkaOptions>());
+        SettingsCheck.Bind(() => builder.Configuration.GetSection("Amqp").Get<AmqpOptions>());
+        SettingsCheck.Bind(() => builder.Configuration.GetSection("Resources").Get<ResourceAlarmOptions>());
+        SettingsCheck.CheckLogLevels(builder.Configuration);
         builder.Services.AddOptions<FerryOptions>()
             .Bind(builder.Configuration)
             .ValidateOnStart();
@@ -65,6 +70,8 @@ public static class FerryHost
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
             kestrel.Limits.MaxRequestBufferSize = null;
+            // Admin API bodies: a produce of a few records, a definition; never more than this.
+            kestrel.Limits.MaxRequestBodySize = options.Admin.MaxRequestBodyBytes;
         });
         builder.Services.AddOptions<KafkaOptions>()
             .Bind(builder.Configuration.GetSection("Kafka"))
@@ -113,6 +120,7 @@ public static class FerryHost
 
         var app = builder.Build();
         app.UseAdminErrors();
+        app.UseAdminSecurity(options.Admin.AllowedHosts);
         app.MapHealthEndpoints();
         app.MapOverviewEndpoints();
         app.MapTopicEndpoints();
@@ -120,6 +128,7 @@ public static class FerryHost
         app.MapGroupEndpoints();
         app.MapQueueEndpoints();
         app.MapClusterEndpoints();
+        app.MapUserEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.

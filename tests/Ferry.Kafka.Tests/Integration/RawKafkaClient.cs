@@ -61,6 +61,29 @@ internal sealed class RawKafkaClient : IDisposable
     }
 
     /// <summary>ConsumerProtocolSubscription v0: version | topics [string] | user_data (null).</summary>
+    /// <summary>True once the broker has closed the connection (a read returns nothing), within <paramref name="timeout"/>.</summary>
+    public async Task<bool> ClosedByServerAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var buffer = new byte[1024];
+        try
+        {
+            while (await _stream.ReadAsync(buffer, cts.Token) > 0) { }
+            return true;
+        }
+        catch (IOException)
+        {
+            return true; // reset
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Writes raw bytes: a frame header with no body behind it, say.</summary>
+    public Task WriteRawAsync(byte[] bytes) => _stream.WriteAsync(bytes).AsTask();
+
     public static byte[] Subscription(params string[] topics)
     {
         var buffer = new List<byte>();

@@ -45,6 +45,8 @@ public static class ApiKeys
     public const short DeleteGroups = 42;
     public const short IncrementalAlterConfigs = 44;
     public const short OffsetDelete = 47;
+    public const short DescribeUserScramCredentials = 50;
+    public const short AlterUserScramCredentials = 51;
     public const short DescribeCluster = 60;
     public const short DescribeProducers = 61;
 
@@ -77,6 +79,8 @@ public static class ApiKeys
         new(42, "DeleteGroups", 0, 2, 2, 2),
         new(44, "IncrementalAlterConfigs", 0, 1, 1, 1),
         new(47, "OffsetDelete", 0, 0, -1, -1),
+        new(50, "DescribeUserScramCredentials", 0, 0, 0, 0),
+        new(51, "AlterUserScramCredentials", 0, 0, 0, 0),
         new(60, "DescribeCluster", 0, 1, 0, 0),
         new(61, "DescribeProducers", 0, 0, 0, 0),
     ];
@@ -112,8 +116,10 @@ public static class ApiKeys
             42 => 24,
             44 => 25,
             47 => 26,
-            60 => 27,
-            61 => 28,
+            50 => 27,
+            51 => 28,
+            60 => 29,
+            61 => 30,
             _ => -1,
         };
         info = index < 0 ? default : All[index];

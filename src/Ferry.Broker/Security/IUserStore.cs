@@ -1,0 +1,21 @@
+namespace Ferry.Broker.Security;
+
+/// <summary>
+/// The users every listener authenticates against. One node keeps them in a file (<see cref="FileUserStore"/>);
+/// a cluster will keep them in the metadata quorum behind this same interface.
+/// </summary>
+public interface IUserStore
+{
+    /// <summary>True once any user exists: from then on the admin API asks who is calling.</summary>
+    bool HasUsers { get; }
+
+    IReadOnlyList<User> All { get; }
+
+    User? Find(string name);
+
+    /// <summary>Adds or replaces a user, durably before it returns.</summary>
+    void Put(User user);
+
+    /// <summary>Removes a user durably; false if there was none.</summary>
+    bool Delete(string name);
+}

@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Ferry.Broker.Cluster;
+using Ferry.Cluster.Replication;
+using Ferry.Kafka;
+using Ferry.Kafka.Protocol;
+using Ferry.Kafka.Protocol.Messages;
+
+namespace Ferry.Replication;
+
+/// <summary>
+/// Followers reach their leaders as Kafka followers do: Kafka Fetch with a replica id (v12) and
+/// OffsetForLeaderEpoch (v4) on the leader's Kafka listener, at the address the cluster view advertises. One
+/// connection per followed partition, one request at a time on it, so that one partition's long-poll never
+/// holds up another's.
+/// </summary>
+internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTransport, IDisposable
+{
+    private const short FetchVersion = 12;
+    private const short EpochVersion = 4;
+    private readonly ConcurrentDictionary<(int Leader, string Topic, int Partition), Connection> _connections = new();
+
+    public async ValueTask<ReplicaFetchResponse> FetchAsync(int leaderId, ReplicaFetchRequest request, CancellationToken cancellationToken)
+    {
+        var fetch = new FetchRequest
+        {
+            ReplicaId = request.ReplicaId,
+            MaxWaitMs = request.MaxWaitMs,
+            MinBytes = 1,
+            MaxBytes = request.MaxBytes,
+            SessionEpoch = -1,
+            Topics =
+            [
+                new FetchRequest.FetchTopic
+                {
+                    Topic = request.Topic,
+                    Partitions = [new FetchRequest.FetchPartition
+                    {
+                        Partition = request.Partition,
+                        CurrentLeaderEpoch = request.CurrentLeaderEpoch,
+                        FetchOffset = request.FetchOffset,
+                        PartitionMaxBytes = request.MaxBytes,
+                    }],
+                },
+            ],
+        };
+        var response = await SendAsync<FetchResponse>(leaderId, request.Topic, request.Partition, ApiKeys.Fetch, FetchVersion, fetch,
+            TimeSpan.FromMilliseconds(request.MaxWaitMs) + TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        if (response?.Responses is not [{ Partitions: [var data] }]) return ReplicaFetchResponse.Failed(ReplicaError.Unreachable);
+        var error = ToError(data.ErrorCode);
+        return new ReplicaFetchResponse(error, data.HighWatermark, data.LogStartOffset, -1,
+            error == ReplicaError.None ? data.Records ?? ReadOnlyMemory<byte>.Empty : ReadOnlyMemory<byte>.Empty);
+    }
+
+    public async ValueTask<EpochEndResponse> EndOffsetForEpochAsync(int leaderId, EpochEndRequest request, CancellationToken cancellationToken)
+    {
+        var ask = new OffsetForLeaderEpochRequest
+        {
+            ReplicaId = request.ReplicaId,
+            Topics =
+            [
+                new OffsetForLeaderEpochRequest.OffsetForLeaderTopic
+                {
+                    Topic = request.Topic,
+                    Partitions = [new OffsetForLeaderEpochRequest.OffsetForLeaderPartition
+                    {
+                        Partition = request.Partition,
+                        CurrentLeaderEpoch = request.CurrentLeaderEpoch,
+                        LeaderEpoch = request.LeaderEpoch,
+                    }],
+                },
+            ],
+        };
+        var response = await SendAsync<OffsetForLeaderEpochResponse>(leaderId, request.Topic, request.Partition, ApiKeys.OffsetForLeaderEpoch,
+            EpochVersion, ask, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        if (response?.Topics is not [{ Partitions: [var end] }]) return new EpochEndResponse(ReplicaError.Unreachable, -1, -1);
+        return new EpochEndResponse(ToError(end.ErrorCode), end.LeaderEpoch, end.EndOffset);
+    }
+
+    private static ReplicaError ToError(short code) => code switch
+    {
+        ErrorCodes.None => ReplicaError.None,
+        ErrorCodes.UnknownTopicOrPartition => ReplicaError.UnknownPartition,
+        ErrorCodes.NotLeaderOrFollower => ReplicaError.NotLeader,
+        ErrorCodes.FencedLeaderEpoch => ReplicaError.FencedLeaderEpoch,
+        ErrorCodes.UnknownLeaderEpoch => ReplicaError.UnknownLeaderEpoch,
+        ErrorCodes.OffsetOutOfRange => ReplicaError.OffsetOutOfRange,
+        _ => ReplicaError.Unreachable,
+    };
+
+    /// <summary>Sends one request; null when the leader cannot be reached or the connection broke (it is dropped).</summary>
+    private async Task<TResponse?> SendAsync<TResponse>(int leaderId, string topic, int partition, short apiKey, short version,
+        IKafkaMessage request, TimeSpan timeout, CancellationToken cancellationToken) where TResponse : class, IKafkaMessage, new()
+    {
+        if (cluster.Nodes.FirstOrDefault(n => n.Id == leaderId) is not { KafkaHost: { } host } node) return null;
+        var key = (leaderId, topic, partition);
+        var connection = _connections.GetOrAdd(key, _ => new Connection());
+        try
+        {
+            return await connection.SendAsync<TResponse>(host, node.KafkaPort, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or TimeoutException or KafkaProtocolException
+            or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            if (_connections.TryRemove(new KeyValuePair<(int, string, int), Connection>(key, connection))) connection.Dispose();
+            return null;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections.Values) connection.Dispose();
+        _connections.Clear();
+    }
+
+    private sealed class Connection : IDisposable
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private TcpClient? _tcp;
+        private NetworkStream? _stream;
+        private int _correlationId;
+
+        public async Task<TResponse> SendAsync<TResponse>(string host, int port, short apiKey, short version, IKafkaMessage request,
+            TimeSpan timeout, CancellationToken cancellationToken) where TResponse : IKafkaMessage, new()
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            await _gate.WaitAsync(deadline.Token).ConfigureAwait(false);
+            try
+            {
+                if (_stream is null)
+                {
+                    _tcp = new TcpClient { NoDelay = true };
+                    await _tcp.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
+                    _stream = _tcp.GetStream();
+                }
+                int correlationId = ++_correlationId;
+                var body = new ArrayBufferWriter<byte>(256);
+                body.GetSpan(4);
+                body.Advance(4); // the size, written below
+                var writer = new KafkaWriter(body);
+                new RequestHeader { RequestApiKey = apiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = "ferry-replica" }
+                    .Write(writer, ApiKeys.RequestHeaderVersion(apiKey, version));
+                request.Write(writer, version);
+                var frame = body.WrittenMemory;
+                BinaryPrimitives.WriteInt32BigEndian(System.Runtime.InteropServices.MemoryMarshal.AsMemory(frame).Span, frame.Length - 4);
+                await _stream.WriteAsync(frame, deadline.Token).ConfigureAwait(false);
+
+                var sizeBytes = new byte[4];
+                await _stream.ReadExactlyAsync(sizeBytes, deadline.Token).ConfigureAwait(false);
+                int size = BinaryPrimitives.ReadInt32BigEndian(sizeBytes);
+                if (size is < 4 or > 256 << 20) throw new IOException($"Replica response of {size} bytes.");
+                var payload = new byte[size];
+                await _stream.ReadExactlyAsync(payload, deadline.Token).ConfigureAwait(false);
+                var reader = new KafkaReader(payload);
+                var header = new ResponseHeader();
+                header.Read(ref reader, ApiKeys.ResponseHeaderVersion(apiKey, version));
+                if (header.CorrelationId != correlationId) throw new IOException("Replica response out of order.");
+                var response = new TResponse();
+                response.Read(ref reader, version);
+                return response;
+            }
+            catch
+            {
+                Close();
+                throw;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        private void Close()
+        {
+            _stream?.Dispose();
+            _tcp?.Dispose();
+            _stream = null;
+            _tcp = null;
+        }
+
+        public void Dispose() => Close();
+    }
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ferry.Tests;
+
+namespace Ferry.Cluster.Tests.Harness;
+
+/// <summary>
+/// One node of a test cluster: a real <c>ferry serve</c> process with its own ports (kept across restarts, as the
+/// voter list names them) and data directory, that can be SIGKILLed, SIGSTOPped and SIGCONTed, and started again.
+/// </summary>
+public sealed class ClusterNodeProcess : IAsyncDisposable
+{
+    private readonly List<string> _output = [];
+    private readonly string _voters;
+    private readonly string _secret;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+    private Process? _process;
+
+    internal ClusterNodeProcess(int nodeId, string dataDirectory, int raftPort, string voters, string secret, IReadOnlyDictionary<string, string> environment)
+    {
+        NodeId = nodeId;
+        DataDirectory = dataDirectory;
+        RaftPort = raftPort;
+        _voters = voters;
+        _secret = secret;
+        _environment = environment;
+        KafkaPort = FerryProcess.FreePort();
+        HttpPort = FerryProcess.FreePort();
+        AmqpPort = FerryProcess.FreePort();
+    }
+
+    public int NodeId { get; }
+    public string DataDirectory { get; }
+    public int RaftPort { get; }
+    public int KafkaPort { get; }
+    public int HttpPort { get; }
+    public int AmqpPort { get; }
+    public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
+    public string Http => $"http://127.0.0.1:{HttpPort}";
+    public bool IsRunning => _process is { HasExited: false };
+    public int? ProcessId => _process?.Id;
+    public string Output { get { lock (_output) return string.Join('\n', _output); } }
+
+    /// <summary>Starts the process and waits until its HTTP listener answers (which it does once it has joined the quorum's log).</summary>
+    public async Task StartAsync()
+    {
+        if (IsRunning) throw new InvalidOperationException($"Node {NodeId} is running.");
+        var info = FerryProcess.StartInfo("serve", "--data", DataDirectory, "--node-id", NodeId.ToString(CultureInfo.InvariantCulture),
+            "--voters", _voters, "--kafka", BootstrapServers, "--http", $"127.0.0.1:{HttpPort}", "--amqp", $"127.0.0.1:{AmqpPort}");
+        info.Environment["FERRY_CLUSTER__SECRET"] = _secret;
+        foreach (var (name, value) in _environment) info.Environment[name] = value;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => Record(e.Data);
+        process.ErrorDataReceived += (_, e) => Record(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"node {NodeId} exited with {process.ExitCode}:\n{Output}");
+            try
+            {
+                if ((await http.GetAsync($"{Http}/health")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"node {NodeId} did not start:\n{Output}");
+    }
+
+    private void Record(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.Add(line);
+    }
+
+    /// <summary>SIGKILL: no flush, no goodbye; waits until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is not { HasExited: false } process) return;
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    public void Pause() => Signal("STOP");
+
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (_process is not { HasExited: false } process) return;
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { } process)
+        {
+            if (!process.HasExited)
+            {
+                Signal("CONT");
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+            process.Dispose();
+        }
+    }
+}
