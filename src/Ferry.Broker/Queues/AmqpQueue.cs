@@ -32,6 +32,7 @@ public sealed class AmqpQueue : IBindingDestination
     private readonly List<QueueConsumer> _consumers = [];
     private readonly List<(QueueEntry Entry, string Reason)> _deadLetters = [];
     private readonly List<long> _settleScratch = [];
+    private readonly List<long> _deliveredScratch = [];
     private readonly TimeProvider _time;
     private readonly ITimer _ttlTimer;
     private readonly ITimer? _expiresTimer;
@@ -120,13 +121,13 @@ public sealed class AmqpQueue : IBindingDestination
     internal QueueStore? Store => _store;
 
     /// <summary>Puts recovered messages back at start-up, in log order.</summary>
-    internal void Restore(List<(AmqpMessage Message, long Offset, long Timestamp)> recovered)
+    internal void Restore(List<RecoveredMessage> recovered)
     {
         lock (_lock)
         {
-            foreach (var (message, offset, timestamp) in recovered)
+            foreach (var (message, offset, timestamp, delivered) in recovered)
             {
-                PushReady(new QueueEntry(message, offset, ExpiresAt(message, timestamp), false));
+                PushReady(new QueueEntry(message, offset, ExpiresAt(message, timestamp), delivered));
             }
 
             ScheduleTtlLocked();
@@ -256,7 +257,7 @@ public sealed class AmqpQueue : IBindingDestination
             }
 
             var consumer = PickConsumerLocked();
-            if (consumer is null) return;
+            if (consumer is null) break;
             var entry = PopReady();
             consumer.Deliver(this, entry);
             Traffic.AddOut(1, entry.Message.BodySize);
@@ -268,8 +269,25 @@ public sealed class AmqpQueue : IBindingDestination
             else
             {
                 Interlocked.Increment(ref _unacked);
+                NoteDeliveredLocked(entry);
             }
         }
+
+        FlushDeliveredLocked();
+    }
+
+    /// <summary>A stored message's first delivery is recorded (one write per drain, page cache only), so that
+    /// after a restart it comes back marked redelivered. Later deliveries are redeliveries already.</summary>
+    private void NoteDeliveredLocked(in QueueEntry entry)
+    {
+        if (entry.Offset >= 0 && !entry.Redelivered && _store is not null) _deliveredScratch.Add(entry.Offset);
+    }
+
+    private void FlushDeliveredLocked()
+    {
+        if (_deliveredScratch.Count == 0) return;
+        _store!.MarkDelivered(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_deliveredScratch));
+        _deliveredScratch.Clear();
     }
 
     private QueueConsumer? PickConsumerLocked()
@@ -339,6 +357,8 @@ public sealed class AmqpQueue : IBindingDestination
                 else
                 {
                     Interlocked.Increment(ref _unacked);
+                    NoteDeliveredLocked(entry);
+                    FlushDeliveredLocked();
                 }
             }
 

@@ -129,7 +129,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
             {
                 var raw = _codec.DecodeTable(q.Arguments);
                 var arguments = QueueArguments.Parse(raw, out _);
-                var recovered = new List<(AmqpMessage, long, long)>();
+                var recovered = new List<RecoveredMessage>();
                 var store = QueueStore.Open(QueueDirectory(q.Id), _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
                 var queue = new AmqpQueue(this, q.Name, q.Id, true, false, q.AutoDelete, null, arguments, raw, q.Arguments, store, _options.Time);
                 queue.Restore(recovered);
@@ -394,7 +394,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
             QueueStore? store = null;
             if (persisted)
             {
-                var recovered = new List<(AmqpMessage, long, long)>();
+                var recovered = new List<RecoveredMessage>();
                 string directory = QueueDirectory(id);
                 if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // a leftover of a crashed delete
                 store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);

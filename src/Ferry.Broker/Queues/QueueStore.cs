@@ -17,7 +17,8 @@ namespace Ferry.Broker.Queues;
 /// log/         the messages, one record per message, one batch per publish (offsets are contiguous):
 ///              key null | value body | headers "x-exchange", "x-routing-key", "x-properties" (raw flags+list)
 ///              | timestamp = enqueue time (Unix ms, for x-message-ttl after a restart)
-/// acks         append-only: one int64 big-endian offset per settled message (ack, reject, expiry, drop, purge)
+/// acks         append-only: one int64 big-endian offset per settled message (ack, reject, expiry, drop, purge),
+///              or per first delivery of a message with bit 62 set (<see cref="DeliveredBit"/>)
 /// checkpoint   int64: every offset below it is settled (written atomically with DurableFile)
 /// </code>
 /// <para>Durability: appends are fsync'd through the log's group commit before a publisher confirm. Acks
@@ -30,6 +31,12 @@ namespace Ferry.Broker.Queues;
 /// </remarks>
 internal sealed class QueueStore : IAsyncDisposable
 {
+    /// <summary>Marks an ack-file entry as "delivered, not yet settled" (offsets stay far below 2^62).</summary>
+    private const long DeliveredBit = 1L << 62;
+
+    private const byte Settled = 1;
+    private const byte Delivered = 2;
+
     private static readonly byte[] ExchangeKey = "x-exchange"u8.ToArray();
     private static readonly byte[] RoutingKeyKey = "x-routing-key"u8.ToArray();
     private static readonly byte[] PropertiesKey = "x-properties"u8.ToArray();
@@ -40,7 +47,8 @@ internal sealed class QueueStore : IAsyncDisposable
     private FileStream _acks;
     private byte[] _scratch = new byte[512];
     private byte[] _batch = new byte[1024];
-    private bool[] _settled = new bool[1024];
+    /// <summary>Per offset in [low, end), a ring: <see cref="Settled"/> and <see cref="Delivered"/> bits.</summary>
+    private byte[] _flags = new byte[1024];
     private long _low;
     private long _nextSegmentBase = long.MaxValue;
     private int _segmentCount;
@@ -62,7 +70,7 @@ internal sealed class QueueStore : IAsyncDisposable
 
     /// <summary>Opens (or creates) the store and returns the unsettled messages in log order.</summary>
     public static QueueStore Open(string directory, LogOptions options, TimeProvider time, ILogger logger,
-        IMessageContentCodec codec, MessagePool pool, List<(AmqpMessage Message, long Offset, long Timestamp)> recovered)
+        IMessageContentCodec codec, MessagePool pool, List<RecoveredMessage> recovered)
     {
         Directory.CreateDirectory(directory);
         var log = Log.Open(Path.Combine(directory, "log"), options, time, logger);
@@ -72,6 +80,7 @@ internal sealed class QueueStore : IAsyncDisposable
         low = Math.Min(low, log.LogEndOffset);
 
         var settled = new HashSet<long>();
+        var delivered = new HashSet<long>();
         string acksPath = Path.Combine(directory, "acks");
         if (File.Exists(acksPath))
         {
@@ -79,15 +88,19 @@ internal sealed class QueueStore : IAsyncDisposable
             // A torn last entry (crash mid-write) is ignored: that message is merely redelivered.
             for (int i = 0; i + 8 <= bytes.Length; i += 8)
             {
-                long offset = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(i));
-                if (offset >= low) settled.Add(offset);
+                long entry = BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(i));
+                long offset = entry & ~DeliveredBit;
+                if (offset < low) continue;
+                if ((entry & DeliveredBit) != 0) delivered.Add(offset);
+                else settled.Add(offset);
             }
         }
 
-        ReadUnsettled(log, low, settled, codec, pool, recovered);
+        delivered.ExceptWith(settled);
+        ReadUnsettled(log, low, settled, delivered, codec, pool, recovered);
 
         // Compact the ack file to what is still above the low-water mark, then append from there.
-        var compact = new byte[settled.Count * 8];
+        var compact = new byte[(settled.Count + delivered.Count) * 8];
         int p = 0;
         foreach (long offset in settled)
         {
@@ -95,23 +108,30 @@ internal sealed class QueueStore : IAsyncDisposable
             p += 8;
         }
 
+        foreach (long offset in delivered)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(compact.AsSpan(p), offset | DeliveredBit);
+            p += 8;
+        }
+
         DurableFile.WriteAllBytes(acksPath, compact);
         var acks = new FileStream(acksPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         var store = new QueueStore(directory, log, acks, low);
-        foreach (long offset in settled) store.MarkSettled(offset);
+        foreach (long offset in settled) store.Mark(offset, Settled);
+        foreach (long offset in delivered) store.Mark(offset, Delivered);
         store.AdvanceLow();
         return store;
     }
 
-    private static void ReadUnsettled(Log log, long low, HashSet<long> settled, IMessageContentCodec codec,
-        MessagePool pool, List<(AmqpMessage, long, long)> recovered) =>
+    private static void ReadUnsettled(Log log, long low, HashSet<long> settled, HashSet<long> delivered, IMessageContentCodec codec,
+        MessagePool pool, List<RecoveredMessage> recovered) =>
         log.ForEachBatch(low, batch =>
         {
             var reader = new RecordReader(batch);
             while (reader.TryRead(out var record))
             {
                 if (record.Offset < low || settled.Contains(record.Offset)) continue;
-                recovered.Add((Decode(record, codec, pool), record.Offset, record.Timestamp));
+                recovered.Add(new RecoveredMessage(Decode(record, codec, pool), record.Offset, record.Timestamp, delivered.Contains(record.Offset)));
             }
         });
 
@@ -167,37 +187,49 @@ internal sealed class QueueStore : IAsyncDisposable
     public void Settle(ReadOnlySpan<long> offsets)
     {
         if (offsets.IsEmpty) return;
-        Span<byte> bytes = offsets.Length <= 64 ? stackalloc byte[offsets.Length * 8] : new byte[offsets.Length * 8];
-        for (int i = 0; i < offsets.Length; i++)
-        {
-            BinaryPrimitives.WriteInt64BigEndian(bytes[(i * 8)..], offsets[i]);
-            MarkSettled(offsets[i]);
-        }
-
-        _acks.Write(bytes);
+        Record(offsets, 0, Settled);
         AdvanceLow();
     }
 
-    private void MarkSettled(long offset)
+    /// <summary>Records first deliveries (caller holds the queue lock): page cache only, like acks. A crash
+    /// loses at most the marks of the deliveries in flight; those come back not marked redelivered.</summary>
+    public void MarkDelivered(ReadOnlySpan<long> offsets)
+    {
+        if (!offsets.IsEmpty) Record(offsets, DeliveredBit, Delivered);
+    }
+
+    private void Record(ReadOnlySpan<long> offsets, long entryBit, byte flag)
+    {
+        Span<byte> bytes = offsets.Length <= 64 ? stackalloc byte[offsets.Length * 8] : new byte[offsets.Length * 8];
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            BinaryPrimitives.WriteInt64BigEndian(bytes[(i * 8)..], offsets[i] | entryBit);
+            Mark(offsets[i], flag);
+        }
+
+        _acks.Write(bytes);
+    }
+
+    private void Mark(long offset, byte flag)
     {
         if (offset < _low) return;
         long span = _log.LogEndOffset - _low;
-        if (span > _settled.Length)
+        if (span > _flags.Length)
         {
-            var bigger = new bool[Math.Max(_settled.Length * 2, (int)Math.Min(int.MaxValue, span * 2))];
-            for (long o = _low; o < _low + _settled.Length; o++) bigger[o % bigger.Length] = _settled[o % _settled.Length];
-            _settled = bigger;
+            var bigger = new byte[Math.Max(_flags.Length * 2, (int)Math.Min(int.MaxValue, span * 2))];
+            for (long o = _low; o < _low + _flags.Length; o++) bigger[o % bigger.Length] = _flags[o % _flags.Length];
+            _flags = bigger;
         }
 
-        _settled[offset % _settled.Length] = true;
+        _flags[offset % _flags.Length] |= flag;
     }
 
     private void AdvanceLow()
     {
         long end = _log.LogEndOffset;
-        while (_low < end && _settled[_low % _settled.Length])
+        while (_low < end && (_flags[_low % _flags.Length] & Settled) != 0)
         {
-            _settled[_low % _settled.Length] = false;
+            _flags[_low % _flags.Length] = 0;
             _low++;
         }
 
@@ -217,10 +249,11 @@ internal sealed class QueueStore : IAsyncDisposable
         long end = _log.LogEndOffset;
         using var compact = new MemoryStream();
         Span<byte> entry = stackalloc byte[8];
-        for (long o = _low; o < end && o - _low < _settled.Length; o++)
+        for (long o = _low; o < end && o - _low < _flags.Length; o++)
         {
-            if (!_settled[o % _settled.Length]) continue;
-            BinaryPrimitives.WriteInt64BigEndian(entry, o);
+            byte flags = _flags[o % _flags.Length];
+            if (flags == 0) continue;
+            BinaryPrimitives.WriteInt64BigEndian(entry, (flags & Settled) != 0 ? o : o | DeliveredBit);
             compact.Write(entry);
         }
 

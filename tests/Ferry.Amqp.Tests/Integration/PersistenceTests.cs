@@ -146,6 +146,67 @@ public sealed class PersistenceTests
         }
     }
 
+    [Fact]
+    public async Task Sigkill_MessagesDeliveredBeforeIt_ComeBackRedelivered_OthersNot()
+    {
+        string data = FerryServer.NewDataDirectory();
+        string queue = Name("redelivered");
+        int amqp = FerryServer.FreePort();
+        using (var process = StartFerry(data, amqp, out int _))
+        {
+            try
+            {
+                var factory = new ConnectionFactory { HostName = "127.0.0.1", Port = amqp, AutomaticRecoveryEnabled = false };
+                await using var connection = await ConnectWithRetryAsync(factory, process);
+                await using var channel = await connection.CreateChannelAsync(Confirms);
+                await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+                for (int i = 0; i < 6; i++)
+                    await channel.BasicPublishAsync("", queue, true, new BasicProperties { Persistent = true }, Encoding.UTF8.GetBytes("m" + i));
+
+                // m0 acked; m1 fetched with basic.get and m2 pushed to a consumer, both left unacked.
+                await channel.BasicAckAsync((await GetAsync(channel, queue, autoAck: false)).DeliveryTag, false);
+                Assert.Equal("m1", Encoding.UTF8.GetString((await GetAsync(channel, queue, autoAck: false)).Body.Span));
+                await using var consuming = await connection.CreateChannelAsync();
+                await consuming.BasicQosAsync(0, 1, false);
+                var consumer = new Recorder(consuming);
+                await consuming.BasicConsumeAsync(queue, autoAck: false, consumer.Consumer);
+                var pushed = await consumer.NextAsync();
+                Assert.Equal("m2", Encoding.UTF8.GetString(pushed.Body.Span));
+                Assert.False(pushed.Redelivered);
+            }
+            finally
+            {
+                using var kill = Process.Start("kill", ["-KILL", process.Id.ToString(CultureInfo.InvariantCulture)]);
+                await kill.WaitForExitAsync();
+                await process.WaitForExitAsync();
+            }
+        }
+
+        amqp = FerryServer.FreePort();
+        using (var process = StartFerry(data, amqp, out _))
+        {
+            try
+            {
+                var factory = new ConnectionFactory { HostName = "127.0.0.1", Port = amqp, AutomaticRecoveryEnabled = false };
+                await using var connection = await ConnectWithRetryAsync(factory, process);
+                await using var channel = await connection.CreateChannelAsync();
+                var seen = new List<(string, bool)>();
+                for (int i = 1; i < 6; i++)
+                {
+                    var got = await GetAsync(channel, queue);
+                    seen.Add((Encoding.UTF8.GetString(got.Body.Span), got.Redelivered));
+                }
+
+                Assert.Equal([("m1", true), ("m2", true), ("m3", false), ("m4", false), ("m5", false)], seen);
+            }
+            finally
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
     private static Process StartFerry(string data, int amqp, out int http)
     {
         http = FerryServer.FreePort();
