@@ -89,6 +89,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
         List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions)
     {
         var response = new FetchResponse { SessionId = 0 };
+        long nowMs = Environment.TickCount64;
         bool readCommitted = request.IsolationLevel == 1;
         long budget = request.MaxBytes <= 0 ? int.MaxValue : request.MaxBytes;
         bool anyError = false;
@@ -123,13 +124,25 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                     anyError = true;
                     continue;
                 }
+                if (partition.CheckLeaderEpoch(wanted.CurrentLeaderEpoch) is var epochCheck && epochCheck != EpochCheck.Ok)
+                {
+                    data.ErrorCode = ErrorCodes.ForEpochCheck(epochCheck);
+                    data.CurrentLeader.LeaderId = partition.LeaderId;
+                    data.CurrentLeader.LeaderEpoch = partition.LeaderEpoch;
+                    anyError = true;
+                    continue;
+                }
                 // The first partition may exceed the budget by one batch so that a consumer always progresses.
                 int limit = (int)Math.Min(wanted.PartitionMaxBytes, budget);
-                var read = limit > 0 || total == 0
-                    ? partition.Log.Read(wanted.FetchOffset, Math.Max(limit, 1))
-                    : new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark);
-                data.HighWatermark = read.LogEndOffset;
-                data.LastStableOffset = read.LogEndOffset;
+                // A follower (replica id >= 0) reads to the log end and, by its fetch offset, moves the high
+                // watermark; a consumer reads below the high watermark.
+                var read = limit <= 0 && total > 0
+                    ? new PartitionReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark, partition.LogEndOffset)
+                    : request.ReplicaId >= 0
+                        ? partition.ReadAsReplica(request.ReplicaId, wanted.FetchOffset, Math.Max(limit, 1), nowMs)
+                        : partition.Read(wanted.FetchOffset, Math.Max(limit, 1));
+                data.HighWatermark = request.ReplicaId >= 0 ? partition.HighWatermark : read.HighWatermark;
+                data.LastStableOffset = data.HighWatermark;
                 data.LogStartOffset = read.LogStartOffset;
                 if (read.Status == LogReadStatus.OffsetOutOfRange)
                 {

@@ -34,6 +34,13 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
                     result.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
                     continue;
                 }
+                if (partition.CheckLeaderEpoch(wanted.CurrentLeaderEpoch) is var epochCheck && epochCheck != EpochCheck.Ok)
+                {
+                    result.ErrorCode = ErrorCodes.ForEpochCheck(epochCheck);
+                    result.Offset = -1;
+                    result.Timestamp = -1;
+                    continue;
+                }
                 var (offset, timestamp) = Find(partition, wanted.Timestamp);
                 result.Offset = offset;
                 result.Timestamp = timestamp;
@@ -55,7 +62,7 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
             case < 0:
                 return (-1, -1);
         }
-        if (partition.Log.FindOffsetByTimestamp(timestamp) is not { } batchOffset) return (-1, -1);
+        if (partition.FindOffsetByTimestamp(timestamp) is not { } batchOffset) return (-1, -1);
         return FirstRecordAtOrAfter(partition, batchOffset, timestamp);
     }
 
@@ -65,7 +72,7 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
     /// </summary>
     private static (long Offset, long Timestamp) FirstRecordAtOrAfter(Partition partition, long batchOffset, long timestamp)
     {
-        var read = partition.Log.Read(batchOffset, 1);
+        var read = partition.Read(batchOffset, 1);
         using var slice = read.Slice;
         if (slice.IsEmpty) return (batchOffset, timestamp);
         var bytes = new byte[slice.Length];

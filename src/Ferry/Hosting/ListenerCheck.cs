@@ -10,17 +10,20 @@ namespace Ferry.Hosting;
 /// </summary>
 internal static class ListenerCheck
 {
-    public static void ThrowIfUnavailable(ListenerOptions listeners)
+    public static void ThrowIfUnavailable(ListenerOptions options)
     {
-        Check("Kafka", listeners.Kafka, "Listeners:Kafka");
-        Check("AMQP", listeners.Amqp, "Listeners:Amqp");
-        Check("HTTP", listeners.Http, "Listeners:Http");
+        var listeners = Listeners.Parse(options);
+        foreach (var listener in listeners.Kafka) Check("Kafka", listener, ListenerAddress.KafkaSchemes[0]);
+        foreach (var listener in listeners.Amqp) Check("AMQP", listener, ListenerAddress.AmqpSchemes[0]);
+        foreach (var listener in listeners.Http) Check("HTTP", listener, ListenerAddress.HttpSchemes[0]);
     }
 
-    private static void Check(string name, string address, string setting)
+    private static void Check(string kind, ListenerAddress listener, string plainScheme)
     {
-        var endPoint = EndPointParser.Parse(address, setting);
+        var endPoint = listener.EndPoint;
         if (endPoint.Port == 0) return; // any free port: nothing to collide with
+        // Named as it was most likely written: a bare HOST:PORT for the unencrypted scheme.
+        string name = listener.Scheme == plainScheme ? endPoint.ToString() : listener.ToString();
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -35,7 +38,7 @@ internal static class ListenerCheck
                 SocketError.AddressNotAvailable => "no such address on this machine",
                 _ => ex.Message,
             };
-            throw new IOException($"{name} listener {address}: {why}", ex);
+            throw new IOException($"{kind} listener {name}: {why}", ex);
         }
     }
 }
