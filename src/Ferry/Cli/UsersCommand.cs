@@ -19,7 +19,7 @@ internal static class UsersCommand
             }
             var table = NewTable("USER", "TAGS", "MECHANISMS");
             foreach (var u in users) table.Row(u.Name, string.Join(",", u.Tags), string.Join(",", u.Mechanisms));
-            context.Console.Write(table);
+            context.Write(table);
             return ExitCodes.Ok;
         });
 

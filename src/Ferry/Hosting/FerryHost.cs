@@ -32,13 +32,13 @@ public static class FerryHost
 
         // Every section read once now: a value of the wrong kind is one line naming it, not a failure deep in start-up.
         var options = SettingsCheck.Bind(() => builder.Configuration.Get<FerryOptions>());
-        // In a cluster the node id is one setting: the Kafka broker id is the cluster node id.
-        if (options.Cluster.NodeId is { } clusterNodeId)
-            builder.Configuration.AddInMemoryCollection([new("Kafka:NodeId", clusterNodeId.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         SettingsCheck.Bind(() => builder.Configuration.GetSection("Kafka").Get<KafkaOptions>());
         SettingsCheck.Bind(() => builder.Configuration.GetSection("Amqp").Get<AmqpOptions>());
         SettingsCheck.Bind(() => builder.Configuration.GetSection("Resources").Get<ResourceAlarmOptions>());
         SettingsCheck.CheckLogLevels(builder.Configuration);
+        // In a cluster the node id is one setting: the Kafka broker id is the cluster node id.
+        if (options.Cluster.NodeId is { } clusterNodeId)
+            builder.Configuration.AddInMemoryCollection([new("Kafka:NodeId", clusterNodeId.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         builder.Services.AddOptions<FerryOptions>()
             .Bind(builder.Configuration)
             .ValidateOnStart();

@@ -10,17 +10,20 @@ namespace Ferry.Hosting;
 /// </summary>
 internal static class ListenerCheck
 {
-    public static void ThrowIfUnavailable(ListenerOptions listeners)
+    public static void ThrowIfUnavailable(ListenerOptions options)
     {
-        var set = Listeners.Parse(listeners);
-        foreach (var kafka in set.Kafka) Check("Kafka", kafka.EndPoint);
-        foreach (var amqp in set.Amqp) Check("AMQP", amqp.EndPoint);
-        foreach (var http in set.Http) Check("HTTP", http.EndPoint);
+        var listeners = Listeners.Parse(options);
+        foreach (var listener in listeners.Kafka) Check("Kafka", listener, ListenerAddress.KafkaSchemes[0]);
+        foreach (var listener in listeners.Amqp) Check("AMQP", listener, ListenerAddress.AmqpSchemes[0]);
+        foreach (var listener in listeners.Http) Check("HTTP", listener, ListenerAddress.HttpSchemes[0]);
     }
 
-    private static void Check(string name, System.Net.IPEndPoint endPoint)
+    private static void Check(string kind, ListenerAddress listener, string plainScheme)
     {
+        var endPoint = listener.EndPoint;
         if (endPoint.Port == 0) return; // any free port: nothing to collide with
+        // Named as it was most likely written: a bare HOST:PORT for the unencrypted scheme.
+        string name = listener.Scheme == plainScheme ? endPoint.ToString() : listener.ToString();
         using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -35,7 +38,7 @@ internal static class ListenerCheck
                 SocketError.AddressNotAvailable => "no such address on this machine",
                 _ => ex.Message,
             };
-            throw new IOException($"{name} listener {endPoint}: {why}", ex);
+            throw new IOException($"{kind} listener {name}: {why}", ex);
         }
     }
 }
