@@ -1,9 +1,10 @@
 using System.Text;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Kafka;
-using Microsoft.Extensions.Options;
 using Ferry.Storage;
 using Ferry.Storage.Records;
+using Microsoft.Extensions.Options;
 
 namespace Ferry.Admin;
 
@@ -26,7 +27,8 @@ internal static class RecordEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> ProduceAsync(string name, HttpRequest request, TopicRegistry topics, IOptions<KafkaOptions> kafka)
+    private static async Task<IResult> ProduceAsync(string name, HttpRequest request, TopicRegistry topics, IMetadataController controller,
+        IOptions<KafkaOptions> kafka)
     {
         var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.ProduceRequest).ConfigureAwait(false);
         if (error is not null) return error;
@@ -35,14 +37,15 @@ internal static class RecordEndpoints
         bool created = false;
         if (!topics.TryGet(name, out var topic))
         {
-            // As a Kafka producer's first send: a missing topic is created with the default partitions, unless
-            // auto-creation is off (then the answer says how to create it).
+            // As a Kafka producer's first send: a missing topic is created (through the controller, as every topic
+            // is) with the default partitions, unless auto-creation is off; then the answer says how to create it.
             if (!TopicNames.IsValid(name, out var invalid)) return AdminResults.BadRequest(invalid!);
             if (!kafka.Value.AutoCreateTopics)
                 return AdminResults.NotFound($"Topic '{name}' does not exist and Kafka:AutoCreateTopics is off; create it with 'ferry topics create {name}'.");
-            created = true;
-            topic = topics.GetOrCreate(name, kafka.Value.DefaultPartitions);
-            if (topic is null) return TopicEndpoints.UnknownTopic(name);
+            var result = await controller.CreateTopicAsync(new TopicSpec(name, kafka.Value.DefaultPartitions)).ConfigureAwait(false);
+            if (!result.Succeeded && result.Error != TopicError.TopicAlreadyExists) return TopicEndpoints.FromTopicError(result);
+            if (!topics.TryGet(name, out topic)) return TopicEndpoints.UnknownTopic(name);
+            created = result.Succeeded;
         }
 
         int partitionCount = topic.Partitions.Count;
