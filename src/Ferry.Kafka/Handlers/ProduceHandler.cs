@@ -75,7 +75,7 @@ public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> 
             {
                 foreach (var partition in topic.PartitionResponses)
                 {
-                    if (partition.ErrorCode == ErrorCodes.None) partition.ErrorCode = 56;
+                    if (partition.ErrorCode == ErrorCodes.None) partition.ErrorCode = ErrorCodes.KafkaStorageError;
                 }
             }
         }
