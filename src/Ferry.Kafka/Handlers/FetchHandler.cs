@@ -22,6 +22,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FetchRequest request)
     {
         var partitions = Resolve(request);
+        // No partition to wait on (every topic asked for is gone): nothing can wake a long-poll, so answer now.
         var signals = request.MaxWaitMs > 0 && request.MinBytes > 0 ? WaitSignals(partitions) : null;
         var (response, bytes) = Read(request, partitions);
         if (bytes >= request.MinBytes || signals is null || bytes < 0) return new(CountOut(partitions, response));
@@ -53,21 +54,27 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 }
             }
             // Take the next signals before reading, so that an append between the read and the wait still wakes us.
-            signals = WaitSignals(partitions)!;
+            signals = WaitSignals(partitions)!; // the same partitions as the first time: not null
             var (response, bytes) = Read(request, partitions);
             if (bytes >= request.MinBytes || bytes < 0 || DateTime.UtcNow >= deadline) return CountOut(partitions, response);
             response.Dispose();
         }
     }
 
-    private static Task WaitSignals(List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition? Partition)> partitions)
+    /// <summary>A task that completes on the next append to any known partition asked for; null when none is known.</summary>
+    private static Task? WaitSignals(List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition? Partition)> partitions)
     {
         var tasks = new List<Task>(partitions.Count);
         foreach (var (_, _, partition) in partitions)
         {
             if (partition is not null) tasks.Add(partition.Appended.NextAppendAsync());
         }
-        return tasks.Count == 1 ? tasks[0] : Task.WhenAny(tasks);
+        return tasks.Count switch
+        {
+            0 => null,
+            1 => tasks[0],
+            _ => Task.WhenAny(tasks),
+        };
     }
 
     private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(FetchRequest request)
