@@ -271,9 +271,10 @@ public sealed partial class Log : IAsyncDisposable
 
     /// <summary>
     /// Locates whole batches from the one holding <paramref name="offset"/>, up to <paramref name="maxBytes"/>
-    /// (but always the first batch, so that a consumer can make progress, as Kafka's KIP-74 does).
+    /// (but the first batch even when larger if <paramref name="wholeFirstBatch"/>, so that a consumer can make
+    /// progress, as Kafka's KIP-74 does; without it, a first batch over the limit makes an empty read).
     /// </summary>
-    public LogReadResult Read(long offset, int maxBytes)
+    public LogReadResult Read(long offset, int maxBytes, bool wholeFirstBatch = true)
     {
         long logStart = LogStartOffset;
         var segments = _segments;
@@ -290,6 +291,11 @@ public sealed partial class Log : IAsyncDisposable
             {
                 segment.Release();
                 continue;
+            }
+            if (!wholeFirstBatch && firstBatchSize > maxBytes)
+            {
+                segment.Release();
+                return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
             }
             long available = segment.Size - position;
             int length = (int)Math.Min(available, Math.Max(maxBytes, firstBatchSize));

@@ -130,10 +130,12 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                     anyError = true;
                     continue;
                 }
-                // The first partition may exceed the budget by one batch so that a consumer always progresses.
+                // KIP-74: only the first batch of the first partition with data may exceed the partition and
+                // response limits, so that a consumer always progresses; any later one must fit in what is left.
                 int limit = (int)Math.Min(wanted.PartitionMaxBytes, budget);
-                var read = limit > 0 || total == 0
-                    ? partition.Log.Read(wanted.FetchOffset, Math.Max(limit, 1))
+                bool first = total == 0;
+                var read = limit > 0 || first
+                    ? partition.Log.Read(wanted.FetchOffset, Math.Max(limit, 1), wholeFirstBatch: first)
                     : new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark);
                 data.HighWatermark = read.LogEndOffset;
                 data.LastStableOffset = read.LogEndOffset;

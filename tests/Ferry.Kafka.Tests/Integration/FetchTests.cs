@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Ferry.Kafka.Protocol.Messages;
 
@@ -30,5 +31,65 @@ public sealed class FetchTests
         // The same connection still answers.
         var again = await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, request);
         Assert.Equal(ErrorCodes.UnknownTopicOrPartition, again.Responses.Single().Partitions.Single().ErrorCode);
+    }
+
+    /// <summary>Four partitions, one 60 KB batch each: more than one batch per response would break a 100 KB fetch.max.bytes.</summary>
+    private static async Task<FerryServer> FourBigBatchesAsync(string topic)
+    {
+        var server = await FerryServer.StartAsync();
+        using (var admin = Clients.Admin(server))
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 4, ReplicationFactor = 1 }]);
+        using var producer = Clients.Producer(server);
+        for (int p = 0; p < 4; p++)
+            await producer.ProduceAsync(new TopicPartition(topic, p), new Message<string, string> { Key = "k", Value = new string((char)('a' + p), 60_000) });
+        return server;
+    }
+
+    [Fact]
+    public async Task Consumer_WithASmallFetchMaxBytes_GetsResponsesWithinIt()
+    {
+        await using var server = await FourBigBatchesAsync("budget");
+        // librdkafka drops a response larger than receive.message.max.bytes (at least fetch.max.bytes + 512) and
+        // retries the same fetch forever: every record arriving shows that each response kept to the budget.
+        using var consumer = Clients.Consumer(server, c =>
+        {
+            c.FetchMaxBytes = 100_000;
+            c.MessageMaxBytes = 100_000;
+            c.ReceiveMessageMaxBytes = 100_512;
+        });
+        consumer.Assign(Enumerable.Range(0, 4).Select(p => new TopicPartitionOffset("budget", p, Offset.Beginning)));
+        var received = Clients.ConsumeExactly(consumer, 4, TimeSpan.FromSeconds(30));
+        Assert.Equal(["a", "b", "c", "d"], received.Select(r => r.Message.Value[..1]).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Fetch_OnlyTheFirstPartitionsFirstBatch_MayExceedTheLimits()
+    {
+        await using var server = await FourBigBatchesAsync("kip74");
+        using var client = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        FetchRequest Request(int maxBytes, int partitionMaxBytes) => new()
+        {
+            MaxBytes = maxBytes,
+            Topics = [new FetchRequest.FetchTopic
+            {
+                Topic = "kip74",
+                Partitions = [.. Enumerable.Range(0, 4).Select(p => new FetchRequest.FetchPartition { Partition = p, PartitionMaxBytes = partitionMaxBytes })],
+            }],
+        };
+        static int[] Sizes(FetchResponse response) =>
+            [.. response.Responses.Single().Partitions.Select(p => p.Records?.Length ?? 0)];
+
+        // Response limit: the first batch fits 100 KB, the second would not fit in the 40 KB left.
+        var sizes = Sizes(await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, Request(100_000, 1 << 20)));
+        Assert.True(sizes[0] > 60_000 && sizes[1..].All(s => s == 0), string.Join(",", sizes));
+        // Response limit under the first batch: it still comes, alone.
+        sizes = Sizes(await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, Request(10_000, 1 << 20)));
+        Assert.True(sizes[0] > 60_000 && sizes[1..].All(s => s == 0), string.Join(",", sizes));
+        // Partition limit: the same, the response limit being no bound.
+        sizes = Sizes(await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, Request(10 << 20, 10_000)));
+        Assert.True(sizes[0] > 60_000 && sizes[1..].All(s => s == 0), string.Join(",", sizes));
+        // Room for all: all come.
+        sizes = Sizes(await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, Request(10 << 20, 1 << 20)));
+        Assert.True(sizes.All(s => s > 60_000), string.Join(",", sizes));
     }
 }
