@@ -35,7 +35,18 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         _logsRoot = Path.Combine(options.DataDirectory, "topics");
     }
 
+    private volatile Func<string, Task>[] _deletionHooks = [];
+
     public IEnumerable<Topic> Topics => _topics.Values;
+
+    /// <summary>
+    /// Adds what runs once a topic is deleted, before the deletion is answered: state kept about the topic
+    /// elsewhere (committed offsets) goes with it, so a topic recreated under the same name starts afresh.
+    /// </summary>
+    public void AddDeletionHook(Func<string, Task> hook)
+    {
+        lock (_changeLock) _deletionHooks = [.. _deletionHooks, hook];
+    }
 
     public int Count => _topics.Count;
 
@@ -148,6 +159,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             Persist();
         }
         foreach (var partition in topic.Partitions) await partition.Log.DeleteAsync().ConfigureAwait(false);
+        foreach (var hook in _deletionHooks) await hook(name).ConfigureAwait(false);
         Deleted(_logger, name);
         return TopicResult.Ok;
     }
