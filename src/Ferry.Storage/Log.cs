@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using Ferry.Storage.Durability;
 using Ferry.Storage.Indexes;
 using Ferry.Storage.Records;
@@ -23,6 +24,12 @@ namespace Ferry.Storage;
 public sealed partial class Log : IAsyncDisposable
 {
     private const string CleanShutdownMarker = ".clean-shutdown";
+
+    /// <summary>
+    /// The log start when it lies inside the first segment (DeleteRecords), as Kafka's log-start-offset
+    /// checkpoint: the segment files alone would bring the deleted records back after a crash.
+    /// </summary>
+    private const string LogStartCheckpoint = "log-start-offset.checkpoint";
 
     private readonly Lock _writeLock = new();
     private readonly ILogger _logger;
@@ -107,8 +114,14 @@ public sealed partial class Log : IAsyncDisposable
             long nextBase = isTail ? -1 : baseOffsets[i + 1];
             segments.Add(OpenSegment(directory, baseOffsets[i], nextBase, isTail, clean, options, recovery, now, logger));
         }
-        long logStart = Math.Max(segments[0].BaseOffset, clean?.LogStartOffset ?? 0);
+        long logStart = Math.Max(segments[0].BaseOffset, Math.Max(clean?.LogStartOffset ?? 0, ReadLogStartCheckpoint(directory)));
         logStart = Math.Min(logStart, segments[^1].NextOffset);
+        // A crash between the checkpoint and the deletion of the segments it made obsolete: delete them now.
+        while (segments.Count > 1 && segments[1].BaseOffset <= logStart)
+        {
+            segments[0].Retire(delete: true);
+            segments.RemoveAt(0);
+        }
         return new Log(directory, options, segments.ToArray(), logStart, recovery, time, logger);
     }
 
@@ -418,16 +431,22 @@ public sealed partial class Log : IAsyncDisposable
         }
     }
 
-    /// <summary>Moves the log start forward (Kafka's DeleteRecords); whole segments below it are deleted.</summary>
+    /// <summary>
+    /// Moves the log start forward (Kafka's DeleteRecords); whole segments below it are deleted. A start inside
+    /// a segment is checkpointed (fsync'd) before this returns, so it survives a crash.
+    /// </summary>
     public void AdvanceLogStart(long offset)
     {
         lock (_writeLock)
         {
             offset = Math.Min(offset, LogEndOffset);
             if (offset <= LogStartOffset) return;
-            Volatile.Write(ref _logStartOffset, offset);
             int doomed = 0;
             while (doomed < _segments.Length - 1 && _segments[doomed + 1].BaseOffset <= offset) doomed++;
+            // Once the doomed segments are gone the first one left starts at or below the new start; only a
+            // start above it needs the checkpoint (retention and compaction move the start to a segment base).
+            if (offset > _segments[doomed].BaseOffset) WriteLogStartCheckpoint(offset);
+            Volatile.Write(ref _logStartOffset, offset);
             if (doomed == 0) return;
             var gone = _segments[..doomed];
             _segments = _segments[doomed..];
@@ -450,6 +469,7 @@ public sealed partial class Log : IAsyncDisposable
             {
                 foreach (var segment in _segments) segment.Retire(delete: true);
                 _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
+                if (offset < LogStartOffset && File.Exists(Path.Combine(Directory, LogStartCheckpoint))) WriteLogStartCheckpoint(offset);
                 Volatile.Write(ref _logStartOffset, offset);
                 _committer.LowerDurableOffset(offset);
                 return;
@@ -536,6 +556,23 @@ public sealed partial class Log : IAsyncDisposable
             // A reader still holds a file; the directory goes when the node restarts.
         }
         return ValueTask.CompletedTask;
+    }
+
+    private void WriteLogStartCheckpoint(long offset) =>
+        AtomicFile.Write(Path.Combine(Directory, LogStartCheckpoint), Encoding.ASCII.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>The checkpointed log start, or 0 when there is none (or it cannot be read: the segments then decide).</summary>
+    private static long ReadLogStartCheckpoint(string directory)
+    {
+        try
+        {
+            var path = Path.Combine(directory, LogStartCheckpoint);
+            return File.Exists(path) && long.TryParse(File.ReadAllText(path), NumberStyles.None, CultureInfo.InvariantCulture, out long offset) ? offset : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     private sealed record CleanShutdown(long ActiveBaseOffset, long ActiveSegmentSize, long LogEndOffset, long MaxTimestamp, long LogStartOffset)
