@@ -386,6 +386,20 @@ public sealed partial class Log : IAsyncDisposable
         return found;
     }
 
+    /// <summary>The newest timestamp in the log (ListOffsets MAX_TIMESTAMP), or null when it holds no batch.</summary>
+    public long? MaxTimestamp
+    {
+        get
+        {
+            long max = -1;
+            foreach (var segment in _segments)
+            {
+                if (segment.Size > 0) max = Math.Max(max, segment.MaxTimestamp);
+            }
+            return max < 0 ? null : max;
+        }
+    }
+
     /// <summary>
     /// The offset of the first batch whose timestamp is at or after <paramref name="timestamp"/> (ListOffsets),
     /// or null when every batch is older.
