@@ -1,5 +1,7 @@
 using Ferry.Broker.Topics;
+using Ferry.Kafka;
 using Ferry.Metrics;
+using Microsoft.Extensions.Options;
 
 namespace Ferry.Admin;
 
@@ -16,17 +18,17 @@ internal static class TopicEndpoints
             AdminResults.Json(topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal).Select(Summarize).ToList(),
                 FerryJsonContext.Api.ListTopicSummary));
 
-        group.MapGet("/{name}", (string name, TopicRegistry topics, RateSampler rates) =>
-            topics.TryGet(name, out var topic) ? AdminResults.Json(Describe(topic, rates), FerryJsonContext.Api.TopicDetail) : UnknownTopic(name));
+        group.MapGet("/{name}", (string name, TopicRegistry topics, RateSampler rates, IOptions<KafkaOptions> kafka) =>
+            topics.TryGet(name, out var topic) ? AdminResults.Json(Describe(topic, rates, kafka.Value), FerryJsonContext.Api.TopicDetail) : UnknownTopic(name));
 
-        group.MapPost("/", async Task<IResult> (HttpRequest request, TopicRegistry topics, RateSampler rates) =>
+        group.MapPost("/", async Task<IResult> (HttpRequest request, TopicRegistry topics, RateSampler rates, IOptions<KafkaOptions> kafka) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.CreateTopicRequest).ConfigureAwait(false);
             if (error is not null) return error;
             var result = topics.Create(body!.Name ?? "", body.Partitions, body.Configs);
             if (!result.Succeeded) return FromTopicError(result);
             topics.TryGet(body.Name!, out var topic);
-            return AdminResults.Json(Describe(topic, rates), FerryJsonContext.Api.TopicDetail, StatusCodes.Status201Created);
+            return AdminResults.Json(Describe(topic, rates, kafka.Value), FerryJsonContext.Api.TopicDetail, StatusCodes.Status201Created);
         });
 
         group.MapDelete("/{name}", async Task<IResult> (string name, TopicRegistry topics) =>
@@ -35,7 +37,7 @@ internal static class TopicEndpoints
             return result.Succeeded ? Results.NoContent() : FromTopicError(result);
         });
 
-        group.MapPatch("/{name}", async Task<IResult> (string name, HttpRequest request, TopicRegistry topics, RateSampler rates) =>
+        group.MapPatch("/{name}", async Task<IResult> (string name, HttpRequest request, TopicRegistry topics, RateSampler rates, IOptions<KafkaOptions> kafka) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.AlterTopicRequest).ConfigureAwait(false);
             if (error is not null) return error;
@@ -52,7 +54,7 @@ internal static class TopicEndpoints
                 return FromTopicError(failed);
             if (body.Partitions is { } total && topics.CreatePartitions(name, total, validateOnly: false) is { Succeeded: false } notGrown)
                 return FromTopicError(notGrown);
-            return AdminResults.Json(Describe(topic, rates), FerryJsonContext.Api.TopicDetail);
+            return AdminResults.Json(Describe(topic, rates, kafka.Value), FerryJsonContext.Api.TopicDetail);
         });
         return endpoints;
     }
@@ -77,9 +79,10 @@ internal static class TopicEndpoints
         return new TopicSummary(topic.Name, topic.Id, topic.Partitions.Count, messages, size);
     }
 
-    private static TopicDetail Describe(Topic topic, RateSampler rates)
+    /// <summary>The leader is this node, named by the node id Kafka Metadata gives (KafkaOptions.NodeId), so both agree.</summary>
+    private static TopicDetail Describe(Topic topic, RateSampler rates, KafkaOptions kafka)
     {
-        var partitions = topic.Partitions.Select(p => new PartitionInfo(p.Index, 0, p.LeaderEpoch, p.LogStartOffset, p.HighWatermark,
+        var partitions = topic.Partitions.Select(p => new PartitionInfo(p.Index, kafka.NodeId, p.LeaderEpoch, p.LogStartOffset, p.HighWatermark,
             p.HighWatermark - p.LogStartOffset, p.Log.SizeInBytes, p.Log.SegmentCount)).ToList();
         var options = topic.Options;
         var overrides = topic.Overrides;
