@@ -46,6 +46,8 @@ public static class ErrorCodes
     public const short SaslAuthenticationFailed = 58;
     public const short GroupIdNotFound = 69;
     public const short NonEmptyGroup = 68;
+    public const short NotEnoughReplicas = 19;
+    public const short NotEnoughReplicasAfterAppend = 20;
     public const short FencedLeaderEpoch = 74;
     public const short UnknownLeaderEpoch = 75;
     public const short UnknownServerError = -1;
@@ -56,4 +58,13 @@ public static class ErrorCodes
     public const short UnknownTopicId = 100;
     public const short InconsistentTopicId = 103;
     public const short PolicyViolation = 44;
+
+    /// <summary>The error a request gets when its leader epoch or this node's role does not match.</summary>
+    public static short ForEpochCheck(Ferry.Broker.Topics.EpochCheck check) => check switch
+    {
+        Ferry.Broker.Topics.EpochCheck.Fenced => FencedLeaderEpoch,
+        Ferry.Broker.Topics.EpochCheck.Unknown => UnknownLeaderEpoch,
+        Ferry.Broker.Topics.EpochCheck.NotLeader => NotLeaderOrFollower,
+        _ => None,
+    };
 }

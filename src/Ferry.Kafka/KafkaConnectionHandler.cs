@@ -7,9 +7,11 @@ using Ferry.Broker.Connections;
 using Ferry.Kafka.Handlers;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -45,6 +47,9 @@ public sealed partial class KafkaConnectionHandler(
         var client = connections.Register(connection.ConnectionId, "kafka", connection.RemoteEndPoint, connection.LocalEndPoint);
         var writer = WriteResponsesAsync(connection, pending.Reader);
         var input = connection.Transport.Input;
+        var listener = connection.Features.Get<KafkaListenerFeature>() ?? PlaintextListener;
+        var session = new KafkaSession(listener, connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate?.Subject);
+        bool first = true;
         // Server shutdown asks connections to close: stop reading new requests, answer the ones in progress
         // (long-polls return at once), then close. Kafka clients reconnect elsewhere or retry.
         var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
@@ -57,9 +62,18 @@ public sealed partial class KafkaConnectionHandler(
                 var buffer = result.Buffer;
                 try
                 {
-                    while (KafkaFrame.TryRead(ref buffer, _options.MaxRequestBytes, out var frame))
+                    if (first && !buffer.IsEmpty)
                     {
-                        var response = Dispatch(connection, client, frame, stop.Token);
+                        first = false;
+                        if (!listener.Tls && LooksLikeTlsHandshake(buffer))
+                        {
+                            TlsOnPlaintext(logger, connection.ConnectionId);
+                            break;
+                        }
+                    }
+                    while (KafkaFrame.TryRead(ref buffer, session.Authenticated ? _options.MaxRequestBytes : _options.MaxRequestBytesBeforeAuthentication, out var frame))
+                    {
+                        var response = Dispatch(connection, client, session, frame, stop.Token);
                         if (response is { } queued) await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
                     }
                 }
@@ -91,7 +105,19 @@ public sealed partial class KafkaConnectionHandler(
     }
 
     /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
-    private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, ReadOnlySequence<byte> frame, CancellationToken closing)
+    private static readonly KafkaListenerFeature PlaintextListener = new(KafkaSecurityProtocol.Plaintext);
+
+    /// <summary>
+    /// A TLS record header (handshake 0x16, version 3.x): a client configured for SSL on a plaintext port. Read as a
+    /// Kafka size it is 369 MB or more; closing at once is clearer and keeps Ferry from waiting on such a frame.
+    /// </summary>
+    private static bool LooksLikeTlsHandshake(ReadOnlySequence<byte> buffer)
+    {
+        var first = buffer.FirstSpan;
+        return first[0] == 0x16 && (first.Length < 2 || first[1] == 0x03);
+    }
+
+    private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, KafkaSession session, ReadOnlySequence<byte> frame, CancellationToken closing)
     {
         long started = Stopwatch.GetTimestamp();
         int length = (int)frame.Length;
@@ -125,6 +151,7 @@ public sealed partial class KafkaConnectionHandler(
                 LocalEndPoint = connection.LocalEndPoint,
                 RemoteEndPoint = connection.RemoteEndPoint,
                 ConnectionClosed = closing,
+                Session = session,
             };
 
             ValueTask<IKafkaMessage?> response;
@@ -242,6 +269,9 @@ public sealed partial class KafkaConnectionHandler(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Connection {ConnectionId} asked for API {ApiKey} v{ApiVersion}, which Ferry does not serve; closing it")]
     private static partial void UnknownApi(ILogger logger, string connectionId, short apiKey, short apiVersion);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Connection {ConnectionId} began a TLS handshake on a plaintext Kafka listener (a client configured for SSL?); closing it")]
+    private static partial void TlsOnPlaintext(ILogger logger, string connectionId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "A request handler failed on connection {ConnectionId}; closing it")]
     private static partial void HandlerFailed(ILogger logger, string connectionId, Exception exception);

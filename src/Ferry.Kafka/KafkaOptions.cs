@@ -26,6 +26,13 @@ public sealed class KafkaOptions
     [Range(1024, int.MaxValue)]
     public int MaxRequestBytes { get; set; } = 100 * 1024 * 1024;
 
+    /// <summary>
+    /// Largest request accepted on a SASL listener before the client has authenticated, bytes (default 512 KiB, Kafka's
+    /// sasl.server.max.receive.size): a stranger cannot make Ferry buffer a 100 MiB request.
+    /// </summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxRequestBytesBeforeAuthentication { get; set; } = 512 * 1024;
+
     /// <summary>This node's id in Metadata (default 1).</summary>
     [Range(0, int.MaxValue)]
     public int NodeId { get; set; } = 1;

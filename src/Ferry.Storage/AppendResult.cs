@@ -9,6 +9,8 @@ public enum AppendError
     BatchTooLarge,
     /// <summary>The input holds no batch, or trailing bytes that are not one: INVALID_RECORD.</summary>
     InvalidInput,
+    /// <summary>A replicated batch does not start at the log end (<see cref="Log.AppendReplicated"/>).</summary>
+    NonContiguous,
 }
 
 /// <summary>The outcome of an append: the offsets given to the batches, or why nothing was written.</summary>

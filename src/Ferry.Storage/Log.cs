@@ -191,7 +191,16 @@ public sealed partial class Log : IAsyncDisposable
     /// Nothing is written unless every batch is valid. The data is in the page cache on return; call
     /// <see cref="WaitForDurableAsync"/> for disk.
     /// </summary>
-    public AppendResult Append(Span<byte> batches)
+    public AppendResult Append(Span<byte> batches) => Append(batches, assignOffsets: true);
+
+    /// <summary>
+    /// Appends a leader's batches as a follower copies them: offsets, epochs and times as the leader stored
+    /// them. The first batch must start at the log end and the batches must be contiguous
+    /// (<see cref="AppendError.NonContiguous"/> otherwise); nothing is written unless every batch is valid.
+    /// </summary>
+    public AppendResult AppendReplicated(Span<byte> batches) => Append(batches, assignOffsets: false);
+
+    private AppendResult Append(Span<byte> batches, bool assignOffsets)
     {
         if (batches.IsEmpty) return AppendResult.Failed(AppendError.InvalidInput);
         int count = 0;
@@ -216,18 +225,19 @@ public sealed partial class Log : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            if (Options.UseLogAppendTime) appendTime = now;
-            var active = RollIfNeeded(batches.Length, now);
-            long baseOffset = active.NextOffset, next = baseOffset;
+            if (Options.UseLogAppendTime && assignOffsets) appendTime = now;
+            long baseOffset = _segments[^1].NextOffset, next = baseOffset;
             for (var rest = batches; !rest.IsEmpty;)
             {
                 int size = RecordBatch.TotalSize(rest);
                 var batch = rest[..size];
-                RecordBatch.SetBaseOffset(batch, next);
+                if (assignOffsets) RecordBatch.SetBaseOffset(batch, next);
+                else if (RecordBatch.BaseOffset(batch) != next) return AppendResult.Failed(AppendError.NonContiguous);
                 if (appendTime >= 0) RecordBatch.SetLogAppendTime(batch, appendTime);
                 next += RecordBatch.LastOffsetDelta(batch) + 1;
                 rest = rest[size..];
             }
+            var active = RollIfNeeded(batches.Length, now);
             active.Append(batches, next);
             result = new AppendResult(AppendError.None, baseOffset, next - 1, appendTime, count);
         }
@@ -284,16 +294,23 @@ public sealed partial class Log : IAsyncDisposable
 
     /// <summary>
     /// Locates whole batches from the one holding <paramref name="offset"/>, up to <paramref name="maxBytes"/>
-    /// (but the first batch even when larger if <paramref name="wholeFirstBatch"/>, so that a consumer can make
-    /// progress, as Kafka's KIP-74 does; without it, a first batch over the limit makes an empty read).
+    /// (but always the first batch, so that a consumer can make progress, as Kafka's KIP-74 does).
     /// </summary>
-    public LogReadResult Read(long offset, int maxBytes, bool wholeFirstBatch = true)
+    public LogReadResult Read(long offset, int maxBytes) => Read(offset, maxBytes, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="Read(long, int)"/>, but no batch at or past <paramref name="maxOffset"/> (exclusive) is
+    /// returned: consumers read below the high watermark. The bound is a batch boundary (the high watermark is
+    /// always one), so whole batches below it are returned. Without <paramref name="wholeFirstBatch"/> a first
+    /// batch over <paramref name="maxBytes"/> makes an empty read (KIP-74: only a fetch's first partition may exceed).
+    /// </summary>
+    public LogReadResult Read(long offset, int maxBytes, long maxOffset, bool wholeFirstBatch = true)
     {
         long logStart = LogStartOffset;
         var segments = _segments;
         long logEnd = segments[^1].NextOffset;
         if (offset < logStart || offset > logEnd) return new LogReadResult(LogReadStatus.OffsetOutOfRange, LogSlice.Empty, logStart, logEnd);
-        if (offset == logEnd) return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
+        if (offset == logEnd || offset >= maxOffset) return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
 
         for (int i = FindSegmentIndex(segments, offset); i < segments.Length; i++)
         {
@@ -312,7 +329,9 @@ public sealed partial class Log : IAsyncDisposable
             }
             long available = segment.Size - position;
             int length = (int)Math.Min(available, Math.Max(maxBytes, firstBatchSize));
-            if (length > firstBatchSize) length = WholeBatchesWithin(segment, position, length, firstBatchSize, ref lastOffset);
+            if (length > firstBatchSize && lastOffset + 1 < maxOffset)
+                length = WholeBatchesWithin(segment, position, length, firstBatchSize, maxOffset, ref lastOffset);
+            else length = Math.Min(length, firstBatchSize);
             return new LogReadResult(LogReadStatus.Ok, new LogSlice(segment, position, length, lastOffset + 1), logStart, logEnd);
         }
         return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
@@ -359,7 +378,7 @@ public sealed partial class Log : IAsyncDisposable
     /// Shrinks a byte range to the whole batches in it, reading only their headers, and tracks the last offset
     /// of the last batch kept.
     /// </summary>
-    private static int WholeBatchesWithin(LogSegment segment, long position, int length, int firstBatchSize, ref long lastOffset)
+    private static int WholeBatchesWithin(LogSegment segment, long position, int length, int firstBatchSize, long maxOffset, ref long lastOffset)
     {
         Span<byte> header = stackalloc byte[RecordBatch.LastOffsetDeltaOffset + 4];
         int whole = firstBatchSize;
@@ -367,7 +386,7 @@ public sealed partial class Log : IAsyncDisposable
         {
             segment.Read(header, position + whole);
             int size = RecordBatch.TotalSize(header);
-            if (whole + size > length) break;
+            if (whole + size > length || RecordBatch.BaseOffset(header) >= maxOffset) break;
             whole += size;
             lastOffset = RecordBatch.BaseOffset(header) + RecordBatch.LastOffsetDelta(header);
         }
@@ -503,6 +522,22 @@ public sealed partial class Log : IAsyncDisposable
             Volatile.Write(ref _logStartOffset, Math.Min(LogStartOffset, LogEndOffset));
             _committer.LowerDurableOffset(LogEndOffset);
             target.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Empties the log and restarts it at <paramref name="offset"/>, which may lie past the log end: a follower
+    /// whose whole log is older than its leader's log start.
+    /// </summary>
+    public void TruncateFullyAndStartAt(long offset)
+    {
+        lock (_writeLock)
+        {
+            long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var segment in _segments) segment.Retire(delete: true);
+            _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
+            Volatile.Write(ref _logStartOffset, offset);
+            _committer.Reset(offset);
         }
     }
 

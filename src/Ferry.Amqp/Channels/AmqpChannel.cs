@@ -46,6 +46,9 @@ internal sealed class AmqpChannel
     private PublisherConfirms? _confirms;
     private bool _tx;
     private Task _commitChain = Task.CompletedTask;
+    /// <summary>Set by a commit whose fsync failed (off the read loop), after it sent channel.close: the read
+    /// loop shuts the channel down at its next frame, so that channel state stays single-threaded.</summary>
+    private volatile bool _commitFailed;
 
     // Content assembly: basic.publish → header → body frames.
     private BasicPublish _publish;
@@ -76,6 +79,7 @@ internal sealed class AmqpChannel
 
     public void HandleMethod(AmqpMethodId id, ref AmqpReader reader)
     {
+        TakeCommitFailure();
         if (_state == ChannelState.Closing)
         {
             if (id == AmqpMethodId.ChannelCloseOk) _state = ChannelState.Closed;
@@ -321,7 +325,7 @@ internal sealed class AmqpChannel
 
     internal bool HasCredit(ChannelConsumer consumer)
     {
-        if (_state != ChannelState.Open || !_flowActive) return false;
+        if (_state != ChannelState.Open || !_flowActive || _commitFailed) return false;
         if (consumer.NoAck) return true;
         return (consumer.Prefetch == 0 || Volatile.Read(ref consumer.Unacked) < consumer.Prefetch)
             && (_globalPrefetch == 0 || Volatile.Read(ref _unackedTotal) < _globalPrefetch);
@@ -546,6 +550,7 @@ internal sealed class AmqpChannel
 
     public void HandleHeader(ReadOnlySpan<byte> payload)
     {
+        TakeCommitFailure();
         if (_state != ChannelState.Open) return;
         if (!_expectHeader)
         {
@@ -577,6 +582,7 @@ internal sealed class AmqpChannel
 
     public void HandleBody(ReadOnlySpan<byte> payload)
     {
+        TakeCommitFailure();
         if (_state != ChannelState.Open) return;
         if (!_expectBody)
         {
@@ -705,18 +711,40 @@ internal sealed class AmqpChannel
         _commitChain = CommitAfterAsync(_commitChain, waits);
     }
 
+    /// <summary>
+    /// Answers a commit once its durable writes are on disk. commit-ok means durable: when the fsync failed
+    /// the channel is closed with 541 INTERNAL_ERROR instead (RabbitMQ's code for a failure of its own) and
+    /// this and every later commit on the channel stay unanswered.
+    /// </summary>
     private async Task CommitAfterAsync(Task previous, Task[] waits)
     {
         await previous.ConfigureAwait(false);
+        if (_commitFailed) return;
         try
         {
             await Task.WhenAll(waits).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
         {
-            // The commit is answered either way; a failed fsync surfaces in the log.
+            if (_state != ChannelState.Open) return; // closed meanwhile: nobody to answer
+            _commitFailed = true;
+            Send(new ChannelClose
+            {
+                ReplyCode = AmqpConstants.InternalError,
+                ReplyText = AmqpConnection.Truncate("INTERNAL_ERROR - tx.commit failed: " + ex.Message),
+                FailingClassId = AmqpMethods.GetClassId(AmqpMethodId.TxCommit),
+                FailingMethodId = AmqpMethods.GetMethodId(AmqpMethodId.TxCommit),
+            });
+            return;
         }
 
         Send(new TxCommitOk());
+    }
+
+    /// <summary>On the read loop: a failed commit already sent channel.close; now stop the channel and wait
+    /// for close-ok, discarding everything else (what the client sent before it saw the close).</summary>
+    private void TakeCommitFailure()
+    {
+        if (_commitFailed && _state == ChannelState.Open) Shutdown(ChannelState.Closing);
     }
 }

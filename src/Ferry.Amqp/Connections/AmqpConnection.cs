@@ -43,6 +43,10 @@ internal sealed partial class AmqpConnection : IDisposable
 {
     private static readonly TimeSpan CloseOkTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>RabbitMQ's CLOSING_TIMEOUT: how long the client gets to close the socket after close-ok
+    /// (less when its heartbeat interval is shorter).</summary>
+    private static readonly TimeSpan ClientCloseTimeout = TimeSpan.FromSeconds(30);
+
     private readonly ConnectionContext _context;
     private readonly QueueBroker _broker;
     private readonly ResourceAlarm _alarm;
@@ -68,6 +72,12 @@ internal sealed partial class AmqpConnection : IDisposable
         Open,
         /// <summary>We sent connection.close: only close-ok (or close) is read now.</summary>
         Closing,
+        /// <summary>
+        /// The client closed and got close-ok: what still arrives (frames it had queued behind its close) is
+        /// read and discarded until it closes the socket, as RabbitMQ does; closing first would make its
+        /// remaining writes fail (EPIPE) and could reset the connection before it reads the close-ok.
+        /// </summary>
+        Draining,
         Closed,
     }
 
@@ -210,6 +220,12 @@ internal sealed partial class AmqpConnection : IDisposable
         {
             while (_state != State.Closed)
             {
+                if (_state == State.Draining)
+                {
+                    await DrainUntilClientClosesAsync(input, reading.Token).ConfigureAwait(false);
+                    return;
+                }
+
                 if (_state == State.Closing && closeTimeout is null)
                 {
                     closeTimeout = new CancellationTokenSource(CloseOkTimeout);
@@ -253,6 +269,26 @@ internal sealed partial class AmqpConnection : IDisposable
         }
     }
 
+    private async Task DrainUntilClientClosesAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        var limit = _heartbeat > 0 && _heartbeat < ClientCloseTimeout.TotalSeconds ? TimeSpan.FromSeconds(_heartbeat) : ClientCloseTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted) return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client did not close in time, or the server is shutting down: close from our side.
+        }
+    }
+
     /// <summary>Set by a channel when this connection publishes: only publishers are held back by the alarm.</summary>
     public bool HasPublished { get; set; }
 
@@ -283,7 +319,7 @@ internal sealed partial class AmqpConnection : IDisposable
     {
         try
         {
-            while (_state != State.Closed
+            while (_state is not (State.Closed or State.Draining)
                 && AmqpFrame.TryReadFrame(ref buffer, _frameMax, out var type, out ushort channel, out var payload))
             {
                 Volatile.Write(ref _lastReceivedTicks, Environment.TickCount64);
@@ -305,7 +341,7 @@ internal sealed partial class AmqpConnection : IDisposable
     /// <summary>Sends connection.close for a connection exception and waits (bounded) for close-ok.</summary>
     private void CloseWithError(ushort code, string text, AmqpMethodId failing)
     {
-        if (_state is State.Closing or State.Closed) return;
+        if (_state is State.Closing or State.Draining or State.Closed) return;
         Log.ConnectionError(_logger, Id, code, text);
         Send(0, new ConnectionClose
         {
@@ -423,7 +459,7 @@ internal sealed partial class AmqpConnection : IDisposable
                 break;
             case (_, AmqpMethodId.ConnectionClose):
                 Send(0, new ConnectionCloseOk());
-                _state = State.Closed;
+                _state = State.Draining;
                 CloseAllChannels();
                 break;
             case (_, AmqpMethodId.ConnectionCloseOk):

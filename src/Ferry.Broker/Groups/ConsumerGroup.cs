@@ -101,7 +101,7 @@ internal sealed partial class ConsumerGroup
             default:
                 member.Update(request);
                 var joined = member.AwaitJoin();
-                PrepareRebalance(RebalanceReason.MemberChanged, member.MemberId);
+                PrepareRebalance(RebalanceReason.MemberChanged, member.MemberId, request.Reason);
                 TryCompleteJoin();
                 return joined;
         }
@@ -136,7 +136,7 @@ internal sealed partial class ConsumerGroup
         LeaderId ??= memberId;
         StartSession(member);
         var joined = member.AwaitJoin();
-        if (State != GroupState.PreparingRebalance) PrepareRebalance(RebalanceReason.MemberJoined, memberId);
+        if (State != GroupState.PreparingRebalance) PrepareRebalance(RebalanceReason.MemberJoined, memberId, request.Reason);
         else if (_initialDelay && Now < _joinNotBeforeMs) ExtendInitialDelay();
         TryCompleteJoin();
         return joined;
@@ -144,24 +144,38 @@ internal sealed partial class ConsumerGroup
 
     /// <summary>
     /// A static member came back with a new member id (a restarted process): the old id is fenced and the new
-    /// one takes its place and its assignment. In a stable group, unchanged, that is all: no rebalance (KIP-345).
+    /// one takes its place and its assignment. In a stable group whose protocol this does not change, that is
+    /// all: no rebalance (KIP-345), even for the leader (KIP-814), as Kafka's coordinator does.
     /// </summary>
     private Task<JoinResult> ReplaceStaticMember(GroupMember old, string memberId, JoinRequest request)
     {
         bool wasLeader = LeaderId == old.MemberId;
+        string oldId = old.MemberId;
         RemoveMemberOnly(old, GroupError.FencedInstanceId);
         var member = new GroupMember(memberId, request) { Assignment = old.Assignment };
         _members[memberId] = member;
         _staticMembers[request.GroupInstanceId!] = memberId;
         if (wasLeader || LeaderId is null) LeaderId = memberId;
         StartSession(member);
-        StaticMemberReplaced(Logger, Id, request.GroupInstanceId!, old.MemberId, memberId);
-        if (State == GroupState.Stable && !wasLeader && old.SameProtocols(request.Protocols)) return Done(JoinResponseFor(member));
-        if (State == GroupState.PreparingRebalance) return AwaitJoinAndTryComplete(member);
-        var joined = member.AwaitJoin();
-        PrepareRebalance(RebalanceReason.MemberChanged, memberId);
-        TryCompleteJoin();
-        return joined;
+        StaticMemberReplaced(Logger, Id, request.GroupInstanceId!, oldId, memberId);
+        switch (State)
+        {
+            case GroupState.Stable when SelectProtocol() == ProtocolName:
+                if (!wasLeader) return Done(JoinResponseFor(member));
+                // A v9+ leader gets the members (to watch their metadata) and is told not to assign anew.
+                if (request.SupportsSkipAssignment) return Done(JoinResponseFor(member) with { SkipAssignment = true });
+                // An older leader would assign anew if it learnt it leads: it is answered as a follower, with its
+                // predecessor named leader, and its SyncGroup returns the assignment it had.
+                return Done(new JoinResult(GroupError.None, memberId, Generation, ProtocolType, ProtocolName, oldId));
+            case GroupState.PreparingRebalance:
+                return AwaitJoinAndTryComplete(member);
+            default:
+                // A protocol change, or CompletingRebalance (the old member may be in the assignment being computed).
+                var joined = member.AwaitJoin();
+                PrepareRebalance(RebalanceReason.MemberChanged, memberId, request.Reason);
+                TryCompleteJoin();
+                return joined;
+        }
     }
 
     private Task<JoinResult> AwaitJoinAndTryComplete(GroupMember member)
@@ -171,7 +185,8 @@ internal sealed partial class ConsumerGroup
         return joined;
     }
 
-    private void PrepareRebalance(RebalanceReason reason, string memberId)
+    /// <param name="clientReason">What the client said (JoinGroup v8+, LeaveGroup v5+), for the log as Kafka's.</param>
+    private void PrepareRebalance(RebalanceReason reason, string memberId, string? clientReason = null)
     {
         if (State == GroupState.CompletingRebalance)
         {
@@ -190,7 +205,7 @@ internal sealed partial class ConsumerGroup
         _initialDelay = wasEmpty && _coordinator.Options.InitialRebalanceDelayMs > 0;
         _joinNotBeforeMs = _initialDelay ? now + Math.Min(_coordinator.Options.InitialRebalanceDelayMs, timeout) : now;
         ScheduleRebalanceTimer(_joinNotBeforeMs > now ? _joinNotBeforeMs : _joinDeadlineMs);
-        RebalanceStarted(Logger, Id, reason, memberId, Generation);
+        RebalanceStarted(Logger, Id, reason, memberId, Generation, clientReason ?? "none given");
     }
 
     /// <summary>
@@ -341,7 +356,7 @@ internal sealed partial class ConsumerGroup
         return State == GroupState.PreparingRebalance ? GroupError.RebalanceInProgress : GroupError.None;
     }
 
-    public GroupError Leave(string memberId, string? instanceId)
+    public GroupError Leave(string memberId, string? instanceId, string? reason)
     {
         GroupMember? member;
         if (instanceId is not null)
@@ -354,8 +369,8 @@ internal sealed partial class ConsumerGroup
         {
             return _pendingMembers.Remove(memberId) ? GroupError.None : GroupError.UnknownMemberId;
         }
-        MemberLeft(Logger, Id, member.MemberId);
-        RemoveMember(member);
+        MemberLeft(Logger, Id, member.MemberId, reason ?? "none given");
+        RemoveMember(member, reason);
         return GroupError.None;
     }
 
@@ -363,13 +378,13 @@ internal sealed partial class ConsumerGroup
         instanceId is not null && _staticMembers.TryGetValue(instanceId, out var mapped) && mapped != memberId;
 
     /// <summary>Removes a member (left, expired) and rebalances the others.</summary>
-    private void RemoveMember(GroupMember member)
+    private void RemoveMember(GroupMember member, string? clientReason = null)
     {
         RemoveMemberOnly(member, GroupError.UnknownMemberId);
         switch (State)
         {
             case GroupState.Stable or GroupState.CompletingRebalance:
-                PrepareRebalance(RebalanceReason.MemberRemoved, member.MemberId);
+                PrepareRebalance(RebalanceReason.MemberRemoved, member.MemberId, clientReason);
                 TryCompleteJoin();
                 break;
             case GroupState.PreparingRebalance:
@@ -491,8 +506,8 @@ internal sealed partial class ConsumerGroup
         MemberRemoved,
     }
 
-    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Group {GroupId} is rebalancing ({Reason}, member {MemberId}) after generation {Generation}")]
-    private static partial void RebalanceStarted(ILogger logger, string groupId, RebalanceReason reason, string memberId, int generation);
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Group {GroupId} is rebalancing ({Reason}, member {MemberId}) after generation {Generation}; client reason: {ClientReason}")]
+    private static partial void RebalanceStarted(ILogger logger, string groupId, RebalanceReason reason, string memberId, int generation, string clientReason);
 
     [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Group {GroupId} formed generation {Generation} with {Members} members, protocol '{Protocol}'")]
     private static partial void GenerationFormed(ILogger logger, string groupId, int generation, int members, string protocol);
@@ -506,8 +521,8 @@ internal sealed partial class ConsumerGroup
     [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Group {GroupId}: member {MemberId} did not rejoin within the rebalance timeout and is removed")]
     private static partial void MemberDidNotRejoin(ILogger logger, string groupId, string memberId);
 
-    [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "Group {GroupId}: member {MemberId} left")]
-    private static partial void MemberLeft(ILogger logger, string groupId, string memberId);
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "Group {GroupId}: member {MemberId} left; client reason: {ClientReason}")]
+    private static partial void MemberLeft(ILogger logger, string groupId, string memberId, string clientReason);
 
     [LoggerMessage(EventId = 2116, Level = LogLevel.Information, Message = "Group {GroupId}: static member {InstanceId} rejoined, {OldMemberId} replaced by {MemberId}")]
     private static partial void StaticMemberReplaced(ILogger logger, string groupId, string instanceId, string oldMemberId, string memberId);

@@ -93,12 +93,12 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         return WithGroup(groupId, create: false, g => g.Heartbeat(generation, memberId, instanceId), GroupError.UnknownMemberId);
     }
 
-    /// <summary>Removes members (LeaveGroup v3+ names several); the group rebalances once for all of them.</summary>
-    public IReadOnlyList<LeaveOutcome> Leave(string groupId, IReadOnlyList<(string MemberId, string? GroupInstanceId)> members)
+    /// <summary>Removes members (LeaveGroup v3+ names several, v5+ with the client's reason); the group rebalances once for all of them.</summary>
+    public IReadOnlyList<LeaveOutcome> Leave(string groupId, IReadOnlyList<(string MemberId, string? GroupInstanceId, string? Reason)> members)
     {
         if (groupId.Length == 0) return members.Select(m => new LeaveOutcome(m.MemberId, m.GroupInstanceId, GroupError.InvalidGroupId)).ToList();
         return WithGroup(groupId, create: false,
-            g => members.Select(m => new LeaveOutcome(m.MemberId, m.GroupInstanceId, g.Leave(m.MemberId, m.GroupInstanceId))).ToList(),
+            g => members.Select(m => new LeaveOutcome(m.MemberId, m.GroupInstanceId, g.Leave(m.MemberId, m.GroupInstanceId, m.Reason))).ToList(),
             members.Select(m => new LeaveOutcome(m.MemberId, m.GroupInstanceId, GroupError.UnknownMemberId)).ToList());
     }
 

@@ -4,11 +4,11 @@ namespace Ferry.Broker.Groups;
 public sealed record GroupOptions
 {
     /// <summary>
-    /// How long a group that was empty waits for more members before its first rebalance completes, ms.
-    /// Kafka's group.initial.rebalance.delay.ms defaults to 3000; Ferry defaults to 0 because a single node
-    /// has no reason to trade start-up latency for fewer rebalances unless the operator asks for it.
+    /// How long a group that was empty waits for more members before its first rebalance completes, ms
+    /// (group.initial.rebalance.delay.ms, 3000): consumers started together then form one generation instead of
+    /// the first taking every partition and handing most of them back a moment later.
     /// </summary>
-    public int InitialRebalanceDelayMs { get; init; }
+    public int InitialRebalanceDelayMs { get; init; } = 3_000;
 
     /// <summary>Smallest session timeout a member may ask for, ms (group.min.session.timeout.ms, 6000).</summary>
     public int MinSessionTimeoutMs { get; init; } = 6_000;

@@ -18,6 +18,12 @@ public sealed record JoinRequest
 
     /// <summary>JoinGroup v4+: a member without an id is given one and must join again with it (KIP-394).</summary>
     public bool RequireKnownMemberId { get; init; }
+
+    /// <summary>JoinGroup v9+: a leader may be told to skip the assignment it would otherwise compute (KIP-814).</summary>
+    public bool SupportsSkipAssignment { get; init; }
+
+    /// <summary>JoinGroup v8+: why the client (re)joins, for the log (KIP-800).</summary>
+    public string? Reason { get; init; }
 }
 
 /// <summary>A member as the leader sees it in its JoinGroup response.</summary>
@@ -30,7 +36,8 @@ public sealed record JoinResult(
     string? ProtocolType = null,
     string? ProtocolName = null,
     string LeaderId = "",
-    IReadOnlyList<JoinedMember>? Members = null)
+    IReadOnlyList<JoinedMember>? Members = null,
+    bool SkipAssignment = false)
 {
     public IReadOnlyList<JoinedMember> Members { get; init; } = Members ?? [];
 }

@@ -1,40 +1,52 @@
-using System.Globalization;
-using System.Text;
-using Ferry.Broker.Metadata;
+using Ferry.Broker.Cluster;
 
 namespace Ferry.Broker.Topics;
 
 /// <summary>
-/// Hands out producer ids for idempotent producers, never the same one twice, even across crashes: ids are
-/// reserved in blocks whose end is written durably (<c>DATA/producer-ids</c>) before any id in the block is
-/// given out. A crash wastes at most the rest of a block.
+/// Hands out producer ids for idempotent producers, never the same one twice in the cluster, even across crashes:
+/// ids come from blocks the controller reserves durably (<see cref="IMetadataController.AllocateProducerIdBlockAsync"/>)
+/// before any id in them is given out. A crash wastes at most the rest of a block.
 /// </summary>
-public sealed class ProducerIdAllocator
+public sealed class ProducerIdAllocator(IMetadataController controller)
 {
-    private const long BlockSize = 1000;
     private readonly Lock _lock = new();
-    private readonly string _path;
+    private Task<ProducerIdBlock>? _refill;
     private long _next;
-    private long _reservedEnd;
+    private long _end;
 
-    public ProducerIdAllocator(string dataDirectory)
+    /// <summary>An id from the current block; when it runs out, one caller's request for the next block is shared by all.</summary>
+    public async ValueTask<long> NextAsync(CancellationToken cancellationToken = default)
     {
-        _path = Path.Combine(dataDirectory, "producer-ids");
-        var stored = DurableFile.ReadAllBytes(_path);
-        _next = stored is null ? 0 : long.Parse(Encoding.ASCII.GetString(stored), CultureInfo.InvariantCulture);
-        _reservedEnd = _next;
-    }
-
-    public long Next()
-    {
-        lock (_lock)
+        while (true)
         {
-            if (_next >= _reservedEnd)
+            Task<ProducerIdBlock> refill;
+            lock (_lock)
             {
-                _reservedEnd = _next + BlockSize;
-                DurableFile.WriteAllBytes(_path, Encoding.ASCII.GetBytes(_reservedEnd.ToString(CultureInfo.InvariantCulture)));
+                if (_next < _end) return _next++;
+                refill = _refill ??= controller.AllocateProducerIdBlockAsync(CancellationToken.None).AsTask();
             }
-            return _next++;
+            ProducerIdBlock block;
+            try
+            {
+                block = await refill.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch when (refill.IsFaulted || refill.IsCanceled)
+            {
+                lock (_lock)
+                {
+                    if (_refill == refill) _refill = null;
+                }
+                throw;
+            }
+            lock (_lock)
+            {
+                if (_refill == refill)
+                {
+                    _refill = null;
+                    _next = block.First;
+                    _end = block.End;
+                }
+            }
         }
     }
 }

@@ -58,6 +58,9 @@ public sealed class ProducerStateTable
         if (entry.Batches.Count > RememberedBatches) entry.Batches.RemoveAt(0);
     }
 
+    /// <summary>Forgets every producer (before a rebuild from the log).</summary>
+    public void Clear() => _producers.Clear();
+
     /// <summary>Sequences wrap from int.MaxValue to 0, as in Kafka.</summary>
     private static int NextSequence(int sequence) => sequence == int.MaxValue ? 0 : sequence + 1;
 

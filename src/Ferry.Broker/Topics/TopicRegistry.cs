@@ -124,7 +124,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         return TopicResult.Ok;
     }
 
-    public TopicResult Create(string name, int partitions, IReadOnlyDictionary<string, string>? configs = null)
+    /// <param name="id">The topic id the cluster's metadata gave it; null: a new one (a single node decides alone).</param>
+    public TopicResult Create(string name, int partitions, IReadOnlyDictionary<string, string>? configs = null, Guid? id = null)
     {
         lock (_changeLock)
         {
@@ -134,7 +135,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             var options = Effective(overrides, out _);
             var opened = new Partition[partitions];
             for (int p = 0; p < partitions; p++) opened[p] = OpenPartition(name, p, options);
-            var topic = new Topic(name, Guid.NewGuid(), opened, overrides, options);
+            var topic = new Topic(name, id ?? Guid.NewGuid(), opened, overrides, options);
             _topics[name] = topic;
             Persist();
             Created(_logger, name, partitions);
@@ -203,7 +204,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             if (validateOnly) return TopicResult.Ok;
             topic.Overrides = overrides;
             topic.Options = options;
-            foreach (var partition in topic.Partitions) partition.Log.UpdateOptions(options);
+            foreach (var partition in topic.Partitions) partition.UpdateOptions(options);
             Persist();
             return TopicResult.Ok;
         }
@@ -215,7 +216,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         int deleted = 0;
         foreach (var topic in _topics.Values)
         {
-            foreach (var partition in topic.Partitions) deleted += partition.Log.ApplyRetention();
+            foreach (var partition in topic.Partitions) deleted += partition.ApplyRetention();
         }
         return deleted;
     }

@@ -1,4 +1,4 @@
-using Ferry.Broker.Topics;
+using Ferry.Broker.Cluster;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -6,13 +6,13 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>AlterConfigs (the older, replace-everything form): the given configs become the topic's overrides.</summary>
-public sealed class AlterConfigsHandler(TopicRegistry topics) : KafkaHandler<AlterConfigsRequest>
+public sealed class AlterConfigsHandler(IMetadataController controller) : KafkaHandler<AlterConfigsRequest>
 {
     public override short ApiKey => ApiKeys.AlterConfigs;
     public override short MinVersion => 0;
     public override short MaxVersion => 2;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, AlterConfigsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, AlterConfigsRequest request)
     {
         var response = new AlterConfigsResponse();
         foreach (var resource in request.Resources)
@@ -25,9 +25,9 @@ public sealed class AlterConfigsHandler(TopicRegistry topics) : KafkaHandler<Alt
             };
             response.Responses.Add(result);
             var changes = resource.Configs.Select(c => (c.Name, c.Value)).ToList();
-            (result.ErrorCode, result.ErrorMessage) = TopicErrors.AlterTopicConfigs(topics, resource.ResourceType,
-                resource.ResourceName, changes, replaceAll: true, request.ValidateOnly);
+            (result.ErrorCode, result.ErrorMessage) = await TopicErrors.AlterTopicConfigsAsync(controller, resource.ResourceType,
+                resource.ResourceName, changes, replaceAll: true, request.ValidateOnly).ConfigureAwait(false);
         }
-        return new(response);
+        return response;
     }
 }

@@ -1,4 +1,4 @@
-using Ferry.Broker.Topics;
+using Ferry.Broker.Cluster;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -6,18 +6,18 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>CreatePartitions: grows a topic to a new partition count.</summary>
-public sealed class CreatePartitionsHandler(TopicRegistry topics) : KafkaHandler<CreatePartitionsRequest>
+public sealed class CreatePartitionsHandler(IMetadataController controller) : KafkaHandler<CreatePartitionsRequest>
 {
     public override short ApiKey => ApiKeys.CreatePartitions;
     public override short MinVersion => 0;
     public override short MaxVersion => 3;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreatePartitionsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreatePartitionsRequest request)
     {
         var response = new CreatePartitionsResponse();
         foreach (var wanted in request.Topics)
         {
-            var outcome = topics.CreatePartitions(wanted.Name, wanted.Count, request.ValidateOnly);
+            var outcome = await controller.CreatePartitionsAsync(wanted.Name, wanted.Count, request.ValidateOnly).ConfigureAwait(false);
             response.Results.Add(new CreatePartitionsResponse.CreatePartitionsTopicResult
             {
                 Name = wanted.Name,
@@ -25,6 +25,6 @@ public sealed class CreatePartitionsHandler(TopicRegistry topics) : KafkaHandler
                 ErrorMessage = outcome.Message,
             });
         }
-        return new(response);
+        return response;
     }
 }

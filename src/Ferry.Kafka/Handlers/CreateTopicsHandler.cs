@@ -1,3 +1,4 @@
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -6,8 +7,11 @@ using Microsoft.Extensions.Options;
 
 namespace Ferry.Kafka.Handlers;
 
-/// <summary>CreateTopics: partitions (-1: the default), replication factor 1 (or -1), and topic configs.</summary>
-public sealed class CreateTopicsHandler(TopicRegistry topics, IOptions<KafkaOptions> options) : KafkaHandler<CreateTopicsRequest>
+/// <summary>
+/// CreateTopics through the controller: partitions (-1: the default), replication factor (-1: the cluster's default)
+/// or manual assignments (INVALID_REPLICATION_FACTOR when the cluster cannot place them), and topic configs.
+/// </summary>
+public sealed class CreateTopicsHandler(TopicRegistry topics, IMetadataController controller, IClusterView cluster, IOptions<KafkaOptions> options) : KafkaHandler<CreateTopicsRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -15,7 +19,7 @@ public sealed class CreateTopicsHandler(TopicRegistry topics, IOptions<KafkaOpti
     public override short MinVersion => 0;
     public override short MaxVersion => 7;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreateTopicsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreateTopicsRequest request)
     {
         var response = new CreateTopicsResponse();
         foreach (var wanted in request.Topics)
@@ -24,21 +28,19 @@ public sealed class CreateTopicsHandler(TopicRegistry topics, IOptions<KafkaOpti
             response.Topics.Add(result);
             int partitions = wanted.NumPartitions == -1 ? _options.DefaultPartitions : wanted.NumPartitions;
             if (wanted.Assignments.Count > 0) partitions = wanted.Assignments.Count;
-            if (wanted.ReplicationFactor is not (-1 or 1) || wanted.Assignments.Any(a => a.BrokerIds.Count != 1 || a.BrokerIds[0] != _options.NodeId))
-            {
-                result.ErrorCode = ErrorCodes.InvalidReplicationFactor;
-                result.ErrorMessage = "Ferry runs as a single node: the replication factor must be 1.";
-                continue;
-            }
             var configs = wanted.Configs.ToDictionary(c => c.Name, c => c.Value ?? "", StringComparer.Ordinal);
-            var outcome = request.ValidateOnly ? topics.Validate(wanted.Name, partitions, configs) : topics.Create(wanted.Name, partitions, configs);
+            var assignments = wanted.Assignments.Count == 0 ? null
+                : wanted.Assignments.OrderBy(a => a.PartitionIndex).Select(a => (IReadOnlyList<int>)[.. a.BrokerIds]).ToList();
+            var outcome = await controller.CreateTopicAsync(
+                new TopicSpec(wanted.Name, partitions, wanted.ReplicationFactor, assignments, configs, request.ValidateOnly)).ConfigureAwait(false);
             result.ErrorCode = TopicErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;
             if (!outcome.Succeeded) continue;
             result.NumPartitions = partitions;
-            result.ReplicationFactor = 1;
+            result.ReplicationFactor = wanted.ReplicationFactor != -1 ? wanted.ReplicationFactor : (short)Math.Min(3, cluster.Nodes.Count(n => n.Alive));
             if (!request.ValidateOnly && topics.TryGet(wanted.Name, out var topic))
             {
+                if (cluster.GetPartition(topic.Name, 0) is { } first) result.ReplicationFactor = (short)first.Replicas.Count;
                 result.TopicId = topic.Id;
                 result.Configs = TopicErrors.DescribeConfigs(topic).Select(c => new CreateTopicsResponse.CreatableTopicConfigs
                 {
@@ -50,6 +52,6 @@ public sealed class CreateTopicsHandler(TopicRegistry topics, IOptions<KafkaOpti
                 }).ToList();
             }
         }
-        return new(response);
+        return response;
     }
 }

@@ -30,13 +30,16 @@ public sealed class DeleteRecordsHandler(TopicRegistry topics) : KafkaHandler<De
                     partitionResult.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
                     continue;
                 }
-                long offset = wanted.Offset == -1 ? partition.HighWatermark : wanted.Offset;
-                if (offset < 0 || offset > partition.HighWatermark)
+                if (!partition.IsLeader)
+                {
+                    partitionResult.ErrorCode = ErrorCodes.NotLeaderOrFollower;
+                    continue;
+                }
+                if (!partition.DeleteRecords(wanted.Offset))
                 {
                     partitionResult.ErrorCode = ErrorCodes.OffsetOutOfRange;
                     continue;
                 }
-                partition.Log.AdvanceLogStart(offset);
                 partitionResult.LowWatermark = partition.LogStartOffset;
             }
         }

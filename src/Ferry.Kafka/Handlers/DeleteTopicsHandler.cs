@@ -1,3 +1,4 @@
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -6,7 +7,7 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>DeleteTopics: by name (v0-5) or by name or id (v6).</summary>
-public sealed class DeleteTopicsHandler(TopicRegistry topics) : KafkaHandler<DeleteTopicsRequest>
+public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataController controller) : KafkaHandler<DeleteTopicsRequest>
 {
     public override short ApiKey => ApiKeys.DeleteTopics;
     public override short MinVersion => 0;
@@ -29,7 +30,7 @@ public sealed class DeleteTopicsHandler(TopicRegistry topics) : KafkaHandler<Del
                 continue;
             }
             if (topics.TryGet(topicName, out var topic)) result.TopicId = topic.Id;
-            var outcome = await topics.DeleteAsync(topicName).ConfigureAwait(false);
+            var outcome = await controller.DeleteTopicAsync(topicName).ConfigureAwait(false);
             result.ErrorCode = TopicErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;
         }

@@ -1,3 +1,4 @@
+using Ferry.Broker.Cluster;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -5,8 +6,8 @@ using Microsoft.Extensions.Options;
 
 namespace Ferry.Kafka.Handlers;
 
-/// <summary>DescribeCluster: the cluster id and this node, the only broker and the controller.</summary>
-public sealed class DescribeClusterHandler(IOptions<KafkaOptions> options) : KafkaHandler<DescribeClusterRequest>
+/// <summary>DescribeCluster: the cluster id, every live node, and the controller (the metadata leader).</summary>
+public sealed class DescribeClusterHandler(IClusterView cluster, IOptions<KafkaOptions> options) : KafkaHandler<DescribeClusterRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -16,12 +17,13 @@ public sealed class DescribeClusterHandler(IOptions<KafkaOptions> options) : Kaf
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, DescribeClusterRequest request)
     {
-        var (host, port) = AdvertisedAddress.For(context, _options);
-        return new(new DescribeClusterResponse
+        var response = new DescribeClusterResponse { ClusterId = cluster.ClusterId, ControllerId = cluster.ControllerId };
+        foreach (var node in cluster.Nodes)
         {
-            ClusterId = _options.ClusterId,
-            ControllerId = _options.NodeId,
-            Brokers = [new DescribeClusterResponse.DescribeClusterBroker { BrokerId = _options.NodeId, Host = host, Port = port }],
-        });
+            if (!node.Alive) continue;
+            var (host, port) = AdvertisedAddress.Of(node, context, _options);
+            response.Brokers.Add(new DescribeClusterResponse.DescribeClusterBroker { BrokerId = node.Id, Host = host, Port = port });
+        }
+        return new(response);
     }
 }

@@ -12,6 +12,12 @@ public sealed class DescribeGroupsHandler(GroupCoordinator groups) : KafkaHandle
     public override short MinVersion => 0;
     public override short MaxVersion => 5;
 
+    /// <summary>
+    /// What Kafka answers without an authorizer when asked (v3+, KIP-430): every operation a group supports, READ,
+    /// DELETE and DESCRIBE, as bits numbered by their ACL operation codes (3, 6, 8). Not asked: -2^31.
+    /// </summary>
+    internal const int AllGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
+
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, DescribeGroupsRequest request)
     {
         var response = new DescribeGroupsResponse();
@@ -38,8 +44,7 @@ public sealed class DescribeGroupsHandler(GroupCoordinator groups) : KafkaHandle
                     MemberMetadata = m.Metadata,
                     MemberAssignment = m.Assignment,
                 }).ToList(),
-                // Ferry has no ACLs: all operations are allowed, which the -2^31 default says as "not computed".
-                AuthorizedOperations = int.MinValue,
+                AuthorizedOperations = context.ApiVersion >= 3 && request.IncludeAuthorizedOperations ? AllGroupOperations : int.MinValue,
             });
         }
         return new(response);

@@ -96,6 +96,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
         List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions)
     {
         var response = new FetchResponse { SessionId = 0 };
+        long nowMs = Environment.TickCount64;
         bool readCommitted = request.IsolationLevel == 1;
         long budget = request.MaxBytes <= 0 ? int.MaxValue : request.MaxBytes;
         bool anyError = false;
@@ -130,15 +131,27 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                     anyError = true;
                     continue;
                 }
+                if (partition.CheckLeaderEpoch(wanted.CurrentLeaderEpoch) is var epochCheck && epochCheck != EpochCheck.Ok)
+                {
+                    data.ErrorCode = ErrorCodes.ForEpochCheck(epochCheck);
+                    data.CurrentLeader.LeaderId = partition.LeaderId;
+                    data.CurrentLeader.LeaderEpoch = partition.LeaderEpoch;
+                    anyError = true;
+                    continue;
+                }
                 // KIP-74: only the first batch of the first partition with data may exceed the partition and
                 // response limits, so that a consumer always progresses; any later one must fit in what is left.
                 int limit = (int)Math.Min(wanted.PartitionMaxBytes, budget);
                 bool first = total == 0;
-                var read = limit > 0 || first
-                    ? partition.Log.Read(wanted.FetchOffset, Math.Max(limit, 1), wholeFirstBatch: first)
-                    : new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark);
-                data.HighWatermark = read.LogEndOffset;
-                data.LastStableOffset = read.LogEndOffset;
+                // A follower (replica id >= 0) reads to the log end and, by its fetch offset, moves the high
+                // watermark; a consumer reads below the high watermark.
+                var read = limit <= 0 && !first
+                    ? new PartitionReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark, partition.LogEndOffset)
+                    : request.ReplicaId >= 0
+                        ? partition.ReadAsReplica(request.ReplicaId, wanted.FetchOffset, Math.Max(limit, 1), nowMs, wholeFirstBatch: first)
+                        : partition.Read(wanted.FetchOffset, Math.Max(limit, 1), wholeFirstBatch: first);
+                data.HighWatermark = request.ReplicaId >= 0 ? partition.HighWatermark : read.HighWatermark;
+                data.LastStableOffset = data.HighWatermark;
                 data.LogStartOffset = read.LogStartOffset;
                 if (read.Status == LogReadStatus.OffsetOutOfRange)
                 {

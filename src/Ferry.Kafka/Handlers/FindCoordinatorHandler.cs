@@ -1,3 +1,4 @@
+using Ferry.Broker.Cluster;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -6,10 +7,11 @@ using Microsoft.Extensions.Options;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>
-/// FindCoordinator: this node coordinates every group (v4: a batch of keys). Transactions have no
+/// FindCoordinator: the group's coordinator from the cluster view (the leader of its offsets partition; on a
+/// single node, this node), v4 a batch of keys. Transactions have no
 /// coordinator in Ferry yet, so transactional keys get COORDINATOR_NOT_AVAILABLE.
 /// </summary>
-public sealed class FindCoordinatorHandler(IOptions<KafkaOptions> options) : KafkaHandler<FindCoordinatorRequest>
+public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaOptions> options) : KafkaHandler<FindCoordinatorRequest>
 {
     private const sbyte GroupKey = 0;
     private const sbyte TransactionKey = 1;
@@ -52,7 +54,15 @@ public sealed class FindCoordinatorHandler(IOptions<KafkaOptions> options) : Kaf
                 ErrorMessage = keyType == TransactionKey ? "Ferry has no transaction coordinator." : $"Unknown coordinator key type {keyType}.",
             };
         }
-        var (host, port) = AdvertisedAddress.For(context, _options);
-        return new FindCoordinatorResponse.Coordinator { Key = key, NodeId = _options.NodeId, Host = host, Port = port, ErrorMessage = null };
+        int nodeId = cluster.CoordinatorFor(key);
+        if (nodeId < 0 || AdvertisedAddress.OfNode(cluster, nodeId, context, _options) is not var (host, port))
+        {
+            return new FindCoordinatorResponse.Coordinator
+            {
+                Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCodes.CoordinatorNotAvailable,
+                ErrorMessage = "The group's coordinator is being elected.",
+            };
+        }
+        return new FindCoordinatorResponse.Coordinator { Key = key, NodeId = nodeId, Host = host, Port = port, ErrorMessage = null };
     }
 }

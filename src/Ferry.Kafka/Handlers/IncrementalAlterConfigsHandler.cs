@@ -1,4 +1,4 @@
-using Ferry.Broker.Topics;
+using Ferry.Broker.Cluster;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -6,7 +6,7 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>IncrementalAlterConfigs: SET and DELETE of topic configs, each resource all or nothing.</summary>
-public sealed class IncrementalAlterConfigsHandler(TopicRegistry topics) : KafkaHandler<IncrementalAlterConfigsRequest>
+public sealed class IncrementalAlterConfigsHandler(IMetadataController controller) : KafkaHandler<IncrementalAlterConfigsRequest>
 {
     private const sbyte Set = 0;
     private const sbyte Delete = 1;
@@ -15,7 +15,7 @@ public sealed class IncrementalAlterConfigsHandler(TopicRegistry topics) : Kafka
     public override short MinVersion => 0;
     public override short MaxVersion => 1;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, IncrementalAlterConfigsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, IncrementalAlterConfigsRequest request)
     {
         var response = new IncrementalAlterConfigsResponse();
         foreach (var resource in request.Resources)
@@ -34,9 +34,9 @@ public sealed class IncrementalAlterConfigsHandler(TopicRegistry topics) : Kafka
                 continue;
             }
             var changes = resource.Configs.Select(c => (c.Name, c.ConfigOperation == Delete ? null : c.Value)).ToList();
-            (result.ErrorCode, result.ErrorMessage) = TopicErrors.AlterTopicConfigs(topics, resource.ResourceType,
-                resource.ResourceName, changes, replaceAll: false, request.ValidateOnly);
+            (result.ErrorCode, result.ErrorMessage) = await TopicErrors.AlterTopicConfigsAsync(controller, resource.ResourceType,
+                resource.ResourceName, changes, replaceAll: false, request.ValidateOnly).ConfigureAwait(false);
         }
-        return new(response);
+        return response;
     }
 }

@@ -6,7 +6,7 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>
-/// InitProducerId for idempotent producers: a fresh producer id at epoch 0. Transactional ids need a
+/// InitProducerId for idempotent producers: a fresh producer id at epoch 0, unique in the cluster. Transactional ids need a
 /// transaction coordinator, which Ferry does not have yet; they are refused with an error the client reports.
 /// </summary>
 public sealed class InitProducerIdHandler(ProducerIdAllocator producerIds) : KafkaHandler<InitProducerIdRequest>
@@ -15,10 +15,10 @@ public sealed class InitProducerIdHandler(ProducerIdAllocator producerIds) : Kaf
     public override short MinVersion => 0;
     public override short MaxVersion => 5;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, InitProducerIdRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, InitProducerIdRequest request)
     {
         if (!string.IsNullOrEmpty(request.TransactionalId))
-            return new(new InitProducerIdResponse { ErrorCode = ErrorCodes.TransactionalIdAuthorizationFailed, ProducerId = -1, ProducerEpoch = -1 });
-        return new(new InitProducerIdResponse { ProducerId = producerIds.Next(), ProducerEpoch = 0 });
+            return new InitProducerIdResponse { ErrorCode = ErrorCodes.TransactionalIdAuthorizationFailed, ProducerId = -1, ProducerEpoch = -1 };
+        return new InitProducerIdResponse { ProducerId = await producerIds.NextAsync().ConfigureAwait(false), ProducerEpoch = 0 };
     }
 }

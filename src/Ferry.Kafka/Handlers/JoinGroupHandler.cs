@@ -31,6 +31,8 @@ public sealed class JoinGroupHandler(GroupCoordinator groups) : KafkaHandler<Joi
             ProtocolType = request.ProtocolType,
             Protocols = request.Protocols.Select(p => new MemberProtocol(p.Name, p.Metadata)).ToList(),
             RequireKnownMemberId = version >= 4,
+            SupportsSkipAssignment = version >= 9,
+            Reason = version >= 8 ? request.Reason : null,
         });
         if (joined.IsCompletedSuccessfully) return new(Build(joined.Result, version));
         return AwaitAsync(joined, context);
@@ -48,6 +50,7 @@ public sealed class JoinGroupHandler(GroupCoordinator groups) : KafkaHandler<Joi
         ProtocolName = result.ProtocolName ?? (version >= 7 ? null : ""),
         Leader = result.LeaderId,
         MemberId = result.MemberId,
+        SkipAssignment = result.SkipAssignment,
         Members = result.Members.Select(m => new JoinGroupResponse.JoinGroupResponseMember
         {
             MemberId = m.MemberId,

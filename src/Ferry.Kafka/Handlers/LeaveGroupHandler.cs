@@ -16,10 +16,10 @@ public sealed class LeaveGroupHandler(GroupCoordinator groups) : KafkaHandler<Le
     {
         if (context.ApiVersion < 3)
         {
-            var single = groups.Leave(request.GroupId, [(request.MemberId, null)]);
+            var single = groups.Leave(request.GroupId, [(request.MemberId, null, null)]);
             return new(new LeaveGroupResponse { ErrorCode = GroupErrors.ToErrorCode(single[0].Error) });
         }
-        var outcomes = groups.Leave(request.GroupId, request.Members.Select(m => (m.MemberId, m.GroupInstanceId)).ToList());
+        var outcomes = groups.Leave(request.GroupId, request.Members.Select(m => (m.MemberId, m.GroupInstanceId, context.ApiVersion >= 5 ? m.Reason : null)).ToList());
         var response = new LeaveGroupResponse
         {
             ErrorCode = request.GroupId.Length == 0 ? ErrorCodes.InvalidGroupId : ErrorCodes.None,

@@ -5,24 +5,36 @@ using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
 
-/// <summary>ListGroups: every group this node coordinates, optionally filtered by state (v4+).</summary>
+/// <summary>
+/// ListGroups: every group this node coordinates, optionally filtered by state (v4+) and by type (v5+, KIP-848).
+/// Every Ferry group runs the classic protocol, so its type is "classic"; filters match case-insensitively, as Kafka's.
+/// </summary>
 public sealed class ListGroupsHandler(GroupCoordinator groups) : KafkaHandler<ListGroupsRequest>
 {
+    /// <summary>The KIP-848 type of a classic-protocol group.</summary>
+    public const string ClassicGroupType = "classic";
+
     public override short ApiKey => ApiKeys.ListGroups;
     public override short MinVersion => 0;
-    public override short MaxVersion => 4;
+    public override short MaxVersion => 5;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ListGroupsRequest request)
     {
         var states = context.ApiVersion >= 4 && request.StatesFilter.Count > 0
             ? new HashSet<string>(request.StatesFilter, StringComparer.OrdinalIgnoreCase)
             : null;
+        bool typeMatches = context.ApiVersion < 5 || request.TypesFilter.Count == 0
+            || request.TypesFilter.Contains(ClassicGroupType, StringComparer.OrdinalIgnoreCase);
         var response = new ListGroupsResponse();
+        if (!typeMatches) return new(response);
         foreach (var group in groups.ListGroups())
         {
             string state = GroupErrors.StateName(group.State);
             if (states is not null && !states.Contains(state)) continue;
-            response.Groups.Add(new ListGroupsResponse.ListedGroup { GroupId = group.GroupId, ProtocolType = group.ProtocolType, GroupState = state });
+            response.Groups.Add(new ListGroupsResponse.ListedGroup
+            {
+                GroupId = group.GroupId, ProtocolType = group.ProtocolType, GroupState = state, GroupType = ClassicGroupType,
+            });
         }
         return new(response);
     }

@@ -40,6 +40,13 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
                     result.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
                     continue;
                 }
+                if (partition.CheckLeaderEpoch(wanted.CurrentLeaderEpoch) is var epochCheck && epochCheck != EpochCheck.Ok)
+                {
+                    result.ErrorCode = ErrorCodes.ForEpochCheck(epochCheck);
+                    result.Offset = -1;
+                    result.Timestamp = -1;
+                    continue;
+                }
                 var (offset, timestamp) = Find(partition, wanted.Timestamp);
                 result.Offset = offset;
                 result.Timestamp = timestamp;
@@ -60,13 +67,13 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
                 return (partition.LogStartOffset, -1);
             case MaxTimestamp:
                 // The first record carrying the log's newest timestamp (KIP-734); an empty log has none.
-                if (partition.Log.MaxTimestamp is not { } newest) return (-1, -1);
+                if (partition.MaxTimestamp is not { } newest) return (-1, -1);
                 timestamp = newest;
                 break;
             case < 0:
                 return (-1, -1);
         }
-        if (partition.Log.FindOffsetByTimestamp(timestamp) is not { } batchOffset) return (-1, -1);
+        if (partition.FindOffsetByTimestamp(timestamp) is not { } batchOffset) return (-1, -1);
         return FirstRecordAtOrAfter(partition, batchOffset, timestamp);
     }
 
@@ -77,7 +84,7 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
     /// </summary>
     private static (long Offset, long Timestamp) FirstRecordAtOrAfter(Partition partition, long batchOffset, long timestamp)
     {
-        var read = partition.Log.Read(batchOffset, 1);
+        var read = partition.Read(batchOffset, 1);
         using var slice = read.Slice;
         if (slice.IsEmpty) return (batchOffset, timestamp);
         var bytes = new byte[slice.Length];

@@ -1,3 +1,4 @@
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -6,8 +7,13 @@ using Microsoft.Extensions.Options;
 
 namespace Ferry.Kafka.Handlers;
 
-/// <summary>Metadata: this node as the only broker and the leader of every partition, and the topics asked for.</summary>
-public sealed class MetadataHandler(TopicRegistry topics, IOptions<KafkaOptions> options) : KafkaHandler<MetadataRequest>
+/// <summary>
+/// Metadata: every live node of the cluster view, the controller, and per partition its leader, leader epoch,
+/// replicas, ISR and offline replicas (LEADER_NOT_AVAILABLE while it has no leader). Unknown topics are
+/// auto-created through the controller when allowed.
+/// </summary>
+public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, IMetadataController controller, IOptions<KafkaOptions> options)
+    : KafkaHandler<MetadataRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -15,64 +21,84 @@ public sealed class MetadataHandler(TopicRegistry topics, IOptions<KafkaOptions>
     public override short MinVersion => 0;
     public override short MaxVersion => 12;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, MetadataRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, MetadataRequest request)
     {
-        var (host, port) = AdvertisedAddress.For(context, _options);
-        var response = new MetadataResponse
+        var response = new MetadataResponse { ClusterId = cluster.ClusterId, ControllerId = cluster.ControllerId };
+        foreach (var node in cluster.Nodes)
         {
-            Brokers = [new MetadataResponse.MetadataResponseBroker { NodeId = _options.NodeId, Host = host, Port = port, Rack = null }],
-            ClusterId = _options.ClusterId,
-            ControllerId = _options.NodeId,
-        };
+            if (!node.Alive) continue;
+            var (host, port) = AdvertisedAddress.Of(node, context, _options);
+            response.Brokers.Add(new MetadataResponse.MetadataResponseBroker { NodeId = node.Id, Host = host, Port = port, Rack = null });
+        }
 
         // v0 asks for all topics with an empty list; v1+ with a null one.
         bool all = request.Topics is null || (context.ApiVersion == 0 && request.Topics.Count == 0);
         if (all)
         {
-            foreach (var topic in topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal)) response.Topics.Add(Describe(topic));
+            foreach (var topic in topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal)) response.Topics.Add(Describe(topic, response.Brokers));
         }
         else
         {
             bool autoCreate = _options.AutoCreateTopics && (context.ApiVersion < 4 || request.AllowAutoTopicCreation);
             foreach (var requested in request.Topics!)
             {
-                response.Topics.Add(Lookup(requested, autoCreate));
+                response.Topics.Add(await LookupAsync(requested, autoCreate, response.Brokers).ConfigureAwait(false));
             }
         }
-        return new(response);
+        return response;
     }
 
-    private MetadataResponse.MetadataResponseTopic Lookup(MetadataRequest.MetadataRequestTopic requested, bool autoCreate)
+    private async ValueTask<MetadataResponse.MetadataResponseTopic> LookupAsync(MetadataRequest.MetadataRequestTopic requested, bool autoCreate,
+        List<MetadataResponse.MetadataResponseBroker> live)
     {
         if (requested.Name is null or "")
         {
             return topics.Find(requested.TopicId) is { } byId
-                ? Describe(byId)
+                ? Describe(byId, live)
                 : new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCodes.UnknownTopicId, Name = null, TopicId = requested.TopicId };
         }
         string name = requested.Name;
-        if (topics.TryGet(name, out var topic)) return Describe(topic);
+        if (topics.TryGet(name, out var topic)) return Describe(topic, live);
         if (!TopicNames.IsValid(name, out _)) return Error(name, ErrorCodes.InvalidTopicException);
-        if (autoCreate && topics.GetOrCreate(name, _options.DefaultPartitions) is { } created) return Describe(created);
-        return Error(name, ErrorCodes.UnknownTopicOrPartition);
+        if (!autoCreate) return Error(name, ErrorCodes.UnknownTopicOrPartition);
+        var created = await controller.CreateTopicAsync(new TopicSpec(name, _options.DefaultPartitions)).ConfigureAwait(false);
+        if ((created.Succeeded || created.Error == TopicError.TopicAlreadyExists) && topics.TryGet(name, out topic)) return Describe(topic, live);
+        // Kafka answers a topic it is still creating with LEADER_NOT_AVAILABLE; clients retry.
+        return Error(name, created.Succeeded ? ErrorCodes.LeaderNotAvailable : ErrorCodes.UnknownTopicOrPartition);
     }
 
     private static MetadataResponse.MetadataResponseTopic Error(string name, short error) =>
         new() { ErrorCode = error, Name = name };
 
-    private MetadataResponse.MetadataResponseTopic Describe(Topic topic) => new()
+    private MetadataResponse.MetadataResponseTopic Describe(Topic topic, List<MetadataResponse.MetadataResponseBroker> live) => new()
     {
         Name = topic.Name,
         TopicId = topic.Id,
         IsInternal = false,
-        Partitions = topic.Partitions.Select(p => new MetadataResponse.MetadataResponsePartition
-        {
-            PartitionIndex = p.Index,
-            LeaderId = _options.NodeId,
-            LeaderEpoch = p.LeaderEpoch,
-            ReplicaNodes = [_options.NodeId],
-            IsrNodes = [_options.NodeId],
-            OfflineReplicas = [],
-        }).ToList(),
+        Partitions = topic.Partitions.Select(p => DescribePartition(topic.Name, p, live)).ToList(),
     };
+
+    private MetadataResponse.MetadataResponsePartition DescribePartition(string topic, Partition partition, List<MetadataResponse.MetadataResponseBroker> live)
+    {
+        var state = cluster.GetPartition(topic, partition.Index);
+        if (state is null)
+        {
+            return new MetadataResponse.MetadataResponsePartition
+            {
+                PartitionIndex = partition.Index, ErrorCode = ErrorCodes.LeaderNotAvailable, LeaderId = -1, LeaderEpoch = -1,
+                ReplicaNodes = [], IsrNodes = [], OfflineReplicas = [],
+            };
+        }
+        bool leaderLive = state.HasLeader && live.Exists(b => b.NodeId == state.Leader);
+        return new MetadataResponse.MetadataResponsePartition
+        {
+            PartitionIndex = partition.Index,
+            ErrorCode = leaderLive ? ErrorCodes.None : ErrorCodes.LeaderNotAvailable,
+            LeaderId = leaderLive ? state.Leader : -1,
+            LeaderEpoch = state.LeaderEpoch,
+            ReplicaNodes = [.. state.Replicas],
+            IsrNodes = [.. state.Isr],
+            OfflineReplicas = state.Replicas.Where(r => !live.Exists(b => b.NodeId == r)).ToList(),
+        };
+    }
 }

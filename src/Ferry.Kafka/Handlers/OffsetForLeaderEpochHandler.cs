@@ -6,8 +6,9 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>
-/// OffsetForLeaderEpoch: consumers validate their position after a leader change (KIP-320). A single node
-/// has one epoch, 0, which ends at the log end.
+/// OffsetForLeaderEpoch: where a leader epoch ends in this leader's log, from its leader-epoch cache
+/// (KIP-101): followers truncate their divergent tail by it, consumers validate their position after a leader
+/// change (KIP-320).
 /// </summary>
 public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics) : KafkaHandler<OffsetForLeaderEpochRequest>
 {
@@ -32,14 +33,17 @@ public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics) : KafkaHan
                 {
                     epochEnd.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
                 }
-                else if (wanted.CurrentLeaderEpoch > partition.LeaderEpoch)
+                else if (partition.CheckLeaderEpoch(wanted.CurrentLeaderEpoch) is var epochCheck && epochCheck != EpochCheck.Ok)
                 {
-                    epochEnd.ErrorCode = ErrorCodes.UnknownLeaderEpoch;
+                    epochEnd.ErrorCode = ErrorCodes.ForEpochCheck(epochCheck);
                 }
                 else
                 {
-                    epochEnd.LeaderEpoch = partition.LeaderEpoch;
-                    epochEnd.EndOffset = wanted.LeaderEpoch > partition.LeaderEpoch ? -1 : partition.HighWatermark;
+                    // A follower asks to the log end (it truncates its divergent tail there); a consumer only
+                    // below the high watermark, which is all it can have read.
+                    var (epoch, endOffset) = partition.EndOffsetForEpoch(wanted.LeaderEpoch);
+                    epochEnd.LeaderEpoch = epoch;
+                    epochEnd.EndOffset = request.ReplicaId >= 0 || endOffset < 0 ? endOffset : Math.Min(endOffset, partition.HighWatermark);
                 }
             }
         }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -11,7 +12,7 @@ namespace Ferry.Kafka.Handlers;
 /// Produce: appends each partition's batches as they arrived (offsets assigned, bytes kept), then answers
 /// acks=1 at once (page cache) and acks=all after group-committed fsync; acks=0 gets no answer at all.
 /// </summary>
-public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
+public sealed class ProduceHandler(TopicRegistry topics, IMetadataController controller, IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -24,7 +25,7 @@ public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> 
         if (request.TransactionalId is not null) return new(Reject(request, ErrorCodes.TransactionalIdAuthorizationFailed));
 
         var response = new ProduceResponse();
-        List<Task>? durable = null;
+        List<(ProduceResponse.PartitionProduceResponse Result, Task Commit)>? commits = null;
         foreach (var topicData in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
@@ -46,40 +47,53 @@ public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> 
                     continue;
                 }
                 // The request buffer is ours (pooled, one per request): the log stamps offsets into it in place.
-                var appended = partition.Append(MemoryMarshal.AsMemory(records).Span);
+                var appended = partition.Append(MemoryMarshal.AsMemory(records).Span, requireMinInsync: request.Acks == -1);
                 result.ErrorCode = ToErrorCode(appended.Error);
+                if (appended.Error == PartitionAppendError.NotLeaderOrFollower) LeaderHint(result, partition);
                 if (appended.Error != PartitionAppendError.None) continue;
                 result.BaseOffset = appended.BaseOffset;
                 result.LogAppendTimeMs = appended.LogAppendTime;
                 result.LogStartOffset = appended.LogStartOffset;
-                if (request.Acks == -1)
-                    (durable ??= []).Add(partition.Log.WaitForDurableAsync(partition.Log.LogEndOffset));
+                // acks=all: answered once the batch is below the high watermark (on every in-sync replica) and
+                // durable here by the log's fsync policy; the followers fsync before they fetch past it.
+                if (request.Acks == -1) (commits ??= []).Add((result, partition.WaitForCommitAsync(appended.LastOffset)));
             }
         }
 
         if (request.Acks == 0) return new((IKafkaMessage?)null);
-        if (durable is null) return new(response);
-        return AwaitDurableAsync(response, durable);
+        if (commits is null) return new(response);
+        return AwaitCommitsAsync(response, commits);
     }
 
-    private static async ValueTask<IKafkaMessage?> AwaitDurableAsync(ProduceResponse response, List<Task> durable)
+    private static async ValueTask<IKafkaMessage?> AwaitCommitsAsync(ProduceResponse response,
+        List<(ProduceResponse.PartitionProduceResponse Result, Task Commit)> commits)
     {
-        try
+        foreach (var (result, commit) in commits)
         {
-            await Task.WhenAll(durable).ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            // fsync failed: the writes cannot be promised. KAFKA_STORAGE_ERROR makes the producer retry.
-            foreach (var topic in response.Responses)
+            try
             {
-                foreach (var partition in topic.PartitionResponses)
-                {
-                    if (partition.ErrorCode == ErrorCodes.None) partition.ErrorCode = ErrorCodes.KafkaStorageError;
-                }
+                await commit.ConfigureAwait(false);
+            }
+            catch (PartitionCommitException ex)
+            {
+                result.ErrorCode = ToErrorCode(ex.Error);
+                result.BaseOffset = -1;
+            }
+            catch (IOException)
+            {
+                // fsync failed: the writes cannot be promised. KAFKA_STORAGE_ERROR makes the producer retry.
+                result.ErrorCode = ErrorCodes.KafkaStorageError;
+                result.BaseOffset = -1;
             }
         }
         return response;
+    }
+
+    /// <summary>KIP-951: tell the producer who leads now, so that it need not wait for a metadata refresh.</summary>
+    private static void LeaderHint(ProduceResponse.PartitionProduceResponse result, Partition partition)
+    {
+        result.CurrentLeader.LeaderId = partition.LeaderId;
+        result.CurrentLeader.LeaderEpoch = partition.LeaderEpoch;
     }
 
     private Topic? Resolve(string name, out short error)
@@ -92,7 +106,17 @@ public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> 
             return null;
         }
         error = ErrorCodes.UnknownTopicOrPartition;
-        return _options.AutoCreateTopics ? topics.GetOrCreate(name, _options.DefaultPartitions) : null;
+        if (!_options.AutoCreateTopics) return null;
+        // Appends must happen before the handler's first await (request order), so the topic is used now only if
+        // the controller created it synchronously (a single node); on a cluster the producer retries after the
+        // creation commits, told UNKNOWN_TOPIC_OR_PARTITION (retriable) meanwhile.
+        var created = controller.CreateTopicAsync(new TopicSpec(name, _options.DefaultPartitions));
+        if (!created.IsCompletedSuccessfully)
+        {
+            _ = created.AsTask();
+            return null;
+        }
+        return topics.TryGet(name, out topic) ? topic : null;
     }
 
     private static ProduceResponse Reject(ProduceRequest request, short error) => new()
@@ -119,6 +143,9 @@ public sealed class ProduceHandler(TopicRegistry topics, IOptions<KafkaOptions> 
         PartitionAppendError.InvalidProducerEpoch => ErrorCodes.InvalidProducerEpoch,
         PartitionAppendError.UnknownProducerId => ErrorCodes.UnknownProducerId,
         PartitionAppendError.TransactionsUnsupported => ErrorCodes.TransactionalIdAuthorizationFailed,
+        PartitionAppendError.NotLeaderOrFollower => ErrorCodes.NotLeaderOrFollower,
+        PartitionAppendError.NotEnoughReplicas => ErrorCodes.NotEnoughReplicas,
+        PartitionAppendError.NotEnoughReplicasAfterAppend => ErrorCodes.NotEnoughReplicasAfterAppend,
         _ => ErrorCodes.InvalidRecord,
     };
 }

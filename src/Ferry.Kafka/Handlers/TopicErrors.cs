@@ -1,3 +1,4 @@
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 
 namespace Ferry.Kafka.Handlers;
@@ -29,11 +30,11 @@ internal static class TopicErrors
     /// Applies config changes to a topic resource for AlterConfigs and IncrementalAlterConfigs alike: only
     /// topics can be altered; the outcome comes back as the response's error code and message.
     /// </summary>
-    public static (short Code, string? Message) AlterTopicConfigs(TopicRegistry topics, sbyte resourceType, string name,
+    public static async ValueTask<(short Code, string? Message)> AlterTopicConfigsAsync(IMetadataController controller, sbyte resourceType, string name,
         IReadOnlyList<(string Name, string? Value)> changes, bool replaceAll, bool validateOnly)
     {
         if (resourceType != DescribeConfigsHandler.TopicResource) return (ErrorCodes.InvalidRequest, "Only topic configs can be altered.");
-        var outcome = topics.AlterConfigs(name, changes, replaceAll, validateOnly);
+        var outcome = await controller.AlterConfigsAsync(name, changes, replaceAll, validateOnly).ConfigureAwait(false);
         return (ToErrorCode(outcome.Error), outcome.Message);
     }
 }

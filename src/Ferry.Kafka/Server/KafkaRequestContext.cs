@@ -1,4 +1,5 @@
 using System.Net;
+using Ferry.Kafka.Security;
 
 namespace Ferry.Kafka.Server;
 
@@ -16,6 +17,9 @@ public sealed class KafkaRequestContext
 
     /// <summary>The client's address: what DescribeGroups shows as a member's host.</summary>
     public EndPoint? RemoteEndPoint { get; init; }
+
+    /// <summary>Who the connection is; null only where a handler is driven without a connection (tests).</summary>
+    public KafkaSession? Session { get; init; }
 
     /// <summary>Cancelled when the connection closes or the server asks it to (shutdown): waits end early.</summary>
     public required CancellationToken ConnectionClosed { get; init; }

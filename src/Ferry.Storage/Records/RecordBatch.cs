@@ -59,6 +59,8 @@ public static class RecordBatch
     public static int CompressionCodec(ReadOnlySpan<byte> batch) => Attributes(batch) & CompressionCodecMask;
 
     public static void SetBaseOffset(Span<byte> batch, long baseOffset) => BinaryPrimitives.WriteInt64BigEndian(batch, baseOffset);
+    public static int PartitionLeaderEpoch(ReadOnlySpan<byte> batch) => BinaryPrimitives.ReadInt32BigEndian(batch[PartitionLeaderEpochOffset..]);
+
     public static void SetPartitionLeaderEpoch(Span<byte> batch, int epoch) =>
         BinaryPrimitives.WriteInt32BigEndian(batch[PartitionLeaderEpochOffset..], epoch);
 

@@ -170,7 +170,11 @@ public sealed class LogSegment
 
     public int Read(Span<byte> destination, long position) => RandomAccess.Read(_file, destination, position);
 
-    public void Flush() => Durability.FileSync.DataSync(_file);
+    public void Flush()
+    {
+        Durability.StorageFaults.BeforeSync(DataPath);
+        Durability.FileSync.DataSync(_file);
+    }
 
     /// <summary>Writes the sentinel (whole-file coverage) and the index files. Called on roll and clean close.</summary>
     internal void Seal()

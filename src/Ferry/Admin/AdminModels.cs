@@ -26,13 +26,15 @@ internal sealed record Overview(
 
 internal sealed record TopicSummary(string Name, Guid Id, int Partitions, long Messages, long SizeBytes);
 
-internal sealed record PartitionInfo(int Partition, int Leader, int LeaderEpoch, long LogStartOffset, long HighWatermark, long Messages, long SizeBytes, int Segments);
+internal sealed record PartitionInfo(int Partition, int Leader, int LeaderEpoch, long LogStartOffset, long HighWatermark, long Messages, long SizeBytes, int Segments,
+    IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr);
 
 internal sealed record ConfigEntry(string Name, string Value, string Source);
 
 internal sealed record TopicDetail(string Name, Guid Id, IReadOnlyList<PartitionInfo> Partitions, IReadOnlyList<ConfigEntry> Configs, MessageRates Rates);
 
-internal sealed record CreateTopicRequest(string Name, int Partitions = 1, Dictionary<string, string>? Configs = null);
+/// <param name="ReplicationFactor">Null: the cluster's default.</param>
+internal sealed record CreateTopicRequest(string Name, int Partitions = 1, Dictionary<string, string>? Configs = null, short? ReplicationFactor = null);
 
 /// <param name="Set">Configs to set.</param>
 /// <param name="Delete">Configs to return to the broker default.</param>
@@ -118,3 +120,13 @@ internal sealed record ResetOffsetsResponse(string GroupId, bool DryRun, List<Gr
 
 /// <summary>What a client command prints with --json when the operation has no other result.</summary>
 internal sealed record CliMessage(bool Ok, string Message);
+
+/// <summary><c>GET /api/cluster</c>: the cluster view of the node asked.</summary>
+/// <param name="Mode"><c>single-node</c> or <c>raft</c>.</param>
+internal sealed record ClusterStatus(string ClusterId, int NodeId, int ControllerId, string Mode, IReadOnlyList<ClusterNodeInfo> Nodes,
+    IReadOnlyList<ClusterPartitionInfo> Partitions, int UnderReplicatedPartitions, int OfflinePartitions);
+
+/// <param name="Role"><c>controller</c> (the metadata leader) or <c>broker</c>.</param>
+internal sealed record ClusterNodeInfo(int Id, string Kafka, bool Alive, string Role);
+
+internal sealed record ClusterPartitionInfo(string Topic, int Partition, int Leader, int LeaderEpoch, IReadOnlyList<int> Replicas, IReadOnlyList<int> Isr);

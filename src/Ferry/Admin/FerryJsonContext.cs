@@ -11,6 +11,7 @@ namespace Ferry.Admin;
 [JsonSerializable(typeof(Overview))]
 [JsonSerializable(typeof(List<TopicSummary>))]
 [JsonSerializable(typeof(TopicDetail))]
+[JsonSerializable(typeof(ClusterStatus))]
 [JsonSerializable(typeof(CreateTopicRequest))]
 [JsonSerializable(typeof(AlterTopicRequest))]
 [JsonSerializable(typeof(ProduceRequest))]

@@ -91,7 +91,7 @@ internal static class GroupEndpoints
                     "earliest" => partition.LogStartOffset,
                     "latest" => partition.HighWatermark,
                     "offset" when body.Value is { } v => Math.Clamp(v, partition.LogStartOffset, partition.HighWatermark),
-                    "timestamp" when body.Value is { } ts => partition.Log.FindOffsetByTimestamp(ts) ?? partition.HighWatermark,
+                    "timestamp" when body.Value is { } ts => partition.FindOffsetByTimestamp(ts) ?? partition.HighWatermark,
                     "shift" when body.Value is { } by => Math.Clamp((committed < 0 ? partition.LogStartOffset : committed) + by,
                         partition.LogStartOffset, partition.HighWatermark),
                     _ => null,

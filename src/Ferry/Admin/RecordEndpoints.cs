@@ -8,7 +8,8 @@ namespace Ferry.Admin;
 /// <summary>
 /// Produce and read records over HTTP, for <c>ferry produce</c> and <c>ferry consume</c>: batches are built with
 /// <see cref="RecordBatchBuilder"/> and appended through <see cref="Partition.Append"/>, and reads walk
-/// <see cref="Log.Read"/> with <see cref="RecordReader"/> (compressed batches opened by <see cref="RecordBatchCompression"/>), so these records are the same bytes a Kafka client
+/// <see cref="Partition.Read"/> with <see cref="RecordReader"/> (compressed batches opened by
+/// <see cref="RecordBatchCompression"/>), so these records are the same bytes a Kafka client
 /// sees. Keys, values and headers are UTF-8 text: the tools work on lines.
 /// </summary>
 internal static class RecordEndpoints
@@ -74,7 +75,7 @@ internal static class RecordEndpoints
                 return AdminResults.BadRequest($"Append to {name}/{index} failed: {result.Error}.");
             long last = result.BaseOffset + builder.Count - 1;
             // acks=all: answer once the records are as durable as the log's policy makes them.
-            await partition.Log.WaitForDurableAsync(last + 1).ConfigureAwait(false);
+            await partition.WaitForCommitAsync(last).ConfigureAwait(false);
             batches.Add(new ProducedBatch(index, result.BaseOffset, last));
         }
         return AdminResults.Json(new ProduceResponse(name, records.Count, batches), FerryJsonContext.Api.ProduceResponse);
@@ -96,7 +97,7 @@ internal static class RecordEndpoints
             -1 => p.HighWatermark,
             { } o => o,
         };
-        if (timestamp is { } ts) start = p.Log.FindOffsetByTimestamp(ts) ?? p.HighWatermark;
+        if (timestamp is { } ts) start = p.FindOffsetByTimestamp(ts) ?? p.HighWatermark;
 
         var response = new RecordsResponse(name, partition, p.LogStartOffset, p.HighWatermark, start, 0, []);
         long next = start;
@@ -104,7 +105,7 @@ internal static class RecordEndpoints
         byte[]? buffer = null;
         while (response.Records.Count < limit)
         {
-            var read = p.Log.Read(next, ReadBytes);
+            var read = p.Read(next, ReadBytes);
             if (read.Status == LogReadStatus.OffsetOutOfRange)
             {
                 read.Slice.Dispose();

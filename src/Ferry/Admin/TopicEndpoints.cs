@@ -1,13 +1,13 @@
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
-using Ferry.Kafka;
 using Ferry.Metrics;
-using Microsoft.Extensions.Options;
 
 namespace Ferry.Admin;
 
 /// <summary>
-/// <c>/api/topics</c>: list, describe, create, delete and alter topics. Every change goes through
-/// <see cref="TopicRegistry"/>, the one place topic metadata changes, exactly as the Kafka admin APIs do.
+/// <c>/api/topics</c>: list, describe, create, delete and alter topics. Every change goes through the
+/// <see cref="IMetadataController"/>, exactly as the Kafka admin APIs do; leaders, replicas and ISR come from the
+/// cluster view.
 /// </summary>
 internal static class TopicEndpoints
 {
@@ -18,26 +18,28 @@ internal static class TopicEndpoints
             AdminResults.Json(topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal).Select(Summarize).ToList(),
                 FerryJsonContext.Api.ListTopicSummary));
 
-        group.MapGet("/{name}", (string name, TopicRegistry topics, RateSampler rates, IOptions<KafkaOptions> kafka) =>
-            topics.TryGet(name, out var topic) ? AdminResults.Json(Describe(topic, rates, kafka.Value), FerryJsonContext.Api.TopicDetail) : UnknownTopic(name));
+        group.MapGet("/{name}", (string name, TopicRegistry topics, IClusterView cluster, RateSampler rates) =>
+            topics.TryGet(name, out var topic) ? AdminResults.Json(Describe(topic, cluster, rates), FerryJsonContext.Api.TopicDetail) : UnknownTopic(name));
 
-        group.MapPost("/", async Task<IResult> (HttpRequest request, TopicRegistry topics, RateSampler rates, IOptions<KafkaOptions> kafka) =>
+        group.MapPost("/", async Task<IResult> (HttpRequest request, TopicRegistry topics, IMetadataController controller, IClusterView cluster, RateSampler rates) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.CreateTopicRequest).ConfigureAwait(false);
             if (error is not null) return error;
-            var result = topics.Create(body!.Name ?? "", body.Partitions, body.Configs);
+            var result = await controller.CreateTopicAsync(new TopicSpec(body!.Name ?? "", body.Partitions, body.ReplicationFactor ?? -1,
+                Configs: body.Configs)).ConfigureAwait(false);
             if (!result.Succeeded) return FromTopicError(result);
-            topics.TryGet(body.Name!, out var topic);
-            return AdminResults.Json(Describe(topic, rates, kafka.Value), FerryJsonContext.Api.TopicDetail, StatusCodes.Status201Created);
+            if (!topics.TryGet(body.Name!, out var topic)) return UnknownTopic(body.Name!);
+            return AdminResults.Json(Describe(topic, cluster, rates), FerryJsonContext.Api.TopicDetail, StatusCodes.Status201Created);
         });
 
-        group.MapDelete("/{name}", async Task<IResult> (string name, TopicRegistry topics) =>
+        group.MapDelete("/{name}", async Task<IResult> (string name, IMetadataController controller) =>
         {
-            var result = await topics.DeleteAsync(name).ConfigureAwait(false);
+            var result = await controller.DeleteTopicAsync(name).ConfigureAwait(false);
             return result.Succeeded ? Results.NoContent() : FromTopicError(result);
         });
 
-        group.MapPatch("/{name}", async Task<IResult> (string name, HttpRequest request, TopicRegistry topics, RateSampler rates, IOptions<KafkaOptions> kafka) =>
+        group.MapPatch("/{name}", async Task<IResult> (string name, HttpRequest request, TopicRegistry topics, IMetadataController controller, IClusterView cluster,
+            RateSampler rates) =>
         {
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.AlterTopicRequest).ConfigureAwait(false);
             if (error is not null) return error;
@@ -46,15 +48,15 @@ internal static class TopicEndpoints
             foreach (var (config, value) in body!.Set ?? []) changes.Add((config, value));
             foreach (var config in body.Delete ?? []) changes.Add((config, null));
             // Validate both changes before applying either, so that a bad request changes nothing.
-            if (changes.Count > 0 && topics.AlterConfigs(name, changes, replaceAll: false, validateOnly: true) is { Succeeded: false } invalid)
+            if (changes.Count > 0 && await controller.AlterConfigsAsync(name, changes, replaceAll: false, validateOnly: true).ConfigureAwait(false) is { Succeeded: false } invalid)
                 return FromTopicError(invalid);
-            if (body.Partitions is { } count && topics.CreatePartitions(name, count, validateOnly: true) is { Succeeded: false } badCount)
+            if (body.Partitions is { } count && await controller.CreatePartitionsAsync(name, count, validateOnly: true).ConfigureAwait(false) is { Succeeded: false } badCount)
                 return FromTopicError(badCount);
-            if (changes.Count > 0 && topics.AlterConfigs(name, changes, replaceAll: false, validateOnly: false) is { Succeeded: false } failed)
+            if (changes.Count > 0 && await controller.AlterConfigsAsync(name, changes, replaceAll: false, validateOnly: false).ConfigureAwait(false) is { Succeeded: false } failed)
                 return FromTopicError(failed);
-            if (body.Partitions is { } total && topics.CreatePartitions(name, total, validateOnly: false) is { Succeeded: false } notGrown)
+            if (body.Partitions is { } total && await controller.CreatePartitionsAsync(name, total, validateOnly: false).ConfigureAwait(false) is { Succeeded: false } notGrown)
                 return FromTopicError(notGrown);
-            return AdminResults.Json(Describe(topic, rates, kafka.Value), FerryJsonContext.Api.TopicDetail);
+            return AdminResults.Json(Describe(topic, cluster, rates), FerryJsonContext.Api.TopicDetail);
         });
         return endpoints;
     }
@@ -74,16 +76,19 @@ internal static class TopicEndpoints
         foreach (var p in topic.Partitions)
         {
             messages += p.HighWatermark - p.LogStartOffset;
-            size += p.Log.SizeInBytes;
+            size += p.SizeInBytes;
         }
         return new TopicSummary(topic.Name, topic.Id, topic.Partitions.Count, messages, size);
     }
 
-    /// <summary>The leader is this node, named by the node id Kafka Metadata gives (KafkaOptions.NodeId), so both agree.</summary>
-    private static TopicDetail Describe(Topic topic, RateSampler rates, KafkaOptions kafka)
+    private static TopicDetail Describe(Topic topic, IClusterView cluster, RateSampler rates)
     {
-        var partitions = topic.Partitions.Select(p => new PartitionInfo(p.Index, kafka.NodeId, p.LeaderEpoch, p.LogStartOffset, p.HighWatermark,
-            p.HighWatermark - p.LogStartOffset, p.Log.SizeInBytes, p.Log.SegmentCount)).ToList();
+        var partitions = topic.Partitions.Select(p =>
+        {
+            var state = cluster.GetPartition(topic.Name, p.Index);
+            return new PartitionInfo(p.Index, state?.Leader ?? -1, state?.LeaderEpoch ?? -1, p.LogStartOffset, p.HighWatermark,
+                p.HighWatermark - p.LogStartOffset, p.SizeInBytes, p.SegmentCount, state?.Replicas ?? [], state?.Isr ?? []);
+        }).ToList();
         var options = topic.Options;
         var overrides = topic.Overrides;
         var configs = TopicConfig.Known

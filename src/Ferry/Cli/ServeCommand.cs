@@ -10,13 +10,18 @@ internal static class ServeCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Data directory for logs and metadata (default ./data)", HelpName = "DIR" };
-        var kafka = new Option<string>("--kafka") { Description = "Kafka listener (default 127.0.0.1:9092)", HelpName = "HOST:PORT" };
-        var amqp = new Option<string>("--amqp") { Description = "AMQP 0-9-1 listener (default 127.0.0.1:5672)", HelpName = "HOST:PORT" };
-        var http = new Option<string>("--http") { Description = "HTTP listener: health, admin API, metrics (default 127.0.0.1:8080)", HelpName = "HOST:PORT" };
+        var kafka = new Option<string>("--kafka") { Description = "Kafka listeners, comma-separated, each HOST:PORT or PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL://HOST:PORT (default 127.0.0.1:9092)", HelpName = "LISTENERS" };
+        var amqp = new Option<string>("--amqp") { Description = "AMQP 0-9-1 listeners, HOST:PORT or amqp|amqps://HOST:PORT (default 127.0.0.1:5672)", HelpName = "LISTENERS" };
+        var http = new Option<string>("--http") { Description = "HTTP listeners: health, admin API, metrics; HOST:PORT or http|https://HOST:PORT (default 127.0.0.1:8080)", HelpName = "LISTENERS" };
+        var tlsCert = new Option<string>("--tls-cert") { Description = "PEM certificate (and chain) of the TLS listeners", HelpName = "FILE" };
+        var tlsKey = new Option<string>("--tls-key") { Description = "PEM private key of --tls-cert", HelpName = "FILE" };
+        var tlsClientCa = new Option<string>("--tls-client-ca") { Description = "PEM authorities that client certificates must chain to: turns on client-certificate verification", HelpName = "FILE" };
         var config = new Option<string>("--config") { Description = "JSON configuration file", HelpName = "FILE" };
+        var nodeId = new Option<string>("--node-id") { Description = "This node's id in a cluster (one of --voters)", HelpName = "N" };
+        var voters = new Option<string>("--voters") { Description = "The cluster's metadata voters, the same on every node; without it: a single node", HelpName = "1@HOST:PORT,..." };
         var logLevel = new Option<string>("--log-level") { Description = "Minimum log level: Trace, Debug, Information, Warning, Error", HelpName = "LEVEL" };
 
-        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, config, logLevel };
+        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, nodeId, voters, config, logLevel };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Only the flags given override the config file and the environment.
@@ -29,7 +34,12 @@ internal static class ServeCommand
             Map(kafka, "Listeners:Kafka");
             Map(amqp, "Listeners:Amqp");
             Map(http, "Listeners:Http");
+            Map(tlsCert, "Tls:CertificateFile");
+            Map(tlsKey, "Tls:KeyFile");
+            Map(tlsClientCa, "Tls:ClientCaFile");
             Map(logLevel, "Logging:LogLevel:Default");
+            Map(nodeId, "Cluster:NodeId");
+            Map(voters, "Cluster:Voters");
 
             // A setting out of range, a listener that is not HOST:PORT, a port in use or a data directory held
             // by another Ferry: one line saying what is wrong, not a stack trace.
@@ -39,7 +49,7 @@ internal static class ServeCommand
                 await app.RunAsync(cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException)
+            catch (Exception ex) when (ex is OptionsValidationException or FormatException or InvalidDataException or Ferry.Cluster.Raft.ClusterConfigurationException)
             {
                 await Console.Error.WriteLineAsync($"ferry: invalid configuration: {ex.Message}").ConfigureAwait(false);
                 return ExitCodes.Usage;

@@ -18,25 +18,55 @@ public sealed class FerryOptions
     public ListenerOptions Listeners { get; set; } = new();
 
     [Required, ValidateObjectMembers]
+    public TlsSettings Tls { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
     public StorageSettings Storage { get; set; } = new();
 
     [Required, ValidateObjectMembers]
     public GroupSettings Groups { get; set; } = new();
+
+    /// <summary>Cluster membership (section <c>Cluster</c>); without <c>Voters</c> the node is a cluster of one.</summary>
+    [Required, ValidateObjectMembers]
+    public ClusterSettings Cluster { get; set; } = new();
 }
 
 public sealed class ListenerOptions
 {
-    /// <summary>Kafka protocol listener, HOST:PORT (default 127.0.0.1:9092).</summary>
+    /// <summary>
+    /// Kafka protocol listeners, comma-separated <c>HOST:PORT</c> or <c>PROTOCOL://HOST:PORT</c> with Kafka's security
+    /// protocols PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL (bare: PLAINTEXT). Default 127.0.0.1:9092.
+    /// </summary>
     [Required]
     public string Kafka { get; set; } = "127.0.0.1:9092";
 
-    /// <summary>AMQP 0-9-1 listener, HOST:PORT (default 127.0.0.1:5672).</summary>
+    /// <summary>AMQP 0-9-1 listeners, comma-separated <c>HOST:PORT</c>, <c>amqp://HOST:PORT</c> or <c>amqps://HOST:PORT</c> (default 127.0.0.1:5672).</summary>
     [Required]
     public string Amqp { get; set; } = "127.0.0.1:5672";
 
-    /// <summary>HTTP listener for health, admin API and metrics, HOST:PORT (default 127.0.0.1:8080).</summary>
+    /// <summary>HTTP listeners for health, admin API and metrics, comma-separated <c>HOST:PORT</c>, <c>http://</c> or <c>https://</c> (default 127.0.0.1:8080).</summary>
     [Required]
     public string Http { get; set; } = "127.0.0.1:8080";
+}
+
+/// <summary>The certificate of every TLS listener (section <c>Tls</c>; flags <c>--tls-cert</c>, <c>--tls-key</c>, <c>--tls-client-ca</c>).</summary>
+public sealed class TlsSettings
+{
+    /// <summary>PEM file: the server certificate, then any intermediates. Read again when it changes (or on SIGHUP).</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>PEM file: the certificate's private key (PKCS#8 or PKCS#1, unencrypted).</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>
+    /// PEM file of the authorities client certificates must chain to. Given, SSL and amqps listeners require a client
+    /// certificate (mutual TLS), and SASL_SSL and https listeners ask for one and verify it if sent.
+    /// </summary>
+    public string? ClientCaFile { get; set; }
+
+    /// <summary>Longest a TLS handshake may take, seconds (default 10).</summary>
+    [Range(1, 600)]
+    public int HandshakeTimeoutSeconds { get; set; } = 10;
 }
 
 /// <summary>Defaults for every log; topics can override some of them (Kafka topic configs).</summary>
@@ -77,12 +107,12 @@ public sealed class StorageSettings
 public sealed class GroupSettings
 {
     /// <summary>
-    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 0).
-    /// Kafka's group.initial.rebalance.delay.ms is 3000; raise this to get fewer rebalances when many
-    /// consumers start at once, at the price of that much start-up latency.
+    /// Wait for more members before the first rebalance of an empty group completes, milliseconds (default 3000,
+    /// group.initial.rebalance.delay.ms): consumers that start together form one generation. 0 lets a lone
+    /// consumer start at once, at the price of a rebalance for every consumer that follows it.
     /// </summary>
     [Range(0, 300_000)]
-    public int InitialRebalanceDelayMs { get; set; }
+    public int InitialRebalanceDelayMs { get; set; } = 3_000;
 
     /// <summary>Smallest session timeout a consumer may ask for, milliseconds (default 6000, group.min.session.timeout.ms).</summary>
     [Range(1, int.MaxValue)]
@@ -103,4 +133,25 @@ public sealed class GroupSettings
     /// <summary>Longest metadata string of a committed offset, bytes (default 4096, offset.metadata.max.bytes).</summary>
     [Range(0, 32_767)]
     public int OffsetMetadataMaxBytes { get; set; } = 4096;
+}
+
+/// <summary>Settings of a node in a replicated cluster (<c>--node-id</c>, <c>--voters</c>, <c>Cluster:Secret</c>).</summary>
+public sealed class ClusterSettings
+{
+    /// <summary>This node's id; must be one of <see cref="Voters"/>.</summary>
+    public int? NodeId { get; set; }
+
+    /// <summary><c>1@HOST:PORT,2@HOST:PORT,...</c>, the same on every node; this node's entry is its inter-node listener.</summary>
+    public string? Voters { get; set; }
+
+    /// <summary>Shared by all nodes (config file or <c>FERRY_CLUSTER__SECRET</c>); peers present it on controller requests.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>A node the metadata leader cannot reach for this long loses its partition leaderships (default 2000).</summary>
+    [Range(200, 600_000)]
+    public int SessionTimeoutMs { get; set; } = 2_000;
+
+    /// <summary>Lower bound of the metadata quorum's election timeout; the upper is twice it (default 400).</summary>
+    [Range(50, 60_000)]
+    public int ElectionTimeoutMs { get; set; } = 400;
 }

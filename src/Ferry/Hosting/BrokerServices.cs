@@ -1,8 +1,11 @@
 using Ferry.Broker;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Configuration;
+using Ferry.Kafka;
 using Ferry.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Ferry.Hosting;
@@ -32,7 +35,16 @@ internal static class BrokerServices
             };
         });
         services.AddSingleton(sp => TopicRegistry.Open(sp.GetRequiredService<BrokerOptions>(), sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton(sp => new ProducerIdAllocator(sp.GetRequiredService<BrokerOptions>().DataDirectory));
+        // Without --voters this node is a cluster of one: its own controller, leader of everything, no network.
+        // (ClusterServices registers the quorum-backed view and controller first when --voters is given.)
+        services.AddSingleton(sp =>
+        {
+            var kafka = sp.GetRequiredService<IOptions<KafkaOptions>>().Value;
+            return new SingleNodeCluster(sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<BrokerOptions>(), kafka.NodeId, kafka.ClusterId);
+        });
+        services.TryAddSingleton<IClusterView>(sp => sp.GetRequiredService<SingleNodeCluster>());
+        services.TryAddSingleton<IMetadataController>(sp => sp.GetRequiredService<SingleNodeCluster>());
+        services.AddSingleton(sp => new ProducerIdAllocator(sp.GetRequiredService<IMetadataController>()));
         services.AddSingleton(sp =>
         {
             var groups = sp.GetRequiredService<IOptions<FerryOptions>>().Value.Groups;

@@ -2,6 +2,7 @@ using Ferry.Admin;
 using Ferry.Amqp;
 using Ferry.Broker.Resources;
 using Ferry.Configuration;
+using Ferry.Hosting.Tls;
 using Ferry.Kafka;
 using Ferry.Metrics;
 using Microsoft.AspNetCore.Connections;
@@ -30,6 +31,9 @@ public static class FerryHost
         builder.Configuration.AddFerrySources(configFile, flags);
 
         var options = builder.Configuration.Get<FerryOptions>() ?? new FerryOptions();
+        // In a cluster the node id is one setting: the Kafka broker id is the cluster node id.
+        if (options.Cluster.NodeId is { } clusterNodeId)
+            builder.Configuration.AddInMemoryCollection([new("Kafka:NodeId", clusterNodeId.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
         builder.Services.AddOptions<FerryOptions>()
             .Bind(builder.Configuration)
             .ValidateOnStart();
@@ -46,14 +50,17 @@ public static class FerryHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
 
-        var http = EndPointParser.Parse(options.Listeners.Http, "Listeners:Http");
-        var kafka = EndPointParser.Parse(options.Listeners.Kafka, "Listeners:Kafka");
-        var amqp = EndPointParser.Parse(options.Listeners.Amqp, "Listeners:Amqp");
+        var listeners = Listeners.Parse(options.Listeners);
+        if (listeners.AnyTls)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+            builder.Services.AddSingleton(sp => new TlsCertificates(options.Tls, sp.GetRequiredService<ILogger<TlsCertificates>>()));
+            // Loaded before anything listens: a missing or broken certificate stops the start with one line.
+            builder.Services.AddHostedService(sp => new TlsCertificateCheck(sp.GetRequiredService<TlsCertificates>()));
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(http);
-            kestrel.Listen(kafka, listener => listener.UseConnectionHandler<KafkaConnectionHandler>());
-            kestrel.Listen(amqp, listener => listener.UseConnectionHandler<AmqpConnectionHandler>());
+            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds));
             kestrel.AddServerHeader = false;
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
@@ -67,6 +74,11 @@ public static class FerryHost
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
 
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
+        if (ClusterServices.IsClustered(options))
+        {
+            var kafkaOptions = builder.Configuration.GetSection("Kafka").Get<KafkaOptions>() ?? new KafkaOptions();
+            builder.Services.AddFerryCluster(options, kafkaOptions, listeners.Kafka[0].EndPoint, listeners.Http[0].EndPoint);
+        }
         builder.Services.AddFerryBroker();
         builder.Services.AddHostedService<StartupReporter>();
         builder.Services.AddOptions<AmqpOptions>().Bind(builder.Configuration.GetSection("Amqp"));
@@ -107,6 +119,7 @@ public static class FerryHost
         app.MapRecordEndpoints();
         app.MapGroupEndpoints();
         app.MapQueueEndpoints();
+        app.MapClusterEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.

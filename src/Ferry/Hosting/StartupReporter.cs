@@ -14,9 +14,10 @@ internal sealed partial class StartupReporter(
     {
         lifetime.ApplicationStarted.Register(() =>
         {
-            // Kestrel lists every listener as http://; only one of them is.
-            var listeners = options.Value.Listeners;
-            Serving(logger, ThisAssembly.Version, dataLock.Directory, listeners.Kafka, listeners.Amqp, listeners.Http);
+            // Kestrel lists every listener as http://; only some of them are.
+            var listeners = Listeners.Parse(options.Value.Listeners);
+            string kafka = string.Join(", ", listeners.Kafka), amqp = string.Join(", ", listeners.Amqp), http = string.Join(", ", listeners.Http);
+            Serving(logger, ThisAssembly.Version, dataLock.Directory, kafka, amqp, http);
         });
         lifetime.ApplicationStopping.Register(() => Stopping(logger));
         return Task.CompletedTask;
@@ -24,7 +25,7 @@ internal sealed partial class StartupReporter(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Ferry {Version} serving data in {DataDirectory}: Kafka on {Kafka}, AMQP on {Amqp}, HTTP on http://{Http}")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Ferry {Version} serving data in {DataDirectory}: Kafka on {Kafka}, AMQP on {Amqp}, HTTP on {Http}")]
     private static partial void Serving(ILogger logger, string version, string dataDirectory, string kafka, string amqp, string http);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Ferry shutting down")]

@@ -36,7 +36,7 @@ internal sealed class FerryMetrics
         meter.CreateObservableCounter("ferry.topic.messages.out", () => PerTopic(static p => p.Traffic.MessagesOut), "{message}", "Messages fetched from a topic");
         meter.CreateObservableCounter("ferry.topic.bytes.in", () => PerTopic(static p => p.Traffic.BytesIn), "By", "Record batch bytes appended to a topic");
         meter.CreateObservableCounter("ferry.topic.bytes.out", () => PerTopic(static p => p.Traffic.BytesOut), "By", "Record batch bytes fetched from a topic");
-        meter.CreateObservableGauge("ferry.topic.log.size", () => PerTopic(static p => p.Log.SizeInBytes), "By", "Bytes on disk of a topic's logs");
+        meter.CreateObservableGauge("ferry.topic.log.size", () => PerTopic(static p => p.SizeInBytes), "By", "Bytes on disk of a topic's logs");
         meter.CreateObservableCounter("ferry.queue.messages.in", () => PerQueue(static q => q.Traffic.MessagesIn), "{message}", "Messages enqueued on a queue");
         meter.CreateObservableCounter("ferry.queue.messages.out", () => PerQueue(static q => q.Traffic.MessagesOut), "{message}", "Messages delivered from a queue");
         meter.CreateObservableCounter("ferry.queue.bytes.in", () => PerQueue(static q => q.Traffic.BytesIn), "By", "Message body bytes enqueued on a queue");

@@ -46,11 +46,12 @@ public sealed class FerryServer : IAsyncDisposable
         var flags = new Dictionary<string, string?>(Settings)
         {
             ["Data"] = DataDirectory,
-            ["Listeners:Kafka"] = BootstrapServers,
             ["Listeners:Amqp"] = $"127.0.0.1:{FreePort()}",
             ["Listeners:Http"] = $"127.0.0.1:{HttpPort}",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        // Security tests give their own listener list (ports they chose); the rest get one plaintext listener.
+        if (!Settings.ContainsKey("Listeners:Kafka")) flags["Listeners:Kafka"] = BootstrapServers;
         _app = FerryHost.Build(null, flags);
         await _app.StartAsync();
     }

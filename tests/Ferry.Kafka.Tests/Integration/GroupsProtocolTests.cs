@@ -8,7 +8,7 @@ namespace Ferry.Kafka.Tests.Integration;
 /// </summary>
 public sealed class GroupsProtocolTests
 {
-    private static JoinGroupRequest Join(string group, string memberId, string topic, string? instanceId = null) => new()
+    internal static JoinGroupRequest Join(string group, string memberId, string topic, string? instanceId = null) => new()
     {
         GroupId = group,
         MemberId = memberId,

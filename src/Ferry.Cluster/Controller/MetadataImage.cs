@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Ferry.Broker.Cluster;
+
+namespace Ferry.Cluster.Controller;
+
+/// <summary>A registered node: its addresses and whether the controller holds it alive.</summary>
+public sealed record NodeRegistration(int Id, string KafkaHost, int KafkaPort, string HttpEndPoint, bool Fenced);
+
+/// <summary>A topic in committed metadata: its id, its config overrides and each partition's state.</summary>
+public sealed record TopicImage(string Name, Guid Id, IReadOnlyDictionary<string, string> Configs, IReadOnlyList<PartitionState> Partitions);
+
+/// <summary>
+/// The committed metadata: nodes, topics with their partitions' replication state, the producer-id high mark.
+/// Changed only by <see cref="Apply"/>, which is deterministic (no clock, no randomness, no I/O), so every node that
+/// applies the same records in the same order holds the same image. Readers get immutable snapshots lock-free.
+/// </summary>
+public sealed class MetadataImage
+{
+    private volatile State _state = State.Empty;
+
+    public IReadOnlyDictionary<int, NodeRegistration> Nodes => _state.Nodes;
+    public IReadOnlyDictionary<string, TopicImage> Topics => _state.Topics;
+    public long ProducerIdEnd => _state.ProducerIdEnd;
+
+    /// <summary>Applies one record; returns false when it changes nothing (a stale or duplicate decision).</summary>
+    /// <remarks>Called by one thread at a time (the log applier).</remarks>
+    public bool Apply(MetadataRecord record)
+    {
+        var state = _state;
+        var next = record.Type switch
+        {
+            MetadataRecordType.RegisterNode => state with
+            {
+                Nodes = With(state.Nodes, record.NodeId,
+                    new NodeRegistration(record.NodeId, record.KafkaHost ?? "", record.KafkaPort, record.HttpEndPoint ?? "", Fenced: false)),
+            },
+            MetadataRecordType.FenceNode when state.Nodes.TryGetValue(record.NodeId, out var node) =>
+                state with { Nodes = With(state.Nodes, node.Id, node with { Fenced = true }) },
+            MetadataRecordType.CreateTopic when record.Topic is { } name && !state.Topics.ContainsKey(name) && record.Assignments is { Count: > 0 } assigned =>
+                state with
+                {
+                    Topics = With(state.Topics, name, new TopicImage(name, record.TopicId, record.Configs ?? [],
+                        assigned.Select(replicas => new PartitionState(replicas[0], 0, replicas, replicas, 0)).ToList())),
+                },
+            MetadataRecordType.DeleteTopic when record.Topic is { } name && state.Topics.ContainsKey(name) =>
+                state with { Topics = Without(state.Topics, name) },
+            MetadataRecordType.CreatePartitions when record.Topic is { } name && state.Topics.TryGetValue(name, out var topic) && record.Assignments is { } added =>
+                state with
+                {
+                    Topics = With(state.Topics, name, topic with
+                    {
+                        Partitions = [.. topic.Partitions, .. added.Select(replicas => new PartitionState(replicas[0], 0, replicas, replicas, 0))],
+                    }),
+                },
+            MetadataRecordType.AlterConfigs when record.Topic is { } name && state.Topics.TryGetValue(name, out var topic) =>
+                state with { Topics = With(state.Topics, name, topic with { Configs = record.Configs ?? [] }) },
+            MetadataRecordType.PartitionChange when record.Topic is { } name && state.Topics.TryGetValue(name, out var topic)
+                && (uint)record.Partition < (uint)topic.Partitions.Count && record.Isr is { } isr =>
+                state with
+                {
+                    Topics = With(state.Topics, name, topic with
+                    {
+                        Partitions = Replace(topic.Partitions, record.Partition,
+                            topic.Partitions[record.Partition] with { Leader = record.Leader, LeaderEpoch = record.LeaderEpoch, Isr = isr, PartitionEpoch = record.PartitionEpoch }),
+                    }),
+                },
+            MetadataRecordType.ProducerIds when record.ProducerIdEnd > state.ProducerIdEnd => state with { ProducerIdEnd = record.ProducerIdEnd },
+            _ => null,
+        };
+        if (next is null) return false;
+        _state = next;
+        return true;
+    }
+
+    public bool IsAlive(int nodeId) => _state.Nodes.TryGetValue(nodeId, out var node) && !node.Fenced;
+
+    public byte[] Serialize()
+    {
+        var state = _state;
+        return JsonSerializer.SerializeToUtf8Bytes(new Snapshot([.. state.Nodes.Values.OrderBy(n => n.Id)],
+            [.. state.Topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal)], state.ProducerIdEnd), MetadataJsonContext.Default.Snapshot);
+    }
+
+    public void Restore(ReadOnlySpan<byte> bytes)
+    {
+        var snapshot = JsonSerializer.Deserialize(bytes, MetadataJsonContext.Default.Snapshot) ?? throw new InvalidDataException("Empty metadata snapshot.");
+        _state = new State(snapshot.Nodes.ToDictionary(n => n.Id), snapshot.Topics.ToDictionary(t => t.Name, StringComparer.Ordinal), snapshot.ProducerIdEnd);
+    }
+
+    private static Dictionary<TKey, TValue> With<TKey, TValue>(IReadOnlyDictionary<TKey, TValue> source, TKey key, TValue value) where TKey : notnull
+    {
+        var copy = new Dictionary<TKey, TValue>(source.Count + 1, (source as Dictionary<TKey, TValue>)?.Comparer);
+        foreach (var (k, v) in source) copy[k] = v;
+        copy[key] = value;
+        return copy;
+    }
+
+    private static Dictionary<TKey, TValue> Without<TKey, TValue>(IReadOnlyDictionary<TKey, TValue> source, TKey key) where TKey : notnull
+    {
+        var copy = new Dictionary<TKey, TValue>(source, (source as Dictionary<TKey, TValue>)?.Comparer);
+        copy.Remove(key);
+        return copy;
+    }
+
+    private static List<PartitionState> Replace(IReadOnlyList<PartitionState> source, int index, PartitionState value)
+    {
+        var copy = source.ToList();
+        copy[index] = value;
+        return copy;
+    }
+
+    private sealed record State(IReadOnlyDictionary<int, NodeRegistration> Nodes, IReadOnlyDictionary<string, TopicImage> Topics, long ProducerIdEnd)
+    {
+        public static readonly State Empty = new(new Dictionary<int, NodeRegistration>(), new Dictionary<string, TopicImage>(StringComparer.Ordinal), 0);
+    }
+
+    internal sealed record Snapshot(List<NodeRegistration> Nodes, List<TopicImage> Topics, long ProducerIdEnd);
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Ferry.Cluster.Controller;
+
+public enum MetadataRecordType
+{
+    /// <summary>A node (re)joined: its addresses; it is alive (unfenced) from this record on.</summary>
+    RegisterNode,
+    /// <summary>The controller lost a node (its lease ran out): it leads and counts for nothing until it registers again.</summary>
+    FenceNode,
+    CreateTopic,
+    DeleteTopic,
+    CreatePartitions,
+    AlterConfigs,
+    /// <summary>A partition's leader, leader epoch, ISR or partition epoch changed (election, AlterPartition, rebalance).</summary>
+    PartitionChange,
+    /// <summary>Producer ids below <see cref="MetadataRecord.ProducerIdEnd"/> are taken.</summary>
+    ProducerIds,
+}
+
+/// <summary>
+/// One entry of the metadata log (KRaft's records): what changed, decided by the controller and applied by every
+/// node in the same order to the same <see cref="MetadataImage"/>. Flat, so that one JSON shape carries every type.
+/// </summary>
+public sealed class MetadataRecord
+{
+    public MetadataRecordType Type { get; set; }
+
+    public int NodeId { get; set; }
+    public string? KafkaHost { get; set; }
+    public int KafkaPort { get; set; }
+    public string? HttpEndPoint { get; set; }
+
+    public string? Topic { get; set; }
+    public Guid TopicId { get; set; }
+    /// <summary>Replicas per partition (CreateTopic: all of them; CreatePartitions: the new ones).</summary>
+    public List<List<int>>? Assignments { get; set; }
+    public Dictionary<string, string>? Configs { get; set; }
+
+    public int Partition { get; set; }
+    public int Leader { get; set; }
+    public int LeaderEpoch { get; set; }
+    public List<int>? Isr { get; set; }
+    public int PartitionEpoch { get; set; }
+
+    public long ProducerIdEnd { get; set; }
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, MetadataJsonContext.Default.MetadataRecord);
+
+    public static MetadataRecord Deserialize(ReadOnlySpan<byte> bytes) =>
+        JsonSerializer.Deserialize(bytes, MetadataJsonContext.Default.MetadataRecord) ?? throw new InvalidDataException("Empty metadata record.");
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(MetadataRecord))]
+[JsonSerializable(typeof(MetadataImage.Snapshot))]
+internal sealed partial class MetadataJsonContext : JsonSerializerContext;

@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+using Ferry.Broker.Cluster;
+
+namespace Ferry.Cluster.Raft;
+
+public enum ControllerOperation
+{
+    CreateTopic,
+    DeleteTopic,
+    CreatePartitions,
+    AlterConfigs,
+    AllocateProducerIds,
+    AlterPartition,
+    RegisterNode,
+}
+
+/// <summary>A controller request a node forwards to the quorum leader (over the leader's admin HTTP listener).</summary>
+public sealed class ControllerRequest
+{
+    public ControllerOperation Operation { get; set; }
+    public string? Name { get; set; }
+    public int Partitions { get; set; }
+    public short ReplicationFactor { get; set; } = -1;
+    public List<List<int>>? Assignments { get; set; }
+    public Dictionary<string, string>? Configs { get; set; }
+    public bool ValidateOnly { get; set; }
+    public List<ConfigChange>? Changes { get; set; }
+    public bool ReplaceAll { get; set; }
+    public int Partition { get; set; }
+    public int LeaderId { get; set; }
+    public int LeaderEpoch { get; set; }
+    public int PartitionEpoch { get; set; }
+    public List<int>? NewIsr { get; set; }
+    public int NodeId { get; set; }
+    public string? KafkaHost { get; set; }
+    public int KafkaPort { get; set; }
+    public string? HttpEndPoint { get; set; }
+}
+
+public sealed record ConfigChange(string Name, string? Value);
+
+/// <summary>The leader's answer: the outcome, and the log index the asker waits to have applied before it returns.</summary>
+public sealed class ControllerReply
+{
+    /// <summary>A <c>TopicError</c> or <c>AlterPartitionError</c> value, by operation.</summary>
+    public int Error { get; set; }
+    public string? Message { get; set; }
+    public long AppliedIndex { get; set; }
+    public long ProducerIdFirst { get; set; }
+    public long ProducerIdCount { get; set; }
+    public PartitionState? State { get; set; }
+    /// <summary>True when the node asked is not (or no longer) the quorum leader: ask again.</summary>
+    public bool NotLeader { get; set; }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(ControllerRequest))]
+[JsonSerializable(typeof(ControllerReply))]
+public sealed partial class ControllerJsonContext : JsonSerializerContext;

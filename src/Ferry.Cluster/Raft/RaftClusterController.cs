@@ -1,0 +1,645 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using DotNext.Net.Cluster;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.Membership;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Ferry.Broker.Cluster;
+using Ferry.Broker.Topics;
+using Ferry.Cluster.Controller;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Cluster.Raft;
+
+/// <summary>
+/// This node's seat in the metadata quorum, on DotNext's Raft (TCP transport, write-ahead log flushed on commit):
+/// the cluster view from the applied image, the controller requests (run here when this node leads the quorum,
+/// forwarded to the leader otherwise), and, while leading, the liveness watch that fences unreachable nodes and
+/// elects new partition leaders from the ISR.
+/// </summary>
+public sealed partial class RaftClusterController : IClusterView, IMetadataController, IAsyncDisposable
+{
+    /// <summary>The header a peer's forwarded request carries the shared secret in.</summary>
+    public const string SecretHeader = "Ferry-Cluster-Secret";
+    public const string ControllerPath = "/internal/cluster/controller";
+    private const string OffsetsTopic = "__consumer_offsets";
+    private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
+
+    private readonly ClusterOptions _options;
+    private readonly TopicRegistry _topics;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly MetadataImage _image = new();
+    private readonly SemaphoreSlim _leaderLock = new(1, 1);
+    private readonly Lock _subscribersLock = new();
+    private readonly List<Action<PartitionRoleChange>> _subscribers = [];
+    private readonly Dictionary<int, long> _unreachableSince = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly byte[] _secret;
+    private MetadataStateMachine? _machine;
+    private WriteAheadLog? _wal;
+    private RaftCluster? _raft;
+    private Task _watch = Task.CompletedTask;
+
+    public RaftClusterController(ClusterOptions options, TopicRegistry topics, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _topics = topics;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<RaftClusterController>();
+        _secret = Encoding.UTF8.GetBytes(options.Secret);
+    }
+
+    public string ClusterId => _options.ClusterId;
+    public int LocalNodeId => _options.NodeId;
+    public MetadataImage Image => _image;
+
+    /// <summary>True while this node leads the metadata quorum.</summary>
+    public bool IsLeader => _raft is { } raft && !raft.LeadershipToken.IsCancellationRequested;
+
+    public long Term => _raft?.Term ?? 0;
+
+    public int ControllerId => _raft?.Leader is { } leader ? NodeIdOf(leader.EndPoint) : -1;
+
+    public IReadOnlyList<ClusterNode> Nodes =>
+        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced))];
+
+    public PartitionState? GetPartition(string topic, int partition) =>
+        _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
+
+    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition once that topic exists; until then the controller.</summary>
+    public int CoordinatorFor(string groupId)
+    {
+        if (_image.Topics.TryGetValue(OffsetsTopic, out var offsets) && offsets.Partitions.Count > 0)
+            return offsets.Partitions[(int)((uint)Decisions.StableHash(groupId) % (uint)offsets.Partitions.Count)].Leader;
+        return ControllerId;
+    }
+
+    public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
+    {
+        lock (_subscribersLock)
+        {
+            foreach (var topic in _image.Topics.Values)
+            {
+                for (int p = 0; p < topic.Partitions.Count; p++)
+                {
+                    if (RoleOf(topic.Partitions[p]) is { } role) onChange(new PartitionRoleChange(topic.Name, p, role, topic.Partitions[p]));
+                }
+            }
+            _subscribers.Add(onChange);
+        }
+        return new Subscription(this, onChange);
+    }
+
+    /// <summary>
+    /// Checks the data directory belongs to this cluster and node, replays the committed metadata (snapshot, then log)
+    /// into the image and the local topics, and joins the quorum.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_options.Directory);
+        ClusterIdentity.CheckOrCreate(_options);
+        var machine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(_options.Directory, "snapshots")), _image)
+        {
+            Applied = OnAppliedAsync,
+            Restored = ReconcileAsync,
+        };
+        await machine.RestoreAsync(cancellationToken).ConfigureAwait(false);
+        // DotNext 6.12's WAL always flushes (fsync) appended and committed entries before CommitAsync returns
+        // (Options.FlushOnCommit is obsolete: "always true"), so a committed change survives every node being killed
+        // at once, or losing power. CRC-32 per entry makes a torn tail detectable.
+        var wal = new WriteAheadLog(new WriteAheadLog.Options
+        {
+            Location = Path.Combine(_options.Directory, "wal"),
+            HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
+        }, machine);
+        var configuration = new RaftCluster.TcpConfiguration(_options.Self.EndPoint)
+        {
+            LowerElectionTimeout = _options.LowerElectionTimeoutMs,
+            UpperElectionTimeout = _options.UpperElectionTimeoutMs,
+            RequestTimeout = TimeSpan.FromMilliseconds(_options.UpperElectionTimeoutMs),
+            ConnectTimeout = TimeSpan.FromMilliseconds(_options.LowerElectionTimeoutMs),
+            ColdStart = false,
+            ConfigurationStorage = null,
+            LoggerFactory = _loggerFactory,
+        };
+        var members = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
+        foreach (var voter in _options.Voters) members.Add(voter.EndPoint);
+        members.Build();
+        var raft = new RaftCluster(configuration) { AuditTrail = wal };
+        raft.LeaderChanged += (_, leader) =>
+        {
+            if (_logger.IsEnabled(LogLevel.Information)) LeaderChanged(_logger, leader is null ? -1 : NodeIdOf(leader.EndPoint), _options.NodeId);
+        };
+        _machine = machine;
+        _wal = wal;
+        _raft = raft;
+        await raft.StartAsync(cancellationToken).ConfigureAwait(false);
+        _watch = WatchAsync(_stopping.Token);
+        Started(_logger, _options.NodeId, _options.Self.EndPoint, _options.Voters.Count, _image.Topics.Count);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_raft is { } raft)
+        {
+            await raft.StopAsync(CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            raft.Dispose();
+        }
+        if (_wal is { } wal) await wal.DisposeAsync().ConfigureAwait(false);
+        if (_machine is { } machine) await machine.DisposeAsync().ConfigureAwait(false);
+        _http.Dispose();
+        _leaderLock.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>True when <paramref name="presented"/> is the cluster's shared secret (constant time).</summary>
+    public bool IsPeerSecret(string? presented) =>
+        presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _secret);
+
+    // ---- IMetadataController: build the request, run it where the quorum leader is ----
+
+    public async ValueTask<TopicResult> CreateTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest
+        {
+            Operation = ControllerOperation.CreateTopic, Name = spec.Name, Partitions = spec.Partitions, ReplicationFactor = spec.ReplicationFactor,
+            Assignments = spec.Assignments?.Select(a => a.ToList()).ToList(), Configs = spec.Configs?.ToDictionary(), ValidateOnly = spec.ValidateOnly,
+        }, cancellationToken).ConfigureAwait(false);
+        return new TopicResult((TopicError)reply.Error, reply.Message);
+    }
+
+    public async ValueTask<TopicResult> DeleteTopicAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.DeleteTopic, Name = name }, cancellationToken).ConfigureAwait(false);
+        return new TopicResult((TopicError)reply.Error, reply.Message);
+    }
+
+    public async ValueTask<TopicResult> CreatePartitionsAsync(string name, int newTotal, bool validateOnly, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest
+        {
+            Operation = ControllerOperation.CreatePartitions, Name = name, Partitions = newTotal, ValidateOnly = validateOnly,
+        }, cancellationToken).ConfigureAwait(false);
+        return new TopicResult((TopicError)reply.Error, reply.Message);
+    }
+
+    public async ValueTask<TopicResult> AlterConfigsAsync(string name, IReadOnlyList<(string Name, string? Value)> changes, bool replaceAll,
+        bool validateOnly, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest
+        {
+            Operation = ControllerOperation.AlterConfigs, Name = name, Changes = changes.Select(c => new ConfigChange(c.Name, c.Value)).ToList(),
+            ReplaceAll = replaceAll, ValidateOnly = validateOnly,
+        }, cancellationToken).ConfigureAwait(false);
+        return new TopicResult((TopicError)reply.Error, reply.Message);
+    }
+
+    public async ValueTask<ProducerIdBlock> AllocateProducerIdBlockAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.AllocateProducerIds }, cancellationToken).ConfigureAwait(false);
+        if (reply.ProducerIdCount <= 0) throw new InvalidOperationException(reply.Message ?? "No producer-id block was allocated.");
+        return new ProducerIdBlock(reply.ProducerIdFirst, reply.ProducerIdCount);
+    }
+
+    public async ValueTask<AlterPartitionResult> AlterPartitionAsync(AlterPartitionRequest request, CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest
+        {
+            Operation = ControllerOperation.AlterPartition, Name = request.Topic, Partition = request.Partition, LeaderId = request.LeaderId,
+            LeaderEpoch = request.LeaderEpoch, PartitionEpoch = request.PartitionEpoch, NewIsr = [.. request.NewIsr],
+        }, cancellationToken).ConfigureAwait(false);
+        return new AlterPartitionResult((AlterPartitionError)reply.Error, reply.State);
+    }
+
+    /// <summary>
+    /// Runs a request on the quorum leader (here, or forwarded) and waits until this node has applied the result,
+    /// so that the caller sees its own change. Retries while no leader is known, up to <see cref="RequestDeadline"/>.
+    /// </summary>
+    private async Task<ControllerReply> ExecuteAsync(ControllerRequest request, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        deadline.CancelAfter(RequestDeadline);
+        var token = deadline.Token;
+        try
+        {
+            while (true)
+            {
+                ControllerReply? reply = null;
+                if (IsLeader) reply = await HandleAsLeaderAsync(request, token).ConfigureAwait(false);
+                else if (LeaderHttpEndPoint() is { } leader) reply = await ForwardAsync(leader, request, token).ConfigureAwait(false);
+                if (reply is { NotLeader: false })
+                {
+                    if (reply.AppliedIndex > 0 && _wal is { } wal) await wal.WaitForApplyAsync(reply.AppliedIndex, token).ConfigureAwait(false);
+                    return reply;
+                }
+                await Task.Delay(100, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Unavailable(request);
+        }
+    }
+
+    private static ControllerReply Unavailable(ControllerRequest request) => new()
+    {
+        Error = request.Operation == ControllerOperation.AlterPartition ? (int)AlterPartitionError.NotController : (int)TopicError.InvalidConfig,
+        Message = "No metadata controller is reachable (no quorum); try again.",
+    };
+
+    private string? LeaderHttpEndPoint() =>
+        ControllerId is var id and >= 0 && _image.Nodes.TryGetValue(id, out var node) && node.HttpEndPoint.Length > 0 ? node.HttpEndPoint : null;
+
+    private async Task<ControllerReply?> ForwardAsync(string leader, ControllerRequest request, CancellationToken token)
+    {
+        try
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, leader + ControllerPath)
+            {
+                Content = JsonContent.Create(request, ControllerJsonContext.Default.ControllerRequest),
+            };
+            message.Headers.Add(SecretHeader, _options.Secret);
+            using var response = await _http.SendAsync(message, token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                ForwardFailed(_logger, leader, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return null;
+            }
+            return await response.Content.ReadFromJsonAsync(ControllerJsonContext.Default.ControllerReply, token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !token.IsCancellationRequested)
+        {
+            ForwardFailed(_logger, leader, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Runs a controller request on this node, the quorum leader; one at a time, so that checks and proposals do not interleave.</summary>
+    public async Task<ControllerReply> HandleAsLeaderAsync(ControllerRequest request, CancellationToken token)
+    {
+        if (!IsLeader || _raft is not { } raft) return new ControllerReply { NotLeader = true };
+        await _leaderLock.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            // Everything committed before this term must be applied here before deciding on it.
+            await raft.ApplyReadBarrierAsync(token).ConfigureAwait(false);
+            var (reply, records) = Decide(request);
+            foreach (var record in records) await ProposeAsync(record, token).ConfigureAwait(false);
+            reply.AppliedIndex = _wal!.LastCommittedEntryIndex;
+            return reply;
+        }
+        catch (InvalidOperationException) when (!IsLeader)
+        {
+            return new ControllerReply { NotLeader = true };
+        }
+        finally
+        {
+            _leaderLock.Release();
+        }
+    }
+
+    private async Task ProposeAsync(MetadataRecord record, CancellationToken token)
+    {
+        await _raft!.ReplicateAsync(record.Serialize(), token: token).ConfigureAwait(false);
+        await _wal!.WaitForApplyAsync(_wal.LastCommittedEntryIndex, token).ConfigureAwait(false);
+    }
+
+    private (ControllerReply Reply, List<MetadataRecord> Records) Decide(ControllerRequest request) => request.Operation switch
+    {
+        ControllerOperation.CreateTopic => DecideCreateTopic(request),
+        ControllerOperation.DeleteTopic => DecideDeleteTopic(request),
+        ControllerOperation.CreatePartitions => DecideCreatePartitions(request),
+        ControllerOperation.AlterConfigs => DecideAlterConfigs(request),
+        ControllerOperation.AllocateProducerIds => DecideProducerIds(),
+        ControllerOperation.AlterPartition => DecideAlterPartition(request),
+        ControllerOperation.RegisterNode => DecideRegister(request),
+        _ => (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = "Unknown controller operation." }, []),
+    };
+
+    private List<int> LiveNodes() => [.. _image.Nodes.Values.Where(n => !n.Fenced).Select(n => n.Id).Order()];
+
+    private (ControllerReply, List<MetadataRecord>) DecideCreateTopic(ControllerRequest request)
+    {
+        string name = request.Name ?? "";
+        var configs = request.Configs ?? [];
+        var live = LiveNodes();
+        int partitions = request.Assignments is { Count: > 0 } manual ? manual.Count : request.Partitions;
+        var valid = _topics.Validate(name, partitions, configs);
+        if (!valid.Succeeded) return (Reply(valid), []);
+        List<List<int>> assignments;
+        if (request.Assignments is { Count: > 0 } given)
+        {
+            int rf = given[0].Count;
+            foreach (var replicas in given)
+            {
+                if (replicas.Count == 0 || replicas.Count != rf || replicas.Distinct().Count() != replicas.Count)
+                    return (Reply(new(TopicError.InvalidReplicationFactor, "Every partition's assignment must list the same number of distinct brokers.")), []);
+                if (replicas.FirstOrDefault(r => !_image.Nodes.ContainsKey(r)) is var unknown && !replicas.TrueForAll(_image.Nodes.ContainsKey))
+                    return (Reply(new(TopicError.InvalidReplicationFactor, $"Assignment names broker {unknown}, which is not registered.")), []);
+            }
+            assignments = given;
+        }
+        else
+        {
+            int rf = request.ReplicationFactor == -1 ? Math.Min(3, live.Count) : request.ReplicationFactor;
+            if (rf < 1 || rf > live.Count)
+                return (Reply(new(TopicError.InvalidReplicationFactor, $"Replication factor: {rf} larger than available brokers: {live.Count}.")), []);
+            assignments = Decisions.Place(live, name, 0, partitions, rf);
+        }
+        if (request.ValidateOnly) return (new ControllerReply(), []);
+        // Kafka's advice made the default: with three or more copies, acks=all needs two of them (once the broker
+        // accepts the setting: replication decides what values it can honour).
+        if (assignments[0].Count >= 3 && !configs.ContainsKey(TopicConfig.MinInsyncReplicas))
+        {
+            var withMinIsr = new Dictionary<string, string>(configs) { [TopicConfig.MinInsyncReplicas] = "2" };
+            if (_topics.Validate(name, partitions, withMinIsr).Succeeded) configs = withMinIsr;
+        }
+        var record = new MetadataRecord
+        {
+            Type = MetadataRecordType.CreateTopic, Topic = name, TopicId = Guid.NewGuid(), Assignments = assignments, Configs = configs,
+        };
+        return (new ControllerReply(), [record]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideDeleteTopic(ControllerRequest request)
+    {
+        if (request.Name is not { } name || !_image.Topics.ContainsKey(name))
+            return (Reply(new(TopicError.UnknownTopic, $"Topic '{request.Name}' does not exist.")), []);
+        return (new ControllerReply(), [new MetadataRecord { Type = MetadataRecordType.DeleteTopic, Topic = name }]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideCreatePartitions(ControllerRequest request)
+    {
+        var valid = _topics.CreatePartitions(request.Name ?? "", request.Partitions, validateOnly: true);
+        if (!valid.Succeeded || request.ValidateOnly) return (Reply(valid), []);
+        var topic = _image.Topics[request.Name!];
+        int current = topic.Partitions.Count;
+        int rf = topic.Partitions[0].Replicas.Count;
+        var live = LiveNodes();
+        if (rf > live.Count) return (Reply(new(TopicError.InvalidReplicationFactor, $"Replication factor: {rf} larger than available brokers: {live.Count}.")), []);
+        var added = Decisions.Place(live, topic.Name, current, request.Partitions - current, rf);
+        return (new ControllerReply(), [new MetadataRecord { Type = MetadataRecordType.CreatePartitions, Topic = topic.Name, Assignments = added }]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideAlterConfigs(ControllerRequest request)
+    {
+        string name = request.Name ?? "";
+        var changes = (request.Changes ?? []).Select(c => (c.Name, c.Value)).ToList();
+        var valid = _topics.AlterConfigs(name, changes, request.ReplaceAll, validateOnly: true);
+        if (!valid.Succeeded || request.ValidateOnly) return (Reply(valid), []);
+        var configs = request.ReplaceAll ? [] : new Dictionary<string, string>(_image.Topics[name].Configs);
+        foreach (var (config, value) in changes)
+        {
+            if (value is null) configs.Remove(config);
+            else configs[config] = value;
+        }
+        return (new ControllerReply(), [new MetadataRecord { Type = MetadataRecordType.AlterConfigs, Topic = name, Configs = configs }]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideProducerIds()
+    {
+        long first = _image.ProducerIdEnd;
+        long count = SingleNodeCluster.ProducerIdBlockSize;
+        return (new ControllerReply { ProducerIdFirst = first, ProducerIdCount = count },
+            [new MetadataRecord { Type = MetadataRecordType.ProducerIds, ProducerIdEnd = first + count }]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideAlterPartition(ControllerRequest request)
+    {
+        var result = Decisions.AlterPartition(_image, new AlterPartitionRequest(request.Name ?? "", request.Partition, request.LeaderId,
+            request.LeaderEpoch, request.PartitionEpoch, request.NewIsr ?? []), out var record);
+        return (new ControllerReply { Error = (int)result.Error, State = result.State }, record is null ? [] : [record]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideRegister(ControllerRequest request)
+    {
+        if (!_options.Voters.Any(v => v.NodeId == request.NodeId))
+            return (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a voter of this cluster." }, []);
+        var records = new List<MetadataRecord>
+        {
+            new() { Type = MetadataRecordType.RegisterNode, NodeId = request.NodeId, KafkaHost = request.KafkaHost, KafkaPort = request.KafkaPort, HttpEndPoint = request.HttpEndPoint },
+        };
+        return (new ControllerReply(), records);
+    }
+
+    private static ControllerReply Reply(TopicResult result) => new() { Error = (int)result.Error, Message = result.Message };
+
+    // ---- Liveness and elections (quorum leader), self-registration (every node) ----
+
+    private async Task WatchAsync(CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        bool wasLeader = false;
+        long nextRegistration = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (NeedsRegistration() && Environment.TickCount64 >= nextRegistration)
+                    {
+                        nextRegistration = Environment.TickCount64 + 300;
+                        await RegisterAsync(token).ConfigureAwait(false);
+                    }
+                    bool leader = IsLeader;
+                    if (leader && !wasLeader) _unreachableSince.Clear();
+                    wasLeader = leader;
+                    if (leader) await SuperviseAsync(token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    WatchFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private bool NeedsRegistration() =>
+        !_image.Nodes.TryGetValue(_options.NodeId, out var self) || self.Fenced || self.KafkaHost != _options.KafkaHost
+        || self.KafkaPort != _options.KafkaPort || self.HttpEndPoint != _options.HttpEndPoint;
+
+    private async Task RegisterAsync(CancellationToken token)
+    {
+        var request = new ControllerRequest
+        {
+            Operation = ControllerOperation.RegisterNode, NodeId = _options.NodeId, KafkaHost = _options.KafkaHost, KafkaPort = _options.KafkaPort,
+            HttpEndPoint = _options.HttpEndPoint,
+        };
+        ControllerReply? reply = null;
+        if (IsLeader) reply = await HandleAsLeaderAsync(request, token).ConfigureAwait(false);
+        else if (LeaderHttpEndPoint() is { } leader) reply = await ForwardAsync(leader, request, token).ConfigureAwait(false);
+        if (reply is { NotLeader: false, Error: 0 }) Registered(_logger, _options.NodeId);
+    }
+
+    /// <summary>
+    /// Fences a registered node the quorum leader has not reached for the session timeout (DotNext marks a member
+    /// unavailable when its heartbeats fail), electing new leaders from the ISR; then brings leaderless partitions
+    /// back and moves leadership to preferred replicas.
+    /// </summary>
+    private async Task SuperviseAsync(CancellationToken token)
+    {
+        var records = new List<MetadataRecord>();
+        long now = Environment.TickCount64;
+        foreach (var member in _raft!.Members)
+        {
+            if (!member.IsRemote) continue;
+            int nodeId = NodeIdOf(member.EndPoint);
+            if (nodeId < 0) continue;
+            if (member.Status != ClusterMemberStatus.Unavailable)
+            {
+                _unreachableSince.Remove(nodeId);
+                continue;
+            }
+            if (!_unreachableSince.TryGetValue(nodeId, out long since)) _unreachableSince[nodeId] = since = now;
+            if (now - since < _options.SessionTimeout.TotalMilliseconds || !_image.IsAlive(nodeId)) continue;
+            NodeFenced(_logger, nodeId, now - since);
+            records.Add(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId });
+        }
+        if (records.Count == 0 && Decisions.Rebalance(_image).Count == 0) return;
+        await _leaderLock.WaitAsync(token).ConfigureAwait(false);
+        try
+        {
+            foreach (var fence in records)
+            {
+                await ProposeAsync(fence, token).ConfigureAwait(false);
+                foreach (var change in Decisions.OnFenced(_image, fence.NodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
+            }
+            foreach (var change in Decisions.Rebalance(_image)) await ProposeAsync(change, token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _leaderLock.Release();
+        }
+    }
+
+    private int NodeIdOf(EndPoint endPoint)
+    {
+        foreach (var voter in _options.Voters)
+        {
+            if (voter.EndPoint.Equals(endPoint)) return voter.NodeId;
+        }
+        return -1;
+    }
+
+    // ---- Applying committed metadata to this node ----
+
+    private PartitionRole? RoleOf(PartitionState state) =>
+        state.Leader == _options.NodeId ? PartitionRole.Leader
+        : state.Replicas.Contains(_options.NodeId) ? PartitionRole.Follower
+        : null;
+
+    private async ValueTask OnAppliedAsync(MetadataRecord record)
+    {
+        string? name = record.Topic;
+        switch (record.Type)
+        {
+            case MetadataRecordType.CreateTopic when name is not null && _image.Topics.TryGetValue(name, out var created):
+                Materialize(created);
+                NotifyTopic(created);
+                break;
+            case MetadataRecordType.DeleteTopic when name is not null:
+                if (_topics.TryGet(name, out var local))
+                {
+                    var removed = local.Partitions.Select(p => p.Index).ToList();
+                    await _topics.DeleteAsync(name).ConfigureAwait(false);
+                    foreach (int p in removed) Notify(new PartitionRoleChange(name, p, PartitionRole.Removed, null));
+                }
+                break;
+            case MetadataRecordType.CreatePartitions when name is not null && _image.Topics.TryGetValue(name, out var grown):
+                Materialize(grown);
+                NotifyTopic(grown);
+                break;
+            case MetadataRecordType.AlterConfigs when name is not null && _image.Topics.TryGetValue(name, out var altered):
+                _topics.AlterConfigs(name, altered.Configs.Select(c => (c.Key, (string?)c.Value)).ToList(), replaceAll: true, validateOnly: false);
+                break;
+            case MetadataRecordType.PartitionChange when name is not null && GetPartition(name, record.Partition) is { } state:
+                if (RoleOf(state) is { } role) Notify(new PartitionRoleChange(name, record.Partition, role, state));
+                break;
+        }
+    }
+
+    /// <summary>After a snapshot: local topics become exactly the image's (deleted ones go, missing ones are created).</summary>
+    private async ValueTask ReconcileAsync()
+    {
+        foreach (var topic in _topics.Topics.ToList())
+        {
+            if (!_image.Topics.TryGetValue(topic.Name, out var wanted) || wanted.Id != topic.Id) await _topics.DeleteAsync(topic.Name).ConfigureAwait(false);
+        }
+        foreach (var topic in _image.Topics.Values)
+        {
+            Materialize(topic);
+            NotifyTopic(topic);
+        }
+    }
+
+    /// <summary>
+    /// Every node holds every partition's log directory (empty where it is not a replica), so that the handlers
+    /// that look topics up locally answer alike on every node; data goes only to replicas.
+    /// </summary>
+    private void Materialize(TopicImage topic)
+    {
+        if (!_topics.TryGet(topic.Name, out var local))
+        {
+            var created = _topics.Create(topic.Name, topic.Partitions.Count, topic.Configs, topic.Id);
+            if (!created.Succeeded) MaterializeFailed(_logger, topic.Name, created.Message);
+            return;
+        }
+        if (local.Partitions.Count < topic.Partitions.Count) _topics.CreatePartitions(topic.Name, topic.Partitions.Count, validateOnly: false);
+    }
+
+    private void NotifyTopic(TopicImage topic)
+    {
+        for (int p = 0; p < topic.Partitions.Count; p++)
+        {
+            if (RoleOf(topic.Partitions[p]) is { } role) Notify(new PartitionRoleChange(topic.Name, p, role, topic.Partitions[p]));
+        }
+    }
+
+    private void Notify(PartitionRoleChange change)
+    {
+        lock (_subscribersLock)
+        {
+            foreach (var subscriber in _subscribers) subscriber(change);
+        }
+    }
+
+    private sealed class Subscription(RaftClusterController owner, Action<PartitionRoleChange> onChange) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (owner._subscribersLock) owner._subscribers.Remove(onChange);
+        }
+    }
+
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Node {NodeId} joined the metadata quorum at {EndPoint} ({Voters} voters, {Topics} topics replayed)")]
+    private static partial void Started(ILogger logger, int nodeId, IPEndPoint endPoint, int voters, int topics);
+
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Metadata leader is now node {Leader} (this is node {NodeId})")]
+    private static partial void LeaderChanged(ILogger logger, int leader, int nodeId);
+
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Forwarding a controller request to {Leader} failed: {Reason}")]
+    private static partial void ForwardFailed(ILogger logger, string leader, string reason);
+
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Information, Message = "Node {NodeId} registered with the controller")]
+    private static partial void Registered(ILogger logger, int nodeId);
+
+    [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms: fenced, its partitions get leaders from their ISR")]
+    private static partial void NodeFenced(ILogger logger, int nodeId, long milliseconds);
+
+    [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
+    private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);
+
+    [LoggerMessage(EventId = 9006, Level = LogLevel.Error, Message = "The controller's liveness watch failed; it retries")]
+    private static partial void WatchFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,39 @@
+namespace Ferry.Kafka.Security;
+
+/// <summary>
+/// Who is on one Kafka connection: the listener it came in on, whether it has authenticated, and as whom. The
+/// SASL handlers change it; they run in request order on the connection's read loop, so no lock is needed.
+/// </summary>
+public sealed class KafkaSession
+{
+    public const string Anonymous = "User:ANONYMOUS";
+
+    public KafkaSession(KafkaListenerFeature listener, string? certificatePrincipal)
+    {
+        Listener = listener;
+        Authenticated = !listener.RequiresSasl;
+        // Kafka's default principal builder: the TLS client's distinguished name on SSL, ANONYMOUS on PLAINTEXT.
+        Principal = certificatePrincipal is not null && !listener.RequiresSasl ? "User:" + certificatePrincipal : Anonymous;
+    }
+
+    public KafkaListenerFeature Listener { get; }
+
+    /// <summary>True once SASL succeeded, or from the start on a listener without SASL.</summary>
+    public bool Authenticated { get; private set; }
+
+    /// <summary>The Kafka principal, <c>User:NAME</c>.</summary>
+    public string Principal { get; private set; }
+
+    /// <summary>The mechanism SaslHandshake chose; null before it.</summary>
+    public string? Mechanism { get; set; }
+
+    /// <summary>A multi-step exchange in progress (SCRAM); null otherwise.</summary>
+    public object? Exchange { get; set; }
+
+    public void Authenticate(string user)
+    {
+        Principal = "User:" + user;
+        Authenticated = true;
+        Exchange = null;
+    }
+}
