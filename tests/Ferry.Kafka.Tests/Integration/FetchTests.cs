@@ -92,4 +92,41 @@ public sealed class FetchTests
         sizes = Sizes(await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, Request(10 << 20, 1 << 20)));
         Assert.True(sizes.All(s => s > 60_000), string.Join(",", sizes));
     }
+
+    [Fact]
+    public async Task Fetch_V13AndLater_NamesTopicsById()
+    {
+        await using var server = await FerryServer.StartAsync();
+        using (var producer = Clients.Producer(server))
+        {
+            await producer.ProduceAsync("by-id-a", new Message<string, string> { Key = "k", Value = "alpha-value" });
+            await producer.ProduceAsync("by-id-b", new Message<string, string> { Key = "k", Value = "beta-value" });
+        }
+        using var client = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        var metadata = await client.SendAsync<MetadataResponse>(ApiKeys.Metadata, 12, new MetadataRequest
+        {
+            Topics = [new MetadataRequest.MetadataRequestTopic { Name = "by-id-a" }, new MetadataRequest.MetadataRequestTopic { Name = "by-id-b" }],
+        });
+        var ids = metadata.Topics.ToDictionary(t => t.Name!, t => t.TopicId);
+        var unknown = Guid.NewGuid();
+
+        for (short version = 13; version <= 17; version++)
+        {
+            var response = await client.SendAsync<FetchResponse>(ApiKeys.Fetch, version, new FetchRequest
+            {
+                Topics = [.. new[] { ids["by-id-a"], ids["by-id-b"], unknown }.Select(id => new FetchRequest.FetchTopic
+                {
+                    TopicId = id,
+                    Partitions = [new FetchRequest.FetchPartition { Partition = 0, PartitionMaxBytes = 1 << 20 }],
+                })],
+            });
+            Assert.Equal([ids["by-id-a"], ids["by-id-b"], unknown], response.Responses.Select(r => r.TopicId));
+            var a = response.Responses[0].Partitions.Single();
+            var b = response.Responses[1].Partitions.Single();
+            Assert.Equal((ErrorCodes.None, 1L), (a.ErrorCode, a.HighWatermark));
+            Assert.Contains("alpha-value", System.Text.Encoding.UTF8.GetString(a.Records!.Value.Span));
+            Assert.Contains("beta-value", System.Text.Encoding.UTF8.GetString(b.Records!.Value.Span));
+            Assert.Equal(ErrorCodes.UnknownTopicId, response.Responses[2].Partitions.Single().ErrorCode);
+        }
+    }
 }
