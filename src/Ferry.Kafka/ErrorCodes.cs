@@ -43,6 +43,7 @@ public static class ErrorCodes
     public const short InvalidConfig = 40;
     public const short InvalidRecord = 87;
     public const short TransactionalIdAuthorizationFailed = 53;
+    public const short KafkaStorageError = 56;
     public const short ClusterAuthorizationFailed = 31;
     public const short UnknownProducerId = 59;
     public const short SaslAuthenticationFailed = 58;
@@ -50,7 +51,6 @@ public static class ErrorCodes
     public const short NonEmptyGroup = 68;
     public const short NotEnoughReplicas = 19;
     public const short NotEnoughReplicasAfterAppend = 20;
-    public const short KafkaStorageError = 56;
     public const short FencedLeaderEpoch = 74;
     public const short UnknownLeaderEpoch = 75;
     public const short UnknownServerError = -1;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using Ferry.Storage.Durability;
 using Ferry.Storage.Indexes;
 using Ferry.Storage.Records;
@@ -23,6 +24,12 @@ namespace Ferry.Storage;
 public sealed partial class Log : IAsyncDisposable
 {
     private const string CleanShutdownMarker = ".clean-shutdown";
+
+    /// <summary>
+    /// The log start when it lies inside the first segment (DeleteRecords), as Kafka's log-start-offset
+    /// checkpoint: the segment files alone would bring the deleted records back after a crash.
+    /// </summary>
+    private const string LogStartCheckpoint = "log-start-offset.checkpoint";
 
     private readonly Lock _writeLock = new();
     private readonly ILogger _logger;
@@ -107,8 +114,14 @@ public sealed partial class Log : IAsyncDisposable
             long nextBase = isTail ? -1 : baseOffsets[i + 1];
             segments.Add(OpenSegment(directory, baseOffsets[i], nextBase, isTail, clean, options, recovery, now, logger));
         }
-        long logStart = Math.Max(segments[0].BaseOffset, clean?.LogStartOffset ?? 0);
+        long logStart = Math.Max(segments[0].BaseOffset, Math.Max(clean?.LogStartOffset ?? 0, ReadLogStartCheckpoint(directory)));
         logStart = Math.Min(logStart, segments[^1].NextOffset);
+        // A crash between the checkpoint and the deletion of the segments it made obsolete: delete them now.
+        while (segments.Count > 1 && segments[1].BaseOffset <= logStart)
+        {
+            segments[0].Retire(delete: true);
+            segments.RemoveAt(0);
+        }
         return new Log(directory, options, segments.ToArray(), logStart, recovery, time, logger);
     }
 
@@ -288,9 +301,10 @@ public sealed partial class Log : IAsyncDisposable
     /// <summary>
     /// As <see cref="Read(long, int)"/>, but no batch at or past <paramref name="maxOffset"/> (exclusive) is
     /// returned: consumers read below the high watermark. The bound is a batch boundary (the high watermark is
-    /// always one), so whole batches below it are returned.
+    /// always one), so whole batches below it are returned. Without <paramref name="wholeFirstBatch"/> a first
+    /// batch over <paramref name="maxBytes"/> makes an empty read (KIP-74: only a fetch's first partition may exceed).
     /// </summary>
-    public LogReadResult Read(long offset, int maxBytes, long maxOffset)
+    public LogReadResult Read(long offset, int maxBytes, long maxOffset, bool wholeFirstBatch = true)
     {
         long logStart = LogStartOffset;
         var segments = _segments;
@@ -307,6 +321,11 @@ public sealed partial class Log : IAsyncDisposable
             {
                 segment.Release();
                 continue;
+            }
+            if (!wholeFirstBatch && firstBatchSize > maxBytes)
+            {
+                segment.Release();
+                return new LogReadResult(LogReadStatus.Ok, LogSlice.Empty, logStart, logEnd);
             }
             long available = segment.Size - position;
             int length = (int)Math.Min(available, Math.Max(maxBytes, firstBatchSize));
@@ -386,6 +405,20 @@ public sealed partial class Log : IAsyncDisposable
         return found;
     }
 
+    /// <summary>The newest timestamp in the log (ListOffsets MAX_TIMESTAMP), or null when it holds no batch.</summary>
+    public long? MaxTimestamp
+    {
+        get
+        {
+            long max = -1;
+            foreach (var segment in _segments)
+            {
+                if (segment.Size > 0) max = Math.Max(max, segment.MaxTimestamp);
+            }
+            return max < 0 ? null : max;
+        }
+    }
+
     /// <summary>
     /// The offset of the first batch whose timestamp is at or after <paramref name="timestamp"/> (ListOffsets),
     /// or null when every batch is older.
@@ -431,16 +464,22 @@ public sealed partial class Log : IAsyncDisposable
         }
     }
 
-    /// <summary>Moves the log start forward (Kafka's DeleteRecords); whole segments below it are deleted.</summary>
+    /// <summary>
+    /// Moves the log start forward (Kafka's DeleteRecords); whole segments below it are deleted. A start inside
+    /// a segment is checkpointed (fsync'd) before this returns, so it survives a crash.
+    /// </summary>
     public void AdvanceLogStart(long offset)
     {
         lock (_writeLock)
         {
             offset = Math.Min(offset, LogEndOffset);
             if (offset <= LogStartOffset) return;
-            Volatile.Write(ref _logStartOffset, offset);
             int doomed = 0;
             while (doomed < _segments.Length - 1 && _segments[doomed + 1].BaseOffset <= offset) doomed++;
+            // Once the doomed segments are gone the first one left starts at or below the new start; only a
+            // start above it needs the checkpoint (retention and compaction move the start to a segment base).
+            if (offset > _segments[doomed].BaseOffset) WriteLogStartCheckpoint(offset);
+            Volatile.Write(ref _logStartOffset, offset);
             if (doomed == 0) return;
             var gone = _segments[..doomed];
             _segments = _segments[doomed..];
@@ -463,6 +502,7 @@ public sealed partial class Log : IAsyncDisposable
             {
                 foreach (var segment in _segments) segment.Retire(delete: true);
                 _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
+                if (offset < LogStartOffset && File.Exists(Path.Combine(Directory, LogStartCheckpoint))) WriteLogStartCheckpoint(offset);
                 Volatile.Write(ref _logStartOffset, offset);
                 _committer.LowerDurableOffset(offset);
                 return;
@@ -565,6 +605,23 @@ public sealed partial class Log : IAsyncDisposable
             // A reader still holds a file; the directory goes when the node restarts.
         }
         return ValueTask.CompletedTask;
+    }
+
+    private void WriteLogStartCheckpoint(long offset) =>
+        AtomicFile.Write(Path.Combine(Directory, LogStartCheckpoint), Encoding.ASCII.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>The checkpointed log start, or 0 when there is none (or it cannot be read: the segments then decide).</summary>
+    private static long ReadLogStartCheckpoint(string directory)
+    {
+        try
+        {
+            var path = Path.Combine(directory, LogStartCheckpoint);
+            return File.Exists(path) && long.TryParse(File.ReadAllText(path), NumberStyles.None, CultureInfo.InvariantCulture, out long offset) ? offset : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     private sealed record CleanShutdown(long ActiveBaseOffset, long ActiveSegmentSize, long LogEndOffset, long MaxTimestamp, long LogStartOffset)

@@ -39,6 +39,7 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
             coordinator.ExpireOffsets();
             coordinator.CompactOffsetsIfMostlyDead();
         }, this, interval, interval);
+        topics.AddDeletionHook(DeleteTopicOffsetsAsync);
     }
 
     internal GroupOptions Options { get; }
@@ -178,6 +179,27 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         }, GroupError.GroupIdNotFound);
         if (end >= 0) await _store.WaitForDurableAsync(end).ConfigureAwait(false);
         return (error, errors);
+    }
+
+    /// <summary>
+    /// A deleted topic takes every group's committed offsets for it along (as Kafka's coordinator does on
+    /// partition deletion), durably. The topic has left the registry already, so a commit racing in either
+    /// came first under the group's lock (and is deleted here) or finds the partition unknown.
+    /// </summary>
+    private async Task DeleteTopicOffsetsAsync(string topic)
+    {
+        long end = -1;
+        foreach (var group in _groups.Values)
+        {
+            lock (group.Lock)
+            {
+                var doomed = group.Offsets.Keys.Where(k => string.Equals(k.Topic, topic, StringComparison.Ordinal)).ToList();
+                if (doomed.Count == 0) continue;
+                end = _store.Append(doomed.Select(k => (new OffsetKey(group.Id, k.Topic, k.Partition), (CommittedOffset?)null)));
+                foreach (var key in doomed) group.Offsets.Remove(key);
+            }
+        }
+        if (end >= 0) await _store.WaitForDurableAsync(end).ConfigureAwait(false);
     }
 
     // ---- Administration ----------------------------------------------------------------------------------

@@ -9,19 +9,7 @@ namespace Ferry.Broker.Metadata;
 /// </summary>
 public static class DurableFile
 {
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content)
-    {
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(content);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-        SyncDirectory(directory);
-    }
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> content) => AtomicFile.Write(path, content);
 
     /// <summary>The file's content, or null if it does not exist. A leftover temporary file is ignored.</summary>
     public static byte[]? ReadAllBytes(string path) => File.Exists(path) ? File.ReadAllBytes(path) : null;

@@ -258,11 +258,14 @@ public sealed class Partition
         await Log.WaitForDurableAsync(lastOffset + 1).ConfigureAwait(false);
     }
 
-    /// <summary>Reads whole batches from <paramref name="offset"/>, up to the high watermark or the log end.</summary>
-    public PartitionReadResult Read(long offset, int maxBytes, ReadBound bound = ReadBound.HighWatermark)
+    /// <summary>
+    /// Reads whole batches from <paramref name="offset"/>, up to the high watermark or the log end (the first batch
+    /// even over <paramref name="maxBytes"/> unless <paramref name="wholeFirstBatch"/> is false, see <see cref="Log.Read(long, int, long, bool)"/>).
+    /// </summary>
+    public PartitionReadResult Read(long offset, int maxBytes, ReadBound bound = ReadBound.HighWatermark, bool wholeFirstBatch = true)
     {
         long highWatermark = HighWatermark;
-        var read = Log.Read(offset, maxBytes, bound == ReadBound.HighWatermark ? highWatermark : long.MaxValue);
+        var read = Log.Read(offset, maxBytes, bound == ReadBound.HighWatermark ? highWatermark : long.MaxValue, wholeFirstBatch);
         return new PartitionReadResult(read.Status, read.Slice, read.LogStartOffset, highWatermark, read.LogEndOffset);
     }
 
@@ -270,10 +273,10 @@ public sealed class Partition
     /// A follower's fetch, on the leader: <paramref name="fetchOffset"/> says everything below it is in the
     /// follower's log, which may advance the high watermark; the read returns what follows, up to the log end.
     /// </summary>
-    public PartitionReadResult ReadAsReplica(int replicaId, long fetchOffset, int maxBytes, long nowMs)
+    public PartitionReadResult ReadAsReplica(int replicaId, long fetchOffset, int maxBytes, long nowMs, bool wholeFirstBatch = true)
     {
         RecordFollowerFetch(replicaId, fetchOffset, nowMs);
-        return Read(fetchOffset, maxBytes, ReadBound.LogEnd);
+        return Read(fetchOffset, maxBytes, ReadBound.LogEnd, wholeFirstBatch);
     }
 
     private void RecordFollowerFetch(int replicaId, long fetchOffset, long nowMs)
@@ -504,6 +507,9 @@ public sealed class Partition
         Log.AdvanceLogStart(offset);
         _epochs.TruncateFromStart(Log.LogStartOffset);
     }
+
+    /// <summary>The newest timestamp in the log, or null when it holds no batch (ListOffsets MAX_TIMESTAMP).</summary>
+    public long? MaxTimestamp => Log.MaxTimestamp;
 
     /// <summary>The offset of the first batch at or after <paramref name="timestamp"/>, or null (ListOffsets).</summary>
     public long? FindOffsetByTimestamp(long timestamp) => Log.FindOffsetByTimestamp(timestamp) is { } offset && offset < HighWatermark ? offset : null;

@@ -20,6 +20,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 {
     private readonly Lock _changeLock = new();
     private readonly ConcurrentDictionary<string, Topic> _topics = new(StringComparer.Ordinal);
+    // Fetch v13+ names topics by id in every request: a lookup, not a scan.
+    private readonly ConcurrentDictionary<Guid, Topic> _byId = new();
     private readonly BrokerOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
@@ -35,7 +37,18 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         _logsRoot = Path.Combine(options.DataDirectory, "topics");
     }
 
+    private volatile Func<string, Task>[] _deletionHooks = [];
+
     public IEnumerable<Topic> Topics => _topics.Values;
+
+    /// <summary>
+    /// Adds what runs once a topic is deleted, before the deletion is answered: state kept about the topic
+    /// elsewhere (committed offsets) goes with it, so a topic recreated under the same name starts afresh.
+    /// </summary>
+    public void AddDeletionHook(Func<string, Task> hook)
+    {
+        lock (_changeLock) _deletionHooks = [.. _deletionHooks, hook];
+    }
 
     public int Count => _topics.Count;
 
@@ -56,7 +69,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             var options = Effective(record.Configs, out _);
             var partitions = new Partition[record.Partitions];
             for (int p = 0; p < partitions.Length; p++) partitions[p] = OpenPartition(record.Name, p, options);
-            _topics[record.Name] = new Topic(record.Name, record.Id, partitions, new Dictionary<string, string>(record.Configs), options);
+            _topics[record.Name] = _byId[record.Id] = new Topic(record.Name, record.Id, partitions, new Dictionary<string, string>(record.Configs), options);
         }
         RemoveOrphanLogs();
         int partitionCount = _topics.Values.Sum(t => t.Partitions.Count);
@@ -97,7 +110,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 
     public bool TryGet(string name, out Topic topic) => _topics.TryGetValue(name, out topic!);
 
-    public Topic? Find(Guid id) => _topics.Values.FirstOrDefault(t => t.Id == id);
+    public Topic? Find(Guid id) => _byId.GetValueOrDefault(id);
 
     /// <summary>Checks a CreateTopics request without creating anything (validate_only, and before creating).</summary>
     public TopicResult Validate(string name, int partitions, IReadOnlyDictionary<string, string>? configs)
@@ -125,7 +138,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             var opened = new Partition[partitions];
             for (int p = 0; p < partitions; p++) opened[p] = OpenPartition(name, p, options);
             var topic = new Topic(name, id ?? Guid.NewGuid(), opened, overrides, options);
-            _topics[name] = topic;
+            _topics[name] = _byId[topic.Id] = topic;
             Persist();
             Created(_logger, name, partitions);
             return TopicResult.Ok;
@@ -146,9 +159,11 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         lock (_changeLock)
         {
             if (!_topics.TryRemove(name, out topic)) return new(TopicError.UnknownTopic, $"Topic '{name}' does not exist.");
+            _byId.TryRemove(topic.Id, out _);
             Persist();
         }
         foreach (var partition in topic.Partitions) await partition.Log.DeleteAsync().ConfigureAwait(false);
+        foreach (var hook in _deletionHooks) await hook(name).ConfigureAwait(false);
         Deleted(_logger, name);
         return TopicResult.Ok;
     }

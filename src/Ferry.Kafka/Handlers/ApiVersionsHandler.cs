@@ -9,7 +9,7 @@ public sealed class ApiVersionsHandler(IServiceProvider services) : KafkaHandler
 {
     public override short ApiKey => ApiKeys.ApiVersions;
     public override short MinVersion => 0;
-    public override short MaxVersion => 3;
+    public override short MaxVersion => 4;
 
     // The registry holds this handler too, so it is resolved on first use rather than injected.
     private KafkaHandlerRegistry Registry => (KafkaHandlerRegistry)services.GetService(typeof(KafkaHandlerRegistry))!;

@@ -11,19 +11,21 @@ namespace Ferry.Kafka.Handlers;
 /// <summary>
 /// Fetch: returns whole batches as stored, from each partition's fetch offset, within the partition and
 /// response byte limits; waits (long-poll) up to max.wait.ms for min.bytes, woken by appends, never by
-/// polling. Fetch sessions are answered as full fetches (session id 0), which clients accept.
+/// polling. Fetch sessions are answered as full fetches (session id 0), which clients accept. From v13 topics
+/// are named by id only (an unknown id: UNKNOWN_TOPIC_ID); v15-17 add fields only replicas use.
 /// </summary>
 public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchRequest>
 {
     public override short ApiKey => ApiKeys.Fetch;
     public override short MinVersion => 4;
-    public override short MaxVersion => 12;
+    public override short MaxVersion => 17;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FetchRequest request)
     {
-        var partitions = Resolve(request);
+        var partitions = Resolve(request, byId: context.ApiVersion >= 13);
+        // No partition to wait on (every topic asked for is gone): nothing can wake a long-poll, so answer now.
         var signals = request.MaxWaitMs > 0 && request.MinBytes > 0 ? WaitSignals(partitions) : null;
-        var (response, bytes) = Read(request, partitions);
+        var (response, bytes) = Read(request, partitions, context.ApiVersion);
         if (bytes >= request.MinBytes || signals is null || bytes < 0) return new(CountOut(partitions, response));
         response.Dispose();
         return LongPollAsync(context, request, partitions, signals);
@@ -49,33 +51,41 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 catch (OperationCanceledException)
                 {
                     // The connection is closing (server shutdown): answer now with whatever there is.
-                    return Read(request, partitions).Response;
+                    return Read(request, partitions, context.ApiVersion).Response;
                 }
             }
             // Take the next signals before reading, so that an append between the read and the wait still wakes us.
-            signals = WaitSignals(partitions)!;
-            var (response, bytes) = Read(request, partitions);
+            signals = WaitSignals(partitions)!; // the same partitions as the first time: not null
+            var (response, bytes) = Read(request, partitions, context.ApiVersion);
             if (bytes >= request.MinBytes || bytes < 0 || DateTime.UtcNow >= deadline) return CountOut(partitions, response);
             response.Dispose();
         }
     }
 
-    private static Task WaitSignals(List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition? Partition)> partitions)
+    /// <summary>A task that completes on the next append to any known partition asked for; null when none is known.</summary>
+    private static Task? WaitSignals(List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition? Partition)> partitions)
     {
         var tasks = new List<Task>(partitions.Count);
         foreach (var (_, _, partition) in partitions)
         {
             if (partition is not null) tasks.Add(partition.Appended.NextAppendAsync());
         }
-        return tasks.Count == 1 ? tasks[0] : Task.WhenAny(tasks);
+        return tasks.Count switch
+        {
+            0 => null,
+            1 => tasks[0],
+            _ => Task.WhenAny(tasks),
+        };
     }
 
-    private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(FetchRequest request)
+    private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(FetchRequest request, bool byId)
     {
         var list = new List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition?)>();
         foreach (var topic in request.Topics)
         {
-            topics.TryGet(topic.Topic, out var found);
+            Topic? found;
+            if (byId) found = topics.Find(topic.TopicId);
+            else topics.TryGet(topic.Topic, out found);
             foreach (var partition in topic.Partitions) list.Add((topic, partition, found?.TryGetPartition(partition.Partition)));
         }
         return list;
@@ -86,8 +96,9 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
     /// -1 if some partition has an error (errors are answered at once).
     /// </summary>
     private static (FetchResponse Response, long Bytes) Read(FetchRequest request,
-        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions)
+        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions, short version)
     {
+        short unknown = version >= 13 ? ErrorCodes.UnknownTopicId : ErrorCodes.UnknownTopicOrPartition;
         var response = new FetchResponse { SessionId = 0 };
         long nowMs = Environment.TickCount64;
         bool readCommitted = request.IsolationLevel == 1;
@@ -96,14 +107,17 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
         var slices = new LogSlice[partitions.Count];
         var results = new FetchResponse.PartitionData[partitions.Count];
         FetchResponse.FetchableTopicResponse? current = null;
+        FetchRequest.FetchTopic? currentTopic = null;
         long total = 0;
         try
         {
             for (int i = 0; i < partitions.Count; i++)
             {
                 var (topic, wanted, partition) = partitions[i];
-                if (current is null || !ReferenceEquals(current.Topic, topic.Topic))
+                // One response entry per request entry (v13+ names are all empty: compare the entries, not names).
+                if (current is null || !ReferenceEquals(currentTopic, topic))
                 {
+                    currentTopic = topic;
                     current = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
                     response.Responses.Add(current);
                 }
@@ -120,7 +134,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 current.Partitions.Add(data);
                 if (partition is null)
                 {
-                    data.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
+                    data.ErrorCode = unknown;
                     anyError = true;
                     continue;
                 }
@@ -132,15 +146,17 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                     anyError = true;
                     continue;
                 }
-                // The first partition may exceed the budget by one batch so that a consumer always progresses.
+                // KIP-74: only the first batch of the first partition with data may exceed the partition and
+                // response limits, so that a consumer always progresses; any later one must fit in what is left.
                 int limit = (int)Math.Min(wanted.PartitionMaxBytes, budget);
+                bool first = total == 0;
                 // A follower (replica id >= 0) reads to the log end and, by its fetch offset, moves the high
                 // watermark; a consumer reads below the high watermark.
-                var read = limit <= 0 && total > 0
+                var read = limit <= 0 && !first
                     ? new PartitionReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark, partition.LogEndOffset)
                     : request.ReplicaId >= 0
-                        ? partition.ReadAsReplica(request.ReplicaId, wanted.FetchOffset, Math.Max(limit, 1), nowMs)
-                        : partition.Read(wanted.FetchOffset, Math.Max(limit, 1));
+                        ? partition.ReadAsReplica(request.ReplicaId, wanted.FetchOffset, Math.Max(limit, 1), nowMs, wholeFirstBatch: first)
+                        : partition.Read(wanted.FetchOffset, Math.Max(limit, 1), wholeFirstBatch: first);
                 data.HighWatermark = request.ReplicaId >= 0 ? partition.HighWatermark : read.HighWatermark;
                 data.LastStableOffset = data.HighWatermark;
                 data.LogStartOffset = read.LogStartOffset;

@@ -6,15 +6,21 @@ using Ferry.Storage.Records;
 
 namespace Ferry.Kafka.Handlers;
 
-/// <summary>ListOffsets: earliest (-2), latest (-1), or the first offset at or after a timestamp, per partition.</summary>
+/// <summary>
+/// ListOffsets: earliest (-2, and -4, the local log start, the same without tiered storage), latest (-1), the
+/// newest record (-3, v7+), the last tiered offset (-5: none, -1), or the first record at or after a timestamp,
+/// per partition.
+/// </summary>
 public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<ListOffsetsRequest>
 {
     private const long Latest = -1;
     private const long Earliest = -2;
+    private const long MaxTimestamp = -3;
+    private const long EarliestLocal = -4;
 
     public override short ApiKey => ApiKeys.ListOffsets;
     public override short MinVersion => 0;
-    public override short MaxVersion => 6;
+    public override short MaxVersion => 10;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ListOffsetsRequest request)
     {
@@ -57,8 +63,13 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
         {
             case Latest:
                 return (partition.LastStableOffset, -1);
-            case Earliest:
+            case Earliest or EarliestLocal:
                 return (partition.LogStartOffset, -1);
+            case MaxTimestamp:
+                // The first record carrying the log's newest timestamp (KIP-734); an empty log has none.
+                if (partition.MaxTimestamp is not { } newest) return (-1, -1);
+                timestamp = newest;
+                break;
             case < 0:
                 return (-1, -1);
         }
@@ -67,8 +78,9 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
     }
 
     /// <summary>
-    /// The index finds the batch; within an uncompressed batch the exact record is found here. A compressed
-    /// batch is answered with its base offset and max timestamp, which is where a consumer must start anyway.
+    /// The index finds the batch; the exact record is found in it, a compressed batch being opened for that as
+    /// Kafka does (answering the batch's base offset would make a consumer seeking by time re-read records).
+    /// Under LogAppendTime every record of a batch has the batch's timestamp, so its first record is the one.
     /// </summary>
     private static (long Offset, long Timestamp) FirstRecordAtOrAfter(Partition partition, long batchOffset, long timestamp)
     {
@@ -77,13 +89,22 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
         if (slice.IsEmpty) return (batchOffset, timestamp);
         var bytes = new byte[slice.Length];
         slice.CopyTo(bytes);
-        if (RecordBatch.CompressionCodec(bytes) != 0 || (RecordBatch.Attributes(bytes) & RecordBatch.TimestampTypeFlag) != 0)
-            return (Math.Max(RecordBatch.BaseOffset(bytes), partition.LogStartOffset), RecordBatch.MaxTimestamp(bytes));
-        var reader = new RecordReader(bytes);
-        while (reader.TryRead(out var record))
+        long logStart = partition.LogStartOffset;
+        var fallback = (Math.Max(RecordBatch.BaseOffset(bytes), logStart), RecordBatch.MaxTimestamp(bytes));
+        if ((RecordBatch.Attributes(bytes) & RecordBatch.TimestampTypeFlag) != 0) return fallback;
+        try
         {
-            if (record.Timestamp >= timestamp && record.Offset >= partition.LogStartOffset) return (record.Offset, record.Timestamp);
+            var batch = RecordBatch.CompressionCodec(bytes) == 0 ? bytes : RecordBatchCompression.Decompress(bytes);
+            var reader = new RecordReader(batch);
+            while (reader.TryRead(out var record))
+            {
+                if (record.Timestamp >= timestamp && record.Offset >= logStart) return (record.Offset, record.Timestamp);
+            }
         }
-        return (RecordBatch.BaseOffset(bytes), RecordBatch.MaxTimestamp(bytes));
+        catch (InvalidDataException)
+        {
+            // A batch that cannot be opened is answered by its start, where a consumer must begin reading it anyway.
+        }
+        return fallback;
     }
 }

@@ -55,14 +55,14 @@ internal sealed record RecordHeaderEntry(string Key, string? Value);
 internal sealed record ConsumedRecord(int Partition, long Offset, long Timestamp, string? Key, string? Value, List<RecordHeaderEntry> Headers);
 
 /// <param name="NextOffset">Where the next read should start.</param>
-/// <param name="SkippedCompressed">Records in compressed batches, which the admin API does not decode, skipped over.</param>
+/// <param name="SkippedUnreadable">Records in compressed batches whose data cannot be decompressed, skipped over.</param>
 internal sealed record RecordsResponse(
     string Topic,
     int Partition,
     long LogStartOffset,
     long HighWatermark,
     long NextOffset,
-    long SkippedCompressed,
+    long SkippedUnreadable,
     List<ConsumedRecord> Records);
 
 internal sealed record QueueInfo(

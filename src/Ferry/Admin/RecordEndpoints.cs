@@ -11,7 +11,8 @@ namespace Ferry.Admin;
 /// <summary>
 /// Produce and read records over HTTP, for <c>ferry produce</c> and <c>ferry consume</c>: batches are built with
 /// <see cref="RecordBatchBuilder"/> and appended through <see cref="Partition.Append"/>, and reads walk
-/// <see cref="Partition.Read"/> with <see cref="RecordReader"/>, so these records are the same bytes a Kafka client
+/// <see cref="Partition.Read"/> with <see cref="RecordReader"/> (compressed batches opened by
+/// <see cref="RecordBatchCompression"/>), so these records are the same bytes a Kafka client
 /// sees. Keys, values and headers are UTF-8 text: the tools work on lines.
 /// </summary>
 internal static class RecordEndpoints
@@ -140,7 +141,7 @@ internal static class RecordEndpoints
             p.Traffic.AddOut(response.Records.Count - decodedBefore, read.Slice.Length);
             if (next == before) break;
         }
-        return AdminResults.Json(response with { NextOffset = next, SkippedCompressed = skipped, HighWatermark = p.HighWatermark },
+        return AdminResults.Json(response with { NextOffset = next, SkippedUnreadable = skipped, HighWatermark = p.HighWatermark },
             FerryJsonContext.Api.RecordsResponse);
     }
 
@@ -162,10 +163,18 @@ internal static class RecordEndpoints
             }
             if (RecordBatch.CompressionCodec(batch) != 0)
             {
-                // Compressed batches are served to Kafka clients as stored; the broker does not open them.
-                skipped += batchEnd - Math.Max(next, RecordBatch.BaseOffset(batch));
-                next = batchEnd;
-                continue;
+                // Read here as a Kafka consumer reads it: opened. One whose data cannot be (a client compressed
+                // garbage under a valid CRC) is skipped and counted, as a consumer could not read it either.
+                try
+                {
+                    batch = RecordBatchCompression.Decompress(batch);
+                }
+                catch (InvalidDataException)
+                {
+                    skipped += batchEnd - Math.Max(next, RecordBatch.BaseOffset(batch));
+                    next = batchEnd;
+                    continue;
+                }
             }
             var reader = new RecordReader(batch);
             while (reader.TryRead(out var record))

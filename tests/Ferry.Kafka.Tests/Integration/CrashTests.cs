@@ -79,6 +79,40 @@ public sealed class CrashTests
     }
 
     [Fact]
+    public async Task Sigkill_AfterDeleteRecords_KeepsTheNewLogStart()
+    {
+        Librdkafka.EnsureLoaded();
+        var data = Path.Combine(Path.GetTempPath(), "ferry-trim-" + Guid.NewGuid().ToString("N"));
+        var partition = new TopicPartition("trim", 0);
+        await using (var ferry = await FerryProcess.StartAsync(data))
+        {
+            using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = ferry.BootstrapServers, Acks = Acks.All }).Build())
+            {
+                for (int i = 0; i < 10; i++) await producer.ProduceAsync("trim", new Message<string, string> { Key = "k", Value = $"v{i}" });
+            }
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = ferry.BootstrapServers }).Build();
+            var deleted = await admin.DeleteRecordsAsync([new TopicPartitionOffset(partition, 6)]);
+            Assert.Equal(6, deleted.Single().Offset.Value);
+
+            ferry.Signal("KILL"); // right after the answer: no clean shutdown to write the start down
+            await ferry.Process.WaitForExitAsync();
+        }
+
+        await using var restarted = await FerryProcess.StartAsync(data);
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = restarted.BootstrapServers,
+            GroupId = "trim-check",
+            EnableAutoCommit = false,
+        }).Build();
+        var watermarks = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10));
+        Assert.Equal((6L, 10L), (watermarks.Low.Value, watermarks.High.Value));
+        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        var first = consumer.Consume(TimeSpan.FromSeconds(10));
+        Assert.Equal((6L, "v6"), (first.Offset.Value, first.Message.Value));
+    }
+
+    [Fact]
     public async Task Sigterm_WithAConsumerLongPolling_ExitsPromptlyAndCleanly()
     {
         Librdkafka.EnsureLoaded();
