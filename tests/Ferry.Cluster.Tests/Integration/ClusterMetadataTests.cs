@@ -37,7 +37,7 @@ public sealed class ClusterMetadataTests
             Assert.Equal(controller, described.Controller.Id);
             Assert.Equal(3, described.Nodes.Count);
 
-            var (exitCode, stdout, stderr) = await Ferry.Tests.FerryProcess.RunAsync(null, "--server", node.Http, "cluster", "status");
+            var (exitCode, stdout, stderr) = await Ferry.Tests.FerryProcess.RunAsync(null, "cluster", "status", "--server", node.Http);
             Assert.True(exitCode == 0, stderr);
             Assert.Contains($"controller {controller}", stdout, StringComparison.Ordinal);
             foreach (var other in cluster.Nodes) Assert.Contains(other.BootstrapServers, stdout, StringComparison.Ordinal);
