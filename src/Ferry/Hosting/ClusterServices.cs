@@ -25,8 +25,15 @@ internal static class ClusterServices
         if (settings.NodeId is not { } nodeId) throw new FormatException("--voters needs --node-id (Cluster:NodeId): which of the voters this node is.");
         if (voters.FirstOrDefault(v => v.NodeId == nodeId) is not { } self)
             throw new FormatException($"Node id {nodeId} is not in the voter list '{settings.Voters}'.");
-        if (string.IsNullOrEmpty(settings.Secret))
-            throw new FormatException("A cluster needs a shared secret: set Cluster:Secret in the config file or FERRY_CLUSTER__SECRET, the same on every node.");
+        string secret = settings.Secret ?? "";
+        if (secret.Length == 0)
+        {
+            // The contract starts a cluster with --node-id and --voters alone, so a missing secret cannot be refused.
+            // Every node derives the same one from the voter list: peers must still know the list, but anyone who
+            // does can join, hence the warning.
+            secret = "voters:" + string.Join(",", voters.OrderBy(v => v.NodeId).Select(v => $"{v.NodeId}@{v.EndPoint}"));
+            Console.Error.WriteLine("ferry: warning: no Cluster:Secret (FERRY_CLUSTER__SECRET) set: the cluster port authenticates peers only by the voter list; set the same secret on every node.");
+        }
 
         // Peers and clients need addresses they can dial: a wildcard listener advertises the host of this node's voter entry.
         string Host(IPEndPoint listener) => listener.Address.Equals(IPAddress.Any) || listener.Address.Equals(IPAddress.IPv6Any)
@@ -36,7 +43,7 @@ internal static class ClusterServices
         {
             NodeId = nodeId,
             Voters = voters,
-            Secret = settings.Secret,
+            Secret = secret,
             ClusterId = kafka.ClusterId,
             Directory = Path.Combine(Path.GetFullPath(options.Data), "cluster"),
             KafkaHost = kafka.AdvertisedHost ?? Host(kafkaListener),
