@@ -125,6 +125,11 @@ public sealed class CliTests(LiveFerry ferry) : IClassFixture<LiveFerry>
 
         (code, _, _) = await FerryProcess.RunAsync(null, "status", "--server", server);
         Assert.Equal(3, code);
+
+        // Written before the command, as scripts of earlier releases do, the option is still honoured.
+        (code, _, stderr) = await FerryProcess.RunAsync(null, "--server", server, "--json", "topics", "list");
+        Assert.Equal(3, code);
+        Assert.StartsWith($"ferry: cannot reach the broker at {server}/", stderr.Trim());
     }
 
     [Fact]

@@ -29,7 +29,7 @@ internal static partial class FerryCommandLine
 
     public static Task<int> RunAsync(string[] args)
     {
-        var parse = Create().Parse(KcatKeySeparator(args));
+        var parse = Create().Parse(KcatKeySeparator(ClientOptionsAfterCommand(args)));
         if (parse.Errors.Count > 0)
         {
             // Usage mistakes get their own exit code, so that scripts can tell them from failed operations.
@@ -47,6 +47,28 @@ internal static partial class FerryCommandLine
     /// kcat writes the key separator stuck to its flag (<c>-K:</c>, <c>-K\t</c>); the parser would read <c>-K:</c> as
     /// <c>-K</c> with an empty value (':' is one of its own delimiters). Split it as kcat means it.
     /// </summary>
+    /// <summary>
+    /// The client options belong to the client commands (so that <c>serve --help</c> does not offer them), but
+    /// scripts written as <c>ferry --server URL topics list</c> keep working: leading client options move behind
+    /// the command.
+    /// </summary>
+    internal static string[] ClientOptionsAfterCommand(string[] args)
+    {
+        var leading = new List<string>();
+        int i = 0;
+        while (i < args.Length)
+        {
+            string arg = args[i];
+            bool withValue = arg is "--server" or "-s" or "--user" or "-u";
+            bool inline = arg.StartsWith("--server=", StringComparison.Ordinal) || arg.StartsWith("--user=", StringComparison.Ordinal);
+            if (withValue && i + 1 < args.Length) { leading.Add(arg); leading.Add(args[i + 1]); i += 2; }
+            else if (inline || arg == "--json") { leading.Add(arg); i++; }
+            else break;
+        }
+        if (leading.Count == 0 || i == args.Length || args[i] == "serve") return args;
+        return [.. args[i..], .. leading];
+    }
+
     internal static string[] KcatKeySeparator(string[] args)
     {
         if (args.Length == 0 || args[0] != "produce") return args;
