@@ -119,46 +119,50 @@ public sealed class GroupsCoordinatorConformanceTests
         var aJoin = a.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, "a"));
         var bJoined = await b.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, "b"));
         var aJoined = await aJoin;
-        Assert.Equal(aJoined.MemberId, aJoined.Leader);
-        Assert.False(aJoined.SkipAssignment);
-        var bSync = b.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
+        Assert.Equal(aJoined.Leader, bJoined.Leader);
+        // The two joins race on two connections: whichever the coordinator saw first leads.
+        bool aLeads = aJoined.MemberId == aJoined.Leader;
+        var (leader, leaderJoined, leaderId) = aLeads ? (a, aJoined, "a") : (b, bJoined, "b");
+        var (follower, followerJoined, followerId) = aLeads ? (b, bJoined, "b") : (a, aJoined, "a");
+        Assert.False(leaderJoined.SkipAssignment);
+        var followerSync = follower.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
         {
-            GroupId = group, GenerationId = bJoined.GenerationId, MemberId = bJoined.MemberId, GroupInstanceId = "b",
+            GroupId = group, GenerationId = followerJoined.GenerationId, MemberId = followerJoined.MemberId, GroupInstanceId = followerId,
             ProtocolType = "consumer", ProtocolName = "range",
         });
-        var aSync = await a.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
+        var leaderSync = await leader.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
         {
-            GroupId = group, GenerationId = aJoined.GenerationId, MemberId = aJoined.MemberId, GroupInstanceId = "a",
+            GroupId = group, GenerationId = leaderJoined.GenerationId, MemberId = leaderJoined.MemberId, GroupInstanceId = leaderId,
             ProtocolType = "consumer", ProtocolName = "range",
             Assignments =
             [
-                new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = aJoined.MemberId, Assignment = [1] },
-                new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = bJoined.MemberId, Assignment = [2] },
+                new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = leaderJoined.MemberId, Assignment = [1] },
+                new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = followerJoined.MemberId, Assignment = [2] },
             ],
         });
-        Assert.Equal([1], aSync.Assignment);
-        Assert.Equal([2], (await bSync).Assignment);
+        Assert.Equal([1], leaderSync.Assignment);
+        Assert.Equal([2], (await followerSync).Assignment);
 
         // The leader restarts: same instance id, no member id. KIP-814: the current generation, every member,
         // leadership, and SkipAssignment, so that it does not assign anew; its SyncGroup returns what it had.
         using var restarted = await RawKafkaClient.ConnectAsync(server.KafkaPort);
-        var rejoined = await restarted.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, "a"));
+        var rejoined = await restarted.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 9, GroupsProtocolTests.Join(group, "", topic, leaderId));
         Assert.Equal(ErrorCodes.None, rejoined.ErrorCode);
         Assert.True(rejoined.SkipAssignment);
-        Assert.Equal(aJoined.GenerationId, rejoined.GenerationId);
+        Assert.Equal(leaderJoined.GenerationId, rejoined.GenerationId);
         Assert.Equal(rejoined.MemberId, rejoined.Leader);
         Assert.Equal(["a", "b"], rejoined.Members.Select(m => m.GroupInstanceId).Order());
         var resynced = await restarted.SendAsync<SyncGroupResponse>(ApiKeys.SyncGroup, 5, new SyncGroupRequest
         {
-            GroupId = group, GenerationId = rejoined.GenerationId, MemberId = rejoined.MemberId, GroupInstanceId = "a",
+            GroupId = group, GenerationId = rejoined.GenerationId, MemberId = rejoined.MemberId, GroupInstanceId = leaderId,
             ProtocolType = "consumer", ProtocolName = "range",
         });
         Assert.Equal([1], resynced.Assignment);
 
         // No rebalance: the follower's heartbeat in the same generation is answered without error.
-        var heartbeat = await b.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 4, new HeartbeatRequest
+        var heartbeat = await follower.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 4, new HeartbeatRequest
         {
-            GroupId = group, GenerationId = bJoined.GenerationId, MemberId = bJoined.MemberId, GroupInstanceId = "b",
+            GroupId = group, GenerationId = followerJoined.GenerationId, MemberId = followerJoined.MemberId, GroupInstanceId = followerId,
         });
         Assert.Equal(ErrorCodes.None, heartbeat.ErrorCode);
     }
