@@ -29,4 +29,34 @@ public sealed record LogOptions
 
     /// <summary>message.timestamp.type: LogAppendTime replaces producer timestamps with the broker's clock.</summary>
     public bool UseLogAppendTime { get; init; }
+
+    /// <summary>cleanup.policy contains <c>delete</c>: retention by time and size applies (the default).</summary>
+    public bool Delete { get; init; } = true;
+
+    /// <summary>cleanup.policy contains <c>compact</c>: the cleaner keeps the last record of each key.</summary>
+    public bool Compact { get; init; }
+
+    /// <summary>delete.retention.ms: how long a tombstone (a null value) stays readable on a compacted log (default 1 day).</summary>
+    public long DeleteRetentionMs { get; init; } = 24L * 60 * 60 * 1000;
+
+    /// <summary>min.compaction.lag.ms: a record stays uncompacted at least this long (default 0).</summary>
+    public long MinCompactionLagMs { get; init; }
+
+    /// <summary>max.compaction.lag.ms: a record is compacted at the latest this long after it was written, dirty ratio or not.</summary>
+    public long MaxCompactionLagMs { get; init; } = long.MaxValue;
+
+    /// <summary>min.cleanable.dirty.ratio: the share of the log not yet cleaned that makes it worth cleaning (default 0.5).</summary>
+    public double MinCleanableDirtyRatio { get; init; } = 0.5;
+
+    /// <summary>
+    /// compression.type: the codec batches are stored with (<see cref="Records.RecordBatchCompression"/> codes);
+    /// -1 (<c>producer</c>, the default) keeps each batch as its producer compressed it.
+    /// </summary>
+    public int CompressionCodec { get; init; } = -1;
+
+    /// <summary>message.timestamp.before.max.ms: a CreateTime record may be at most this much older than the broker's clock.</summary>
+    public long TimestampBeforeMaxMs { get; init; } = long.MaxValue;
+
+    /// <summary>message.timestamp.after.max.ms: a CreateTime record may be at most this much ahead of the broker's clock (default 1 hour, as Kafka 4).</summary>
+    public long TimestampAfterMaxMs { get; init; } = 60L * 60 * 1000;
 }

@@ -42,7 +42,7 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         topics.AddDeletionHook(DeleteTopicOffsetsAsync);
     }
 
-    internal GroupOptions Options { get; }
+    public GroupOptions Options { get; }
     internal TimeProvider Time { get; }
     internal ILogger Logger { get; }
 

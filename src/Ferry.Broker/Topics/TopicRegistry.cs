@@ -41,6 +41,9 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 
     public IEnumerable<Topic> Topics => _topics.Values;
 
+    /// <summary>The broker's defaults for every log: what a topic without overrides runs with.</summary>
+    public LogOptions Defaults => _options.DefaultLogOptions;
+
     /// <summary>
     /// Adds what runs once a topic is deleted, before the deletion is answered: state kept about the topic
     /// elsewhere (committed offsets) goes with it, so a topic recreated under the same name starts afresh.

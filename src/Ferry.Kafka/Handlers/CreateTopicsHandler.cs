@@ -42,7 +42,7 @@ public sealed class CreateTopicsHandler(TopicRegistry topics, IMetadataControlle
             {
                 if (cluster.GetPartition(topic.Name, 0) is { } first) result.ReplicationFactor = (short)first.Replicas.Count;
                 result.TopicId = topic.Id;
-                result.Configs = TopicErrors.DescribeConfigs(topic).Select(c => new CreateTopicsResponse.CreatableTopicConfigs
+                result.Configs = TopicErrors.DescribeConfigs(topic, topics.Defaults).Select(c => new CreateTopicsResponse.CreatableTopicConfigs
                 {
                     Name = c.Name,
                     Value = c.Value,

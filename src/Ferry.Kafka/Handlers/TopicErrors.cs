@@ -1,5 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
+using Ferry.Storage;
 
 namespace Ferry.Kafka.Handlers;
 
@@ -22,9 +23,21 @@ internal static class TopicErrors
         _ => ErrorCodes.UnknownServerError,
     };
 
-    public static IEnumerable<(string Name, string Value, sbyte Source)> DescribeConfigs(Topic topic) =>
-        TopicConfig.Known.Select(name => (name, TopicConfig.Value(topic.Options, name),
-            topic.Overrides.ContainsKey(name) ? DynamicTopicConfig : DefaultConfig));
+    /// <summary>
+    /// Every topic config with its effective value and source, and its synonyms in Kafka's order (the topic's
+    /// override, then the broker setting the default comes from).
+    /// </summary>
+    public static IEnumerable<DescribedConfig> DescribeConfigs(Topic topic, LogOptions defaults) =>
+        TopicConfig.Definitions.Select(definition =>
+        {
+            string name = definition.Name;
+            bool overridden = topic.Overrides.ContainsKey(name);
+            var synonyms = new List<(string, string, sbyte)>(2);
+            if (overridden) synonyms.Add((name, TopicConfig.Value(topic.Options, topic.Overrides, name), DynamicTopicConfig));
+            if (definition.ServerSynonym is { } server) synonyms.Add((server, TopicConfig.DefaultValue(defaults, name), DefaultConfig));
+            return new DescribedConfig(name, TopicConfig.Value(topic.Options, topic.Overrides, name), overridden ? DynamicTopicConfig : DefaultConfig,
+                false, definition.Type, definition.Documentation, synonyms);
+        });
 
     /// <summary>
     /// Applies config changes to a topic resource for AlterConfigs and IncrementalAlterConfigs alike: only
@@ -38,3 +51,7 @@ internal static class TopicErrors
         return (ToErrorCode(outcome.Error), outcome.Message);
     }
 }
+
+/// <summary>One config as DescribeConfigs and CreateTopics report it.</summary>
+internal sealed record DescribedConfig(string Name, string? Value, sbyte Source, bool ReadOnly, ConfigType Type, string Documentation,
+    IReadOnlyList<(string Name, string Value, sbyte Source)> Synonyms);

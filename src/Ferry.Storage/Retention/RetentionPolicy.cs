@@ -11,6 +11,8 @@ public static class RetentionPolicy
 {
     public static int CountDeletable(IReadOnlyList<LogSegment> segments, LogOptions options, long nowMs)
     {
+        // cleanup.policy=compact alone: the cleaner decides what goes, never age or size.
+        if (!options.Delete) return 0;
         long total = 0;
         foreach (var segment in segments) total += segment.Size;
         int count = 0;

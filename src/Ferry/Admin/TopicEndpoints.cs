@@ -92,7 +92,7 @@ internal static class TopicEndpoints
         var options = topic.Options;
         var overrides = topic.Overrides;
         var configs = TopicConfig.Known
-            .Select(name => new ConfigEntry(name, TopicConfig.Value(options, name), overrides.ContainsKey(name) ? "topic" : "default"))
+            .Select(name => new ConfigEntry(name, TopicConfig.Value(options, overrides, name), overrides.ContainsKey(name) ? "topic" : "default"))
             .ToList();
         return new TopicDetail(topic.Name, topic.Id, partitions, configs, rates.Topic(topic.Name));
     }
