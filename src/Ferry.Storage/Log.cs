@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Ferry.Storage.Compaction;
 using Ferry.Storage.Durability;
 using Ferry.Storage.Indexes;
 using Ferry.Storage.Records;
@@ -31,13 +32,17 @@ public sealed partial class Log : IAsyncDisposable
     /// </summary>
     private const string LogStartCheckpoint = "log-start-offset.checkpoint";
 
+    /// <summary>Where the part of the log the cleaner has not yet cleaned begins (Kafka's cleaner-offset-checkpoint).</summary>
+    private const string CleanerCheckpointFile = "cleaner-offset.checkpoint";
+
     private readonly Lock _writeLock = new();
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly GroupCommitter _committer;
     private volatile LogSegment[] _segments;
     private long _logStartOffset;
-    private bool _disposed;
+    private long _cleanerCheckpoint;
+    private volatile bool _disposed;
 
     private Log(string directory, LogOptions options, LogSegment[] segments, long logStartOffset,
         LogRecoveryInfo recovery, TimeProvider time, ILogger logger)
@@ -50,6 +55,28 @@ public sealed partial class Log : IAsyncDisposable
         _time = time;
         _logger = logger;
         _committer = new GroupCommitter(LogEndOffset, () => LogEndOffset, FlushThrough);
+        _cleanerCheckpoint = ReadCheckpoint(directory, CleanerCheckpointFile);
+    }
+
+    /// <summary>
+    /// What the cleaner may clean below (exclusive): set by the partition to its last stable offset, so that records
+    /// consumers cannot see yet and open transactions stay as written. Null: the log end.
+    /// </summary>
+    public Func<long>? CleanableUpperBound { get; set; }
+
+    internal LogSegment[] SegmentsSnapshot => _segments;
+
+    internal bool IsClosed => _disposed;
+
+    /// <summary>The first offset the cleaner has not cleaned; written durably when a pass completes.</summary>
+    internal long CleanerCheckpoint
+    {
+        get => Volatile.Read(ref _cleanerCheckpoint);
+        set
+        {
+            Volatile.Write(ref _cleanerCheckpoint, value);
+            AtomicFile.Write(Path.Combine(Directory, CleanerCheckpointFile), Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
+        }
     }
 
     public string Directory { get; }
@@ -94,6 +121,8 @@ public sealed partial class Log : IAsyncDisposable
         logger ??= NullLogger.Instance;
         System.IO.Directory.CreateDirectory(directory);
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        // A cleaning pass cut short by a crash: finish its committed swap, or drop its uncommitted files.
+        CleanedSegmentSwap.Recover(directory);
 
         var marker = Path.Combine(directory, CleanShutdownMarker);
         var clean = CleanShutdown.TryRead(marker);
@@ -114,7 +143,7 @@ public sealed partial class Log : IAsyncDisposable
             long nextBase = isTail ? -1 : baseOffsets[i + 1];
             segments.Add(OpenSegment(directory, baseOffsets[i], nextBase, isTail, clean, options, recovery, now, logger));
         }
-        long logStart = Math.Max(segments[0].BaseOffset, Math.Max(clean?.LogStartOffset ?? 0, ReadLogStartCheckpoint(directory)));
+        long logStart = Math.Max(segments[0].BaseOffset, Math.Max(clean?.LogStartOffset ?? 0, ReadCheckpoint(directory, LogStartCheckpoint)));
         logStart = Math.Min(logStart, segments[^1].NextOffset);
         // A crash between the checkpoint and the deletion of the segments it made obsolete: delete them now.
         while (segments.Count > 1 && segments[1].BaseOffset <= logStart)
@@ -168,15 +197,18 @@ public sealed partial class Log : IAsyncDisposable
                 RandomAccess.FlushToDisk(file);
             }
         }
+        long nextOffset = scan.NextOffset;
+        // A cleaned segment may end in a gap (its last records compacted away): it reaches to the next one.
+        if (!isTail && !scan.IsDamaged && nextOffset < nextBase) nextOffset = nextBase;
         if (!isTail)
         {
-            scan.Index.Add(new IndexEntry((int)(scan.NextOffset - baseOffset), (int)scan.ValidSize, scan.MaxTimestamp));
+            scan.Index.Add(new IndexEntry((int)(nextOffset - baseOffset), (int)scan.ValidSize, scan.MaxTimestamp));
             scan.Index.WriteFiles(SegmentFileNames.OffsetIndex(directory, baseOffset), SegmentFileNames.TimeIndex(directory, baseOffset));
             scan.Index.TruncateToPosition((int)scan.ValidSize);
-            if (scan.IsDamaged || scan.NextOffset != nextBase)
-                LogEvents.SegmentGap(logger, dataPath, scan.NextOffset, nextBase);
+            if (scan.IsDamaged || nextOffset != nextBase)
+                LogEvents.SegmentGap(logger, dataPath, nextOffset, nextBase);
         }
-        return LogSegment.Open(directory, baseOffset, scan.Index, scan.ValidSize, scan.NextOffset, scan.MaxTimestamp,
+        return LogSegment.Open(directory, baseOffset, scan.Index, scan.ValidSize, nextOffset, scan.MaxTimestamp,
             options.IndexIntervalBytes, now);
     }
 
@@ -269,7 +301,9 @@ public sealed partial class Log : IAsyncDisposable
     {
         var active = _segments[^1];
         bool full = active.Size > 0 && active.Size + incomingBytes > Options.SegmentBytes;
-        bool old = active.Size > 0 && now - active.CreatedAtMs >= Options.SegmentMs;
+        // A compacted log rolls by max.compaction.lag.ms too: the active segment is never cleaned (Kafka's rule).
+        long maxAge = Options.Compact ? Math.Min(Options.SegmentMs, Options.MaxCompactionLagMs) : Options.SegmentMs;
+        bool old = active.Size > 0 && now - active.CreatedAtMs >= maxAge;
         return full || old ? Roll(now) : active;
     }
 
@@ -505,6 +539,7 @@ public sealed partial class Log : IAsyncDisposable
                 if (offset < LogStartOffset && File.Exists(Path.Combine(Directory, LogStartCheckpoint))) WriteLogStartCheckpoint(offset);
                 Volatile.Write(ref _logStartOffset, offset);
                 _committer.LowerDurableOffset(offset);
+                if (CleanerCheckpoint > offset) CleanerCheckpoint = offset;
                 return;
             }
             int keep = FindSegmentIndex(_segments, offset);
@@ -519,6 +554,7 @@ public sealed partial class Log : IAsyncDisposable
             }
             _segments = kept;
             foreach (var segment in dropped) segment.Retire(delete: true);
+            if (CleanerCheckpoint > LogEndOffset) CleanerCheckpoint = LogEndOffset;
             Volatile.Write(ref _logStartOffset, Math.Min(LogStartOffset, LogEndOffset));
             _committer.LowerDurableOffset(LogEndOffset);
             target.Flush();
@@ -538,6 +574,7 @@ public sealed partial class Log : IAsyncDisposable
             _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
             Volatile.Write(ref _logStartOffset, offset);
             _committer.Reset(offset);
+            if (CleanerCheckpoint != offset) CleanerCheckpoint = offset;
         }
     }
 
@@ -610,12 +647,41 @@ public sealed partial class Log : IAsyncDisposable
     private void WriteLogStartCheckpoint(long offset) =>
         AtomicFile.Write(Path.Combine(Directory, LogStartCheckpoint), Encoding.ASCII.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
 
-    /// <summary>The checkpointed log start, or 0 when there is none (or it cannot be read: the segments then decide).</summary>
-    private static long ReadLogStartCheckpoint(string directory)
+    /// <summary>
+    /// Puts a cleaned segment in the place of <paramref name="sources"/> (consecutive closed segments), under the
+    /// write lock and crash-safely (<see cref="CleanedSegmentSwap"/>). False, and the cleaned files deleted, when the
+    /// log changed since the pass read them (retention, truncation, close): the pass is simply lost.
+    /// </summary>
+    internal bool ReplaceWithCleaned(LogSegment[] sources, SegmentIndex index, long size, long nextOffset, long maxTimestamp)
+    {
+        lock (_writeLock)
+        {
+            int at = Array.IndexOf(_segments, sources[0]);
+            bool intact = !_disposed && at >= 0 && at + sources.Length < _segments.Length;
+            for (int i = 1; intact && i < sources.Length; i++) intact = ReferenceEquals(_segments[at + i], sources[i]);
+            long baseOffset = sources[0].BaseOffset;
+            if (!intact)
+            {
+                File.Delete(CleanedSegmentSwap.Cleaned(SegmentFileNames.Data(Directory, baseOffset)));
+                File.Delete(CleanedSegmentSwap.Cleaned(SegmentFileNames.OffsetIndex(Directory, baseOffset)));
+                File.Delete(CleanedSegmentSwap.Cleaned(SegmentFileNames.TimeIndex(Directory, baseOffset)));
+                return false;
+            }
+            CleanedSegmentSwap.Commit(Directory, Array.ConvertAll(sources, s => s.BaseOffset));
+            var cleaned = LogSegment.Open(Directory, baseOffset, index, size, nextOffset, maxTimestamp, Options.IndexIntervalBytes, sources[^1].CreatedAtMs);
+            _segments = [.. _segments[..at], cleaned, .. _segments[(at + sources.Length)..]];
+            // Their files are gone or replaced already; readers holding them finish on the open handles.
+            foreach (var source in sources) source.Retire(delete: false);
+            return true;
+        }
+    }
+
+    /// <summary>A checkpointed offset, or 0 when there is none (or it cannot be read: the segments then decide).</summary>
+    private static long ReadCheckpoint(string directory, string name)
     {
         try
         {
-            var path = Path.Combine(directory, LogStartCheckpoint);
+            var path = Path.Combine(directory, name);
             return File.Exists(path) && long.TryParse(File.ReadAllText(path), NumberStyles.None, CultureInfo.InvariantCulture, out long offset) ? offset : 0;
         }
         catch (IOException)

@@ -26,14 +26,14 @@ public sealed class RecordBatchBuilder
     public int Count => _count;
 
     public RecordBatchBuilder Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp,
-        ReadOnlySpan<RecordHeader> headers = default, bool nullKey = false)
+        ReadOnlySpan<RecordHeader> headers = default, bool nullKey = false, bool nullValue = false)
     {
         if (_baseTimestamp < 0) _baseTimestamp = timestamp;
         _maxTimestamp = Math.Max(_maxTimestamp, timestamp);
 
         int bodyLength = 1 + Varint.SizeOfLong(timestamp - _baseTimestamp) + Varint.SizeOfInt(_count)
             + (nullKey ? Varint.SizeOfInt(-1) : Varint.SizeOfInt(key.Length) + key.Length)
-            + Varint.SizeOfInt(value.Length) + value.Length
+            + (nullValue ? Varint.SizeOfInt(-1) : Varint.SizeOfInt(value.Length) + value.Length)
             + Varint.SizeOfInt(headers.Length);
         foreach (var header in headers)
         {
@@ -56,9 +56,16 @@ public sealed class RecordBatchBuilder
             key.CopyTo(span[p..]);
             p += key.Length;
         }
-        p += Varint.WriteInt(span[p..], value.Length);
-        value.CopyTo(span[p..]);
-        p += value.Length;
+        if (nullValue)
+        {
+            p += Varint.WriteInt(span[p..], -1);
+        }
+        else
+        {
+            p += Varint.WriteInt(span[p..], value.Length);
+            value.CopyTo(span[p..]);
+            p += value.Length;
+        }
         p += Varint.WriteInt(span[p..], headers.Length);
         foreach (var header in headers)
         {

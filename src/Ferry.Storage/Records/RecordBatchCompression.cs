@@ -73,6 +73,67 @@ public static class RecordBatchCompression
         return result;
     }
 
+    /// <summary>
+    /// The uncompressed batch at the start of <paramref name="batch"/> with its records compressed by
+    /// <paramref name="codec"/> as Kafka clients read them: the header kept, codec bits set, length and CRC
+    /// recomputed. <see cref="None"/> returns a copy with the codec bits cleared.
+    /// </summary>
+    public static byte[] Compress(ReadOnlySpan<byte> batch, int codec)
+    {
+        batch = batch[..RecordBatch.TotalSize(batch)];
+        var records = batch[RecordBatch.HeaderSize..];
+        var output = new MemoryStream(records.Length / 2 + RecordBatch.HeaderSize + 64);
+        output.Write(batch[..RecordBatch.HeaderSize]);
+        switch (codec)
+        {
+            case None:
+                output.Write(records);
+                break;
+            case Gzip:
+                using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(records);
+                break;
+            case Snappy:
+                SnappyXerial(records, output);
+                break;
+            case Lz4:
+                // Kafka's Java reader (KafkaLZ4BlockInputStream) takes only independent blocks.
+                var settings = new K4os.Compression.LZ4.Streams.LZ4EncoderSettings { ChainBlocks = false, ContentChecksum = false, BlockSize = 64 * 1024 };
+                using (var lz4 = LZ4Stream.Encode(output, settings, leaveOpen: true)) lz4.Write(records);
+                break;
+            case Zstd:
+                using (var compressor = new Compressor()) output.Write(compressor.Wrap(records));
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(codec), codec, "Unknown compression codec.");
+        }
+        var result = output.GetBuffer().AsSpan(0, (int)output.Length).ToArray();
+        short attributes = (short)((RecordBatch.Attributes(result) & ~RecordBatch.CompressionCodecMask) | codec);
+        BinaryPrimitives.WriteInt16BigEndian(result.AsSpan(RecordBatch.AttributesOffset), attributes);
+        BinaryPrimitives.WriteInt32BigEndian(result.AsSpan(RecordBatch.LengthOffset), result.Length - RecordBatch.LogOverhead);
+        RecordBatch.WriteCrc(result);
+        return result;
+    }
+
+    /// <summary>xerial's framing, as Kafka's Java clients write snappy (and read it; librdkafka reads both).</summary>
+    private static void SnappyXerial(ReadOnlySpan<byte> records, MemoryStream output)
+    {
+        const int BlockSize = 32 * 1024;
+        output.Write(XerialMagic);
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(word, 1);
+        output.Write(word);
+        output.Write(word);
+        var block = new byte[global::Snappier.Snappy.GetMaxCompressedLength(BlockSize)];
+        for (int start = 0; start < records.Length; start += BlockSize)
+        {
+            var chunk = records.Slice(start, Math.Min(BlockSize, records.Length - start));
+            int length = global::Snappier.Snappy.Compress(chunk, block);
+            BinaryPrimitives.WriteInt32BigEndian(word, length);
+            output.Write(word);
+            output.Write(block, 0, length);
+        }
+    }
+
     private static void Inflate(Stream source, MemoryStream output, int maxBytes)
     {
         using (source)
