@@ -14,6 +14,9 @@ public sealed class BrokerOptions
     /// <summary>How often retention runs over every log.</summary>
     public TimeSpan RetentionCheckInterval { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The log cleaner of compacted topics.</summary>
+    public Ferry.Storage.Compaction.CleanerOptions Cleaner { get; init; } = new();
+
     /// <summary>The clock; tests replace it.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

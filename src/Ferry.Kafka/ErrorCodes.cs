@@ -11,6 +11,7 @@ public static class ErrorCodes
     public const short NotLeaderOrFollower = 6;
     public const short RequestTimedOut = 7;
     public const short MessageTooLarge = 10;
+    public const short InvalidTimestamp = 32;
     public const short OffsetMetadataTooLarge = 12;
     public const short CoordinatorLoadInProgress = 14;
     public const short CoordinatorNotAvailable = 15;

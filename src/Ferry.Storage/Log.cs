@@ -66,6 +66,9 @@ public sealed partial class Log : IAsyncDisposable
 
     internal LogSegment[] SegmentsSnapshot => _segments;
 
+    /// <summary>The log's clock, ms since the epoch (what LogAppendTime and the timestamp checks use).</summary>
+    public long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
     internal bool IsClosed => _disposed;
 
     /// <summary>The first offset the cleaner has not cleaned; written durably when a pass completes.</summary>

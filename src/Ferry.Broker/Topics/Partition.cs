@@ -37,6 +37,8 @@ public sealed class Partition
         Log = log;
         _epochs = LeaderEpochCache.Open(log.Directory, log.LogStartOffset, log.LogEndOffset);
         _highWatermark = log.LogEndOffset;
+        // The cleaner leaves alone what consumers cannot read yet (and open transactions, below the LSO).
+        log.CleanableUpperBound = () => LastStableOffset;
     }
 
     public string Topic { get; }
@@ -98,6 +100,11 @@ public sealed class Partition
             });
         }
         if (RecordBatch.IsTransactional(records)) return PartitionAppendResult.Failed(PartitionAppendError.TransactionsUnsupported);
+        var options = Log.Options;
+        var invalid = AppendChecks.Validate(records, options, Log.NowMs, $"{Topic}-{Index}", out var recordErrors, out var message);
+        if (invalid != PartitionAppendError.None)
+            return PartitionAppendResult.Failed(invalid) with { RecordErrors = recordErrors, Message = message };
+        if (AppendChecks.Recompress(records, options) is { } recompressed) records = recompressed;
 
         long producerId = RecordBatch.ProducerId(records);
         short epoch = RecordBatch.ProducerEpoch(records);

@@ -5,6 +5,12 @@ namespace Ferry.Broker.Topics;
 /// <summary>The outcome of a produce to one partition: the offsets the records got, or why they were refused.</summary>
 public readonly record struct PartitionAppendResult(PartitionAppendError Error, long BaseOffset, long LastOffset, long LogAppendTime, long LogStartOffset)
 {
+    /// <summary>The records refused, for INVALID_RECORD and INVALID_TIMESTAMP (KIP-467); null otherwise.</summary>
+    public IReadOnlyList<RecordError>? RecordErrors { get; init; }
+
+    /// <summary>Why the batch was refused, when the records alone do not say.</summary>
+    public string? Message { get; init; }
+
     public static PartitionAppendResult Failed(PartitionAppendError error) => new(error, -1, -1, -1, -1);
 }
 
@@ -26,6 +32,8 @@ public enum PartitionAppendError
     NotEnoughReplicas,
     /// <summary>Written, but the ISR shrank below min.insync.replicas before it was committed.</summary>
     NotEnoughReplicasAfterAppend,
+    /// <summary>A CreateTime timestamp outside message.timestamp.before/after.max.ms.</summary>
+    InvalidTimestamp,
 }
 
 /// <summary>How a request's leader epoch compares with this replica's (KIP-320).</summary>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Ferry.Broker.Metadata;
 using Ferry.Storage;
+using Ferry.Storage.Compaction;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Broker.Topics;
@@ -35,7 +36,12 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         _logger = loggerFactory.CreateLogger<TopicRegistry>();
         _metadataPath = Path.Combine(options.DataDirectory, "topics.json");
         _logsRoot = Path.Combine(options.DataDirectory, "topics");
+        Cleaner = new LogCleaner(options.Cleaner, () => _topics.Values.SelectMany(t => t.Partitions.Select(p => p.Log)), options.Time,
+            loggerFactory.CreateLogger<LogCleaner>());
     }
+
+    /// <summary>The cleaner of every partition whose topic has cleanup.policy=compact; the host runs it.</summary>
+    public LogCleaner Cleaner { get; }
 
     private volatile Func<string, Task>[] _deletionHooks = [];
 

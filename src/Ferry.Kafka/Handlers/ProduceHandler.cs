@@ -50,6 +50,13 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
                 var appended = partition.Append(MemoryMarshal.AsMemory(records).Span, requireMinInsync: request.Acks == -1);
                 result.ErrorCode = ToErrorCode(appended.Error);
                 if (appended.Error == PartitionAppendError.NotLeaderOrFollower) LeaderHint(result, partition);
+                if (appended.RecordErrors is { } refused)
+                {
+                    // KIP-467 (v8+): which records were refused and why; older versions carry the code alone.
+                    foreach (var error in refused)
+                        result.RecordErrors.Add(new ProduceResponse.BatchIndexAndErrorMessage { BatchIndex = error.BatchIndex, BatchIndexErrorMessage = error.Message });
+                    result.ErrorMessage = appended.Message;
+                }
                 if (appended.Error != PartitionAppendError.None) continue;
                 result.BaseOffset = appended.BaseOffset;
                 result.LogAppendTimeMs = appended.LogAppendTime;
@@ -146,6 +153,7 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
         PartitionAppendError.NotLeaderOrFollower => ErrorCodes.NotLeaderOrFollower,
         PartitionAppendError.NotEnoughReplicas => ErrorCodes.NotEnoughReplicas,
         PartitionAppendError.NotEnoughReplicasAfterAppend => ErrorCodes.NotEnoughReplicasAfterAppend,
+        PartitionAppendError.InvalidTimestamp => ErrorCodes.InvalidTimestamp,
         _ => ErrorCodes.InvalidRecord,
     };
 }

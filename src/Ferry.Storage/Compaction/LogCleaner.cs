@@ -21,6 +21,7 @@ public sealed partial class LogCleaner
     private readonly Lock _passLock = new();
     private readonly HashSet<string> _failed = [];
     private LogCompactor? _compactor;
+    private CancellationToken _stopping;
 
     public LogCleaner(CleanerOptions options, Func<IEnumerable<Log>> logs, TimeProvider time, ILogger logger)
     {
@@ -40,6 +41,7 @@ public sealed partial class LogCleaner
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled, on a thread of its own.</summary>
     public Task RunAsync(CancellationToken cancellationToken) => Task.Factory.StartNew(async () =>
     {
+        _stopping = cancellationToken;
         while (!cancellationToken.IsCancellationRequested)
         {
             bool cleaned;
@@ -88,12 +90,13 @@ public sealed partial class LogCleaner
             }
             if (best is null) return false;
             _compactor ??= new LogCompactor(new OffsetMap(_options.DedupeBufferBytes), new Throttler(_options.IoMaxBytesPerSecond));
+            _compactor.Cancellation = _stopping;
             long sizeBefore = best.SizeInBytes;
             try
             {
                 if (!_compactor.Clean(best, now)) return false;
             }
-            catch (SegmentRetiredException)
+            catch (Exception ex) when (ex is SegmentRetiredException or OperationCanceledException)
             {
                 return false;
             }

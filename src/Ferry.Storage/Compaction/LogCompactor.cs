@@ -28,6 +28,9 @@ namespace Ferry.Storage.Compaction;
 /// </remarks>
 internal sealed class LogCompactor(OffsetMap map, Throttler throttler)
 {
+    /// <summary>Stops a pass at the next chunk (shutdown); its files are left for the next open to delete.</summary>
+    public CancellationToken Cancellation { get; set; }
+
     public long BytesRead { get; private set; }
     public long BytesWritten { get; private set; }
 
@@ -87,7 +90,7 @@ internal sealed class LogCompactor(OffsetMap map, Throttler throttler)
         int end = cleanable.EndIndex;
         if (end == 0 || cleanable.FirstDirtyIndex >= end) return false;
 
-        var txns = TransactionScan.Run(segments, ref end, nowMs - log.Options.DeleteRetentionMs, ReadAll);
+        var txns = TransactionScan.Run(segments, ref end, nowMs - log.Options.DeleteRetentionMs);
         if (cleanable.FirstDirtyIndex >= end) return false;
 
         map.Clear();
@@ -187,8 +190,6 @@ internal sealed class LogCompactor(OffsetMap map, Throttler throttler)
     private static ReadOnlySpan<byte> Open(ReadOnlySpan<byte> batch) =>
         RecordBatch.CompressionCodec(batch) == RecordBatchCompression.None ? batch : RecordBatchCompression.Decompress(batch);
 
-    private void ReadAll(LogSegment segment, BatchAction action) => ForEachBatch(segment, action);
-
     /// <summary>Hands every whole batch of a segment to <paramref name="action"/>, reading it in throttled chunks.</summary>
     private void ForEachBatch(LogSegment segment, BatchAction action)
     {
@@ -199,6 +200,7 @@ internal sealed class LogCompactor(OffsetMap map, Throttler throttler)
             long size = segment.Size, position = 0;
             while (position + RecordBatch.LogOverhead <= size)
             {
+                Cancellation.ThrowIfCancellationRequested();
                 int read = segment.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - position)), position);
                 throttler.Acquire(read);
                 BytesRead += read;

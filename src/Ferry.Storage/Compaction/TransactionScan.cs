@@ -23,13 +23,17 @@ internal sealed class TransactionScan
     private readonly HashSet<long> _removableMarkers = [];
     private readonly Dictionary<long, long> _lastBatch = [];
 
-    public static TransactionScan Run(LogSegment[] segments, ref int end, long deleteHorizonMs, Action<LogSegment, BatchAction> readAll)
+    /// <summary>
+    /// Scans batch headers only (and the first record key of control batches): a pass reads each segment's data
+    /// once more in full, to clean it, not twice.
+    /// </summary>
+    public static TransactionScan Run(LogSegment[] segments, ref int end, long deleteHorizonMs)
     {
         while (true)
         {
             var scan = new TransactionScan();
             var open = new Dictionary<long, long>();
-            for (int i = 0; i < end; i++) readAll(segments[i], batch => scan.Observe(batch, open, deleteHorizonMs));
+            for (int i = 0; i < end; i++) ForEachHeader(segments[i], header => scan.Observe(header, open, deleteHorizonMs));
             if (open.Count > 0)
             {
                 long firstUnstable = open.Values.Min();
@@ -67,19 +71,26 @@ internal sealed class TransactionScan
         if (RecordBatch.IsTransactional(batch)) open.TryAdd(producerId, baseOffset);
     }
 
-    /// <summary>The marker type in a control batch's first record key (version int16, type int16); -1 if unreadable.</summary>
+    /// <summary>
+    /// The marker type in a control batch's first record key (version int16, type int16), read from the bytes after
+    /// the header: length varint | attributes int8 | timestamp delta varlong | offset delta varint | key length varint | key.
+    /// -1 if unreadable.
+    /// </summary>
     private static short ControlType(ReadOnlySpan<byte> batch)
     {
         if (RecordBatch.CompressionCodec(batch) != RecordBatchCompression.None || RecordBatch.RecordCount(batch) == 0) return -1;
-        try
-        {
-            var reader = new RecordReader(batch);
-            return reader.TryRead(out var record) && record.Key.Length >= 4 ? BinaryPrimitives.ReadInt16BigEndian(record.Key[2..]) : (short)-1;
-        }
-        catch (InvalidDataException)
-        {
-            return -1;
-        }
+        var rest = batch[RecordBatch.HeaderSize..];
+        if (!Varint.TryReadInt(rest, out _, out int read)) return -1;
+        rest = rest[read..];
+        if (rest.IsEmpty) return -1;
+        rest = rest[1..];
+        if (!Varint.TryReadLong(rest, out _, out read)) return -1;
+        rest = rest[read..];
+        if (!Varint.TryReadInt(rest, out _, out read)) return -1;
+        rest = rest[read..];
+        if (!Varint.TryReadInt(rest, out int keyLength, out read) || keyLength < 4) return -1;
+        rest = rest[read..];
+        return rest.Length >= 4 ? BinaryPrimitives.ReadInt16BigEndian(rest[2..]) : (short)-1;
     }
 
     public bool IsAborted(ReadOnlySpan<byte> batch)
@@ -105,14 +116,16 @@ internal sealed class TransactionScan
         if (!segment.TryAcquire()) return;
         try
         {
-            Span<byte> header = stackalloc byte[RecordBatch.HeaderSize];
+            // The header and, for a control batch, its one small record.
+            Span<byte> buffer = stackalloc byte[RecordBatch.HeaderSize + 64];
             long size = segment.Size;
             for (long position = 0; position + RecordBatch.HeaderSize <= size;)
             {
-                segment.Read(header, position);
-                action(header);
+                int read = segment.Read(buffer[..(int)Math.Min(buffer.Length, size - position)], position);
+                var header = buffer[..read];
                 int total = RecordBatch.TotalSize(header);
                 if (total < RecordBatch.HeaderSize) return;
+                action(header[..Math.Min(read, total)]);
                 position += total;
             }
         }

@@ -135,6 +135,18 @@ public sealed class StorageSettings
     /// </summary>
     public bool Fsync { get; set; } = true;
 
+    /// <summary>Memory of the log cleaner's key map, bytes, 24 a distinct key (default 32 MiB; Kafka's log.cleaner.dedupe.buffer.size).</summary>
+    [Range(1024, long.MaxValue)]
+    public long CleanerDedupeBufferBytes { get; set; } = 32L << 20;
+
+    /// <summary>Read and write throttle of the log cleaner, bytes per second (default unlimited; Kafka's log.cleaner.io.max.bytes.per.second).</summary>
+    [Range(1, double.MaxValue)]
+    public double CleanerIoMaxBytesPerSecond { get; set; } = double.MaxValue;
+
+    /// <summary>Pause of the log cleaner when no compacted log needs cleaning, ms (default 15000; Kafka's log.cleaner.backoff.ms).</summary>
+    [Range(10, long.MaxValue)]
+    public long CleanerBackoffMs { get; set; } = 15_000;
+
     /// <summary>Largest record batch accepted, bytes (default 1 MiB + 12, Kafka's max.message.bytes).</summary>
     [Range(1024, int.MaxValue)]
     public int MaxBatchBytes { get; set; } = 1024 * 1024 + 12;

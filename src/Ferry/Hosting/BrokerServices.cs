@@ -6,6 +6,7 @@ using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Kafka;
 using Ferry.Storage;
+using Ferry.Storage.Compaction;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -33,6 +34,12 @@ internal static class BrokerServices
                     FsyncOnDurableWrite = storage.Fsync,
                 },
                 RetentionCheckInterval = TimeSpan.FromMilliseconds(storage.RetentionCheckIntervalMs),
+                Cleaner = new CleanerOptions
+                {
+                    DedupeBufferBytes = storage.CleanerDedupeBufferBytes,
+                    IoMaxBytesPerSecond = storage.CleanerIoMaxBytesPerSecond,
+                    BackoffMs = storage.CleanerBackoffMs,
+                },
             };
         });
         services.AddSingleton(sp => TopicRegistry.Open(sp.GetRequiredService<BrokerOptions>(), sp.GetRequiredService<ILoggerFactory>()));
@@ -96,6 +103,14 @@ internal sealed class BrokerService : BackgroundService
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The cleaner of compacted topics runs on a thread of its own beside the retention timer.
+        var cleaner = _topics.Cleaner.RunAsync(stoppingToken);
+        await RunRetentionAsync(stoppingToken).ConfigureAwait(false);
+        await cleaner.ConfigureAwait(false);
+    }
+
+    private async Task RunRetentionAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.RetentionCheckInterval);
         try
