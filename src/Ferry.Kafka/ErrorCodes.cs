@@ -59,6 +59,15 @@ public static class ErrorCodes
     public const short FencedInstanceId = 82;
     public const short GroupSubscribedToTopic = 86;
     public const short UnstableOffsetCommit = 88;
+    public const short InvalidTxnState = 48;
+    public const short InvalidProducerIdMapping = 49;
+    public const short InvalidTransactionTimeout = 50;
+    public const short ConcurrentTransactions = 51;
+    public const short TransactionCoordinatorFenced = 52;
+    public const short OperationNotAttempted = 55;
+    public const short ProducerFenced = 90;
+    public const short TransactionalIdNotFound = 105;
+    public const short TransactionAbortable = 120;
     public const short UnknownTopicId = 100;
     public const short InconsistentTopicId = 103;
     public const short PolicyViolation = 44;

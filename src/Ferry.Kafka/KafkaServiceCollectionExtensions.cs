@@ -12,7 +12,11 @@ public static class KafkaServiceCollectionExtensions
     {
         // Listed, not discovered by reflection: the published binary is compiled ahead of time and trimmed, and a
         // test checks that every handler type in the assembly is here.
+        services.AddSingleton<IKafkaHandler, AddOffsetsToTxnHandler>();
+        services.AddSingleton<IKafkaHandler, AddPartitionsToTxnHandler>();
         services.AddSingleton<IKafkaHandler, AlterConfigsHandler>();
+        services.AddSingleton<IKafkaHandler, EndTxnHandler>();
+        services.AddSingleton<IKafkaHandler, TxnOffsetCommitHandler>();
         services.AddSingleton<IKafkaHandler, ApiVersionsHandler>();
         services.AddSingleton<IKafkaHandler, CreatePartitionsHandler>();
         services.AddSingleton<IKafkaHandler, CreateTopicsHandler>();

@@ -81,9 +81,12 @@ internal sealed class FerryProcess : IAsyncDisposable
 
     public string Server => $"http://127.0.0.1:{HttpPort}";
 
-    public static async Task<FerryProcess> StartAsync(string dataDir, params string[] extra)
+    public static Task<FerryProcess> StartAsync(string dataDir, params string[] extra) => StartOnPortAsync(dataDir, FreePort(), extra);
+
+    /// <summary>As <see cref="StartAsync"/> with the Kafka listener on <paramref name="kafka"/>: a restart where clients already connected expect it.</summary>
+    public static async Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra)
     {
-        int http = FreePort(), kafka = FreePort(), amqp = FreePort();
+        int http = FreePort(), amqp = FreePort();
         string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
             "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{amqp}", .. extra];
         var process = Process.Start(StartInfo(args))!;

@@ -21,7 +21,8 @@ public static class KafkaCodecGenerator
         "DescribeCluster", "FindCoordinator", "JoinGroup", "SyncGroup", "Heartbeat", "LeaveGroup", "OffsetCommit",
         "OffsetFetch", "ListGroups", "DescribeGroups", "DeleteGroups", "OffsetDelete", "SaslHandshake",
         "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers", "DescribeUserScramCredentials",
-        "AlterUserScramCredentials",
+        "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
+        "DescribeTransactions", "ListTransactions",
     ];
 
     /// <summary>Schemas generated besides the APIs' requests and responses.</summary>

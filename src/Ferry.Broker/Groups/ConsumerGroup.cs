@@ -45,6 +45,9 @@ internal sealed partial class ConsumerGroup
     public string? ProtocolName { get; private set; }
     public string? LeaderId { get; private set; }
     public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = [];
+
+    /// <summary>Offsets committed inside open transactions (TxnOffsetCommit), by producer id: invisible until the commit marker.</summary>
+    public Dictionary<long, Dictionary<(string Topic, int Partition), CommittedOffset>> PendingTransactionalOffsets { get; } = [];
     public IReadOnlyCollection<GroupMember> Members => _members.Values;
     public int MemberCount => _members.Count;
 

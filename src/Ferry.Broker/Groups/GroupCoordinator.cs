@@ -55,12 +55,17 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
             SegmentBytes = Math.Min(broker.DefaultLogOptions.SegmentBytes, 100 * 1024 * 1024),
             // The store writes batches of up to 256 KiB, whatever the limit for producers is.
             MaxBatchBytes = Math.Max(broker.DefaultLogOptions.MaxBatchBytes, 1024 * 1024),
-        }, broker.Time, loggerFactory.CreateLogger("Ferry.Broker.Groups.OffsetsLog"), out var offsets);
+        }, broker.Time, loggerFactory.CreateLogger("Ferry.Broker.Groups.OffsetsLog"), out var offsets, out var pending);
         var coordinator = new GroupCoordinator(options, topics, store, broker.Time, logger);
         foreach (var (key, value) in offsets)
         {
             var group = coordinator._groups.GetOrAdd(key.Group, id => new ConsumerGroup(coordinator, id, stateTimestampMs: 0));
             group.Offsets[(key.Topic, key.Partition)] = value;
+        }
+        foreach (var (key, values) in pending)
+        {
+            var group = coordinator._groups.GetOrAdd(key.Group, id => new ConsumerGroup(coordinator, id, stateTimestampMs: 0));
+            group.PendingTransactionalOffsets[key.ProducerId] = values;
         }
         return coordinator;
     }
@@ -124,9 +129,8 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
             for (int i = 0; i < offsets.Count; i++)
             {
                 var entry = offsets[i];
-                if (!PartitionExists(entry.Topic, entry.Partition)) errors[i] = GroupError.UnknownTopicOrPartition;
-                else if (entry.Metadata is not null && Encoding.UTF8.GetByteCount(entry.Metadata) > Options.OffsetMetadataMaxBytes) errors[i] = GroupError.OffsetMetadataTooLarge;
-                else changes.Add((new OffsetKey(groupId, entry.Topic, entry.Partition), new CommittedOffset(entry.Offset, entry.LeaderEpoch, entry.Metadata, now)));
+                errors[i] = CheckEntry(entry);
+                if (errors[i] == GroupError.None) changes.Add((new OffsetKey(groupId, entry.Topic, entry.Partition), new CommittedOffset(entry.Offset, entry.LeaderEpoch, entry.Metadata, now)));
             }
             if (changes.Count == 0) return GroupError.None;
             // Appended under the group's lock, so the log holds this group's commits in the order the state has them.
@@ -136,6 +140,78 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         }, GroupError.IllegalGeneration);
         if (end >= 0) await _store.WaitForDurableAsync(end).ConfigureAwait(false);
         return (error, errors);
+    }
+
+    /// <summary>
+    /// TxnOffsetCommit: stores offsets as part of <paramref name="producerId"/>'s open transaction, durable but not
+    /// visible (OffsetFetch does not return them) until <see cref="CompleteTransactionAsync"/> commits them. A
+    /// generation of -1 with no member id is not checked (KIP-447: producers that do not know the group).
+    /// </summary>
+    public async Task<(GroupError Error, GroupError[] Partitions)> CommitTransactionalOffsetsAsync(string groupId, long producerId,
+        int generation, string memberId, string? instanceId, IReadOnlyList<OffsetCommitEntry> offsets)
+    {
+        var errors = new GroupError[offsets.Count];
+        if (groupId.Length == 0) return (GroupError.InvalidGroupId, errors);
+        if (_stopping) return (GroupError.CoordinatorNotAvailable, errors);
+        long end = -1;
+        var error = WithGroup(groupId, create: true, group =>
+        {
+            var valid = generation < 0 && memberId.Length == 0 ? GroupError.None : group.ValidateCommit(generation, memberId, instanceId);
+            if (valid != GroupError.None) return valid;
+            long now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+            var changes = new List<(string Topic, int Partition, CommittedOffset Value)>(offsets.Count);
+            for (int i = 0; i < offsets.Count; i++)
+            {
+                var entry = offsets[i];
+                errors[i] = CheckEntry(entry);
+                if (errors[i] == GroupError.None) changes.Add((entry.Topic, entry.Partition, new CommittedOffset(entry.Offset, entry.LeaderEpoch, entry.Metadata, now)));
+            }
+            if (changes.Count == 0) return GroupError.None;
+            end = _store.AppendPending(new PendingOffsetsKey(groupId, producerId), changes);
+            if (!group.PendingTransactionalOffsets.TryGetValue(producerId, out var pending))
+                group.PendingTransactionalOffsets[producerId] = pending = [];
+            foreach (var (topic, partition, value) in changes) pending[(topic, partition)] = value;
+            return GroupError.None;
+        }, GroupError.IllegalGeneration);
+        if (end >= 0) await _store.WaitForDurableAsync(end).ConfigureAwait(false);
+        return (error, errors);
+    }
+
+    /// <summary>
+    /// The transaction marker for a group (Kafka writes it into the group's <c>__consumer_offsets</c> partition):
+    /// the producer's pending offsets become the group's committed offsets, or are dropped on abort. Completes once durable.
+    /// </summary>
+    public async Task CompleteTransactionAsync(string groupId, long producerId, bool commit)
+    {
+        long end = WithGroup(groupId, create: false, group =>
+        {
+            if (!group.PendingTransactionalOffsets.Remove(producerId, out var pending)) return -1L;
+            long written = _store.AppendMarker(new PendingOffsetsKey(groupId, producerId), commit);
+            if (commit)
+            {
+                foreach (var (key, value) in pending) group.Offsets[key] = value;
+            }
+            return written;
+        }, -1L);
+        if (end >= 0) await _store.WaitForDurableAsync(end).ConfigureAwait(false);
+    }
+
+    /// <summary>Partitions of the group with offsets still inside an open transaction (OffsetFetch require_stable: UNSTABLE_OFFSET_COMMIT).</summary>
+    public IReadOnlySet<(string Topic, int Partition)> UnstablePartitions(string groupId) => WithGroup(groupId, create: false, group =>
+    {
+        if (group.PendingTransactionalOffsets.Count == 0) return (IReadOnlySet<(string, int)>)EmptyPartitions;
+        var set = new HashSet<(string, int)>();
+        foreach (var pending in group.PendingTransactionalOffsets.Values) set.UnionWith(pending.Keys);
+        return set;
+    }, EmptyPartitions);
+
+    private static readonly HashSet<(string, int)> EmptyPartitions = [];
+
+    private GroupError CheckEntry(OffsetCommitEntry entry)
+    {
+        if (!PartitionExists(entry.Topic, entry.Partition)) return GroupError.UnknownTopicOrPartition;
+        if (entry.Metadata is not null && Encoding.UTF8.GetByteCount(entry.Metadata) > Options.OffsetMetadataMaxBytes) return GroupError.OffsetMetadataTooLarge;
+        return GroupError.None;
     }
 
     private bool PartitionExists(string topic, int partition) =>
@@ -299,7 +375,7 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
                         group.Offsets.Clear();
                         expired++;
                     }
-                    if (group.Offsets.Count == 0 && group.MemberCount == 0) RemoveDead(group);
+                    if (group.Offsets.Count == 0 && group.MemberCount == 0 && group.PendingTransactionalOffsets.Count == 0) RemoveDead(group);
                 }
             }
         }
@@ -331,6 +407,11 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
             {
                 lock (group.Lock)
                 {
+                    foreach (var (producerId, pending) in group.PendingTransactionalOffsets)
+                    {
+                        _store.AppendPending(new PendingOffsetsKey(group.Id, producerId), pending.Select(kv => (kv.Key.Topic, kv.Key.Partition, kv.Value)));
+                        live += pending.Count;
+                    }
                     if (group.Offsets.Count == 0) continue;
                     _store.Append(group.Offsets.Select(kv => (new OffsetKey(group.Id, kv.Key.Topic, kv.Key.Partition), (CommittedOffset?)kv.Value)));
                     live += group.Offsets.Count;

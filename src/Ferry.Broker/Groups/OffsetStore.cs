@@ -12,6 +12,9 @@ public sealed record CommittedOffset(long Offset, int LeaderEpoch, string? Metad
 /// <summary>Names one committed offset: group, topic, partition.</summary>
 public readonly record struct OffsetKey(string Group, string Topic, int Partition);
 
+/// <summary>Names the offsets a producer's open transaction has committed for a group (TxnOffsetCommit), not yet visible.</summary>
+public readonly record struct PendingOffsetsKey(string Group, long ProducerId);
+
 /// <summary>
 /// Committed offsets, durable: an append-only <see cref="Log"/> in <c>DATA/__consumer_offsets/</c>, as Kafka's
 /// compacted <c>__consumer_offsets</c> topic. Each commit is a RecordBatch of records keyed by
@@ -29,10 +32,16 @@ public readonly record struct OffsetKey(string Group, string Topic, int Partitio
 /// <para>Record key: version int16 (1) | group string16 | topic string16 | partition int32.
 /// Record value: version int16 (1) | offset int64 | leader epoch int32 | metadata string16 (-1: null) |
 /// commit timestamp int64. Empty value: deleted.</para>
+/// <para>Transactional offsets (Kafka writes them to <c>__consumer_offsets</c> as transactional records, made visible
+/// by the transaction's marker): key version 2 = the key above then producer id int64, value as above, pending until
+/// a key version 3 record group string16 | producer id int64 with value version int16 | commit int8 (1 commit, 0
+/// abort) applies or drops them.</para>
 /// </remarks>
 public sealed partial class OffsetStore : IAsyncDisposable
 {
     private const short RecordVersion = 1;
+    private const short PendingVersion = 2;
+    private const short MarkerVersion = 3;
     private const int BatchTargetBytes = 256 * 1024;
 
     private readonly Log _log;
@@ -45,24 +54,28 @@ public sealed partial class OffsetStore : IAsyncDisposable
     }
 
     public static OffsetStore Open(string directory, LogOptions options, TimeProvider time, ILogger logger,
-        out Dictionary<OffsetKey, CommittedOffset> offsets)
+        out Dictionary<OffsetKey, CommittedOffset> offsets, out Dictionary<PendingOffsetsKey, Dictionary<(string Topic, int Partition), CommittedOffset>> pending)
     {
         // Retention must never delete commits by age: expiry is decided per group and written as tombstones.
         var log = Log.Open(directory, options with { RetentionMs = -1, RetentionBytes = -1 }, time, logger);
         offsets = [];
-        long records = Replay(log, offsets);
+        pending = [];
+        long records = Replay(log, offsets, pending);
         var store = new OffsetStore(log, time) { RecordsSinceCompaction = records };
-        if (records > offsets.Count)
+        long live = offsets.Count + pending.Values.Sum(p => (long)p.Count);
+        if (records > live)
         {
             long start = store.BeginCompaction();
             if (offsets.Count > 0) store.Append(offsets.Select(kv => (kv.Key, (CommittedOffset?)kv.Value)));
-            store.EndCompaction(start, offsets.Count);
+            foreach (var (key, values) in pending) store.AppendPending(key, values.Select(kv => (kv.Key.Topic, kv.Key.Partition, kv.Value)));
+            store.EndCompaction(start, live);
         }
         Loaded(logger, offsets.Count, records);
         return store;
     }
 
-    private static long Replay(Log log, Dictionary<OffsetKey, CommittedOffset> offsets)
+    private static long Replay(Log log, Dictionary<OffsetKey, CommittedOffset> offsets,
+        Dictionary<PendingOffsetsKey, Dictionary<(string Topic, int Partition), CommittedOffset>> pending)
     {
         long records = 0;
         log.ForEachBatch(log.LogStartOffset, batch =>
@@ -71,6 +84,24 @@ public sealed partial class OffsetStore : IAsyncDisposable
             while (reader.TryRead(out var record))
             {
                 records++;
+                short version = BinaryPrimitives.ReadInt16BigEndian(record.Key);
+                if (version == PendingVersion)
+                {
+                    var (offsetKey, producerId) = ReadPendingKey(record.Key);
+                    var pendingKey = new PendingOffsetsKey(offsetKey.Group, producerId);
+                    if (!pending.TryGetValue(pendingKey, out var values)) pending[pendingKey] = values = [];
+                    values[(offsetKey.Topic, offsetKey.Partition)] = ReadValue(record.Value);
+                    continue;
+                }
+                if (version == MarkerVersion)
+                {
+                    var pendingKey = ReadMarkerKey(record.Key);
+                    if (pending.Remove(pendingKey, out var values) && record.Value.Length >= 3 && record.Value[2] == 1)
+                    {
+                        foreach (var (tp, value) in values) offsets[new OffsetKey(pendingKey.Group, tp.Topic, tp.Partition)] = value;
+                    }
+                    continue;
+                }
                 var key = ReadKey(record.Key);
                 if (record.Value.IsEmpty) offsets.Remove(key);
                 else offsets[key] = ReadValue(record.Value);
@@ -123,6 +154,40 @@ public sealed partial class OffsetStore : IAsyncDisposable
         return end;
     }
 
+    /// <summary>Appends a transaction's offsets for a group, pending until <see cref="AppendMarker"/>; returns the end offset to wait on.</summary>
+    public long AppendPending(PendingOffsetsKey key, IEnumerable<(string Topic, int Partition, CommittedOffset Value)> offsets)
+    {
+        var builder = new RecordBatchBuilder();
+        long end = _log.LogEndOffset;
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var (topic, partition, value) in offsets)
+        {
+            RecordsSinceCompaction++;
+            var offsetKey = EncodeKey(new OffsetKey(key.Group, topic, partition), extra: 8);
+            BinaryPrimitives.WriteInt16BigEndian(offsetKey, PendingVersion);
+            BinaryPrimitives.WriteInt64BigEndian(offsetKey.AsSpan(offsetKey.Length - 8), key.ProducerId);
+            builder.Add(offsetKey, EncodeValue(value), now);
+            if (builder.Size >= BatchTargetBytes) end = Flush(builder);
+        }
+        if (builder.Count > 0) end = Flush(builder);
+        return end;
+    }
+
+    /// <summary>Appends the end of a transaction for a group: its pending offsets become committed (or are dropped).</summary>
+    public long AppendMarker(PendingOffsetsKey key, bool commit)
+    {
+        int groupLength = Encoding.UTF8.GetByteCount(key.Group);
+        var keyBytes = new byte[2 + 2 + groupLength + 8];
+        BinaryPrimitives.WriteInt16BigEndian(keyBytes, MarkerVersion);
+        int p = 2 + WriteString(keyBytes.AsSpan(2), key.Group);
+        BinaryPrimitives.WriteInt64BigEndian(keyBytes.AsSpan(p), key.ProducerId);
+        byte[] value = [0, 0, commit ? (byte)1 : (byte)0];
+        var builder = new RecordBatchBuilder();
+        builder.Add(keyBytes, value, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        RecordsSinceCompaction++;
+        return Flush(builder);
+    }
+
     private long Flush(RecordBatchBuilder builder)
     {
         var batch = builder.ToArray();
@@ -137,10 +202,10 @@ public sealed partial class OffsetStore : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _log.DisposeAsync();
 
-    private static byte[] EncodeKey(OffsetKey key)
+    private static byte[] EncodeKey(OffsetKey key, int extra = 0)
     {
         int groupLength = Encoding.UTF8.GetByteCount(key.Group), topicLength = Encoding.UTF8.GetByteCount(key.Topic);
-        var bytes = new byte[2 + 2 + groupLength + 2 + topicLength + 4];
+        var bytes = new byte[2 + 2 + groupLength + 2 + topicLength + 4 + extra];
         var span = bytes.AsSpan();
         BinaryPrimitives.WriteInt16BigEndian(span, RecordVersion);
         int p = 2;
@@ -185,6 +250,19 @@ public sealed partial class OffsetStore : IAsyncDisposable
         string group = ReadString(span, ref p)!;
         string topic = ReadString(span, ref p)!;
         return new OffsetKey(group, topic, BinaryPrimitives.ReadInt32BigEndian(span[p..]));
+    }
+
+    private static (OffsetKey Key, long ProducerId) ReadPendingKey(ReadOnlySpan<byte> span)
+    {
+        var key = ReadKey(span);
+        return (key, BinaryPrimitives.ReadInt64BigEndian(span[^8..]));
+    }
+
+    private static PendingOffsetsKey ReadMarkerKey(ReadOnlySpan<byte> span)
+    {
+        int p = 2;
+        string group = ReadString(span, ref p)!;
+        return new PendingOffsetsKey(group, BinaryPrimitives.ReadInt64BigEndian(span[p..]));
     }
 
     private static CommittedOffset ReadValue(ReadOnlySpan<byte> span)

@@ -24,6 +24,7 @@ public sealed class Partition
     private readonly Lock _appendLock = new();
     private readonly Lock _replicaLock = new();
     private readonly ProducerStateTable _producers = new();
+    private readonly PartitionTransactions _transactions = new();
     private readonly LeaderEpochCache _epochs;
     private readonly List<(long Offset, TaskCompletionSource Done)> _commitWaiters = [];
     private volatile RoleState _role = RoleState.Standalone;
@@ -72,8 +73,31 @@ public sealed class Partition
     /// <summary>The offset the next append gets (past the high watermark while followers catch up).</summary>
     public long LogEndOffset => Log.LogEndOffset;
 
-    /// <summary>With no transactions open, the last stable offset is the high watermark.</summary>
-    public long LastStableOffset => HighWatermark;
+    /// <summary>
+    /// What read_committed consumers may read: below the first offset of the oldest open transaction, and never past
+    /// the high watermark. With no transaction open it is the high watermark (two volatile reads, no lock).
+    /// </summary>
+    public long LastStableOffset
+    {
+        get
+        {
+            long highWatermark = HighWatermark, firstUnstable = _transactions.FirstUnstableOffset;
+            return firstUnstable < highWatermark ? firstUnstable : highWatermark;
+        }
+    }
+
+    /// <summary>This partition's open and aborted transactions.</summary>
+    public PartitionTransactions Transactions => _transactions;
+
+    /// <summary>The idempotent and transactional producers this partition knows (DescribeProducers).</summary>
+    public IReadOnlyList<ProducerSnapshot> Producers
+    {
+        get
+        {
+            var open = _transactions.Open;
+            lock (_appendLock) return _producers.Snapshot(open);
+        }
+    }
 
     public long SizeInBytes => Log.SizeInBytes;
     public int SegmentCount => Log.SegmentCount;
@@ -99,7 +123,6 @@ public sealed class Partition
                 _ => PartitionAppendError.CorruptMessage,
             });
         }
-        if (RecordBatch.IsTransactional(records)) return PartitionAppendResult.Failed(PartitionAppendError.TransactionsUnsupported);
         var options = Log.Options;
         var invalid = AppendChecks.Validate(records, options, Log.NowMs, $"{Topic}-{Index}", out var recordErrors, out var message);
         if (invalid != PartitionAppendError.None)
@@ -107,6 +130,9 @@ public sealed class Partition
         if (AppendChecks.Recompress(records, options) is { } recompressed) records = recompressed;
 
         long producerId = RecordBatch.ProducerId(records);
+        // Markers are the coordinator's alone (WriteTxnMarker); a transactional batch needs its producer's id.
+        if (RecordBatch.IsControl(records) || (RecordBatch.IsTransactional(records) && producerId < 0))
+            return PartitionAppendResult.Failed(PartitionAppendError.InvalidRecord);
         short epoch = RecordBatch.ProducerEpoch(records);
         int firstSequence = RecordBatch.BaseSequence(records);
         int lastSequence = LastSequence(records, firstSequence);
@@ -130,7 +156,11 @@ public sealed class Partition
                     return PartitionAppendResult.Failed(PartitionAppendError.UnknownProducerId);
             }
             appended = AppendAsLeader(records, role.LeaderEpoch);
-            if (appended.Succeeded) _producers.Record(producerId, epoch, firstSequence, lastSequence, appended.BaseOffset);
+            if (appended.Succeeded)
+            {
+                _producers.Record(producerId, epoch, firstSequence, lastSequence, appended.BaseOffset, RecordBatch.MaxTimestamp(records));
+                if (RecordBatch.IsTransactional(records)) _transactions.OnData(producerId, appended.BaseOffset);
+            }
         }
         if (!appended.Succeeded)
         {
@@ -212,10 +242,51 @@ public sealed class Partition
             int size = RecordBatch.TotalSize(rest);
             if (size <= 0 || size > rest.Length) break;
             var batch = rest[..size];
-            int first = RecordBatch.BaseSequence(batch);
-            _producers.Record(RecordBatch.ProducerId(batch), RecordBatch.ProducerEpoch(batch), first, LastSequence(batch, first), RecordBatch.BaseOffset(batch));
+            long producerId = RecordBatch.ProducerId(batch), baseOffset = RecordBatch.BaseOffset(batch);
+            if (RecordBatch.IsControl(batch))
+            {
+                if (ControlRecord.ReadMarker(batch) is { } commit)
+                {
+                    _producers.RecordMarker(producerId, RecordBatch.ProducerEpoch(batch));
+                    _transactions.OnMarker(producerId, baseOffset, commit);
+                }
+            }
+            else
+            {
+                int first = RecordBatch.BaseSequence(batch);
+                _producers.Record(producerId, RecordBatch.ProducerEpoch(batch), first, LastSequence(batch, first), baseOffset, RecordBatch.MaxTimestamp(batch));
+                if (RecordBatch.IsTransactional(batch) && producerId >= 0) _transactions.OnData(producerId, baseOffset);
+            }
             rest = rest[size..];
         }
+    }
+
+    /// <summary>
+    /// Writes a transaction marker (Kafka's WriteTxnMarkers, done by the coordinator on the partition's leader): a
+    /// control batch that commits or aborts <paramref name="producerId"/>'s open transaction here. A marker of an
+    /// epoch older than the producer's current one is refused (KIP-890: a zombie coordinator or producer cannot
+    /// end a newer transaction). Returns the marker's offset to wait on for its commit, or the error.
+    /// </summary>
+    public PartitionAppendResult WriteTxnMarker(long producerId, short producerEpoch, bool commit, int coordinatorEpoch, long timestamp)
+    {
+        var marker = ControlRecord.BuildMarker(producerId, producerEpoch, commit, coordinatorEpoch, timestamp);
+        AppendResult appended;
+        lock (_appendLock)
+        {
+            var role = _role;
+            if (!role.IsLeader) return PartitionAppendResult.Failed(PartitionAppendError.NotLeaderOrFollower);
+            if (_producers.CurrentEpoch(producerId) is { } current && current > producerEpoch)
+                return PartitionAppendResult.Failed(PartitionAppendError.InvalidProducerEpoch);
+            appended = AppendAsLeader(marker, role.LeaderEpoch);
+            if (appended.Succeeded)
+            {
+                _producers.RecordMarker(producerId, producerEpoch);
+                _transactions.OnMarker(producerId, appended.BaseOffset, commit);
+            }
+        }
+        if (!appended.Succeeded) return PartitionAppendResult.Failed(PartitionAppendError.InvalidRecord);
+        OnAppended(appended, marker.Length);
+        return new PartitionAppendResult(PartitionAppendError.None, appended.BaseOffset, appended.LastOffset, appended.LogAppendTime, Log.LogStartOffset);
     }
 
     private void OnAppended(AppendResult appended, int bytes)
@@ -266,14 +337,22 @@ public sealed class Partition
     }
 
     /// <summary>
-    /// Reads whole batches from <paramref name="offset"/>, up to the high watermark or the log end (the first batch
-    /// even over <paramref name="maxBytes"/> unless <paramref name="wholeFirstBatch"/> is false, see <see cref="Log.Read(long, int, long, bool)"/>).
+    /// Reads whole batches from <paramref name="offset"/>, up to the high watermark, the last stable offset
+    /// (read_committed) or the log end (the first batch even over <paramref name="maxBytes"/> unless
+    /// <paramref name="wholeFirstBatch"/> is false, see <see cref="Log.Read(long, int, long, bool)"/>).
     /// </summary>
     public PartitionReadResult Read(long offset, int maxBytes, ReadBound bound = ReadBound.HighWatermark, bool wholeFirstBatch = true)
     {
-        long highWatermark = HighWatermark;
-        var read = Log.Read(offset, maxBytes, bound == ReadBound.HighWatermark ? highWatermark : long.MaxValue, wholeFirstBatch);
-        return new PartitionReadResult(read.Status, read.Slice, read.LogStartOffset, highWatermark, read.LogEndOffset);
+        long highWatermark = HighWatermark, firstUnstable = _transactions.FirstUnstableOffset;
+        long lastStable = firstUnstable < highWatermark ? firstUnstable : highWatermark;
+        long limit = bound switch
+        {
+            ReadBound.HighWatermark => highWatermark,
+            ReadBound.LastStable => lastStable,
+            _ => long.MaxValue,
+        };
+        var read = Log.Read(offset, maxBytes, limit, wholeFirstBatch);
+        return new PartitionReadResult(read.Status, read.Slice, read.LogStartOffset, highWatermark, read.LogEndOffset, lastStable);
     }
 
     /// <summary>
@@ -490,6 +569,7 @@ public sealed class Partition
             Log.TruncateFullyAndStartAt(offset);
             _epochs.TruncateFromEnd(long.MinValue);
             _producers.Clear();
+            _transactions.Clear();
             Volatile.Write(ref _highWatermark, offset);
         }
     }
@@ -513,6 +593,7 @@ public sealed class Partition
     {
         Log.AdvanceLogStart(offset);
         _epochs.TruncateFromStart(Log.LogStartOffset);
+        _transactions.TruncateFromStart(Log.LogStartOffset);
     }
 
     /// <summary>The newest timestamp in the log, or null when it holds no batch (ListOffsets MAX_TIMESTAMP).</summary>
@@ -524,19 +605,24 @@ public sealed class Partition
     internal int ApplyRetention()
     {
         int deleted = Log.ApplyRetention();
-        if (deleted > 0) _epochs.TruncateFromStart(Log.LogStartOffset);
+        if (deleted > 0)
+        {
+            _epochs.TruncateFromStart(Log.LogStartOffset);
+            _transactions.TruncateFromStart(Log.LogStartOffset);
+        }
         return deleted;
     }
 
     internal void UpdateOptions(LogOptions options) => Log.UpdateOptions(options);
 
     /// <summary>
-    /// Rebuilds idempotence state from every batch in the log, so that a producer retrying across a restart,
+    /// Rebuilds idempotence and transaction state (open transactions, aborted ones) from every batch in the log, so that a producer retrying across a restart,
     /// a truncation or a leader change still gets its duplicate recognised.
     /// </summary>
     internal void RebuildProducerState()
     {
         _producers.Clear();
+        _transactions.Clear();
         Log.ForEachBatch(Log.LogStartOffset, batch => RecordProducers(batch));
     }
 

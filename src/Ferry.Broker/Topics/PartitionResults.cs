@@ -24,8 +24,6 @@ public enum PartitionAppendError
     DuplicateSequence,
     InvalidProducerEpoch,
     UnknownProducerId,
-    /// <summary>Transactional batches need the transaction coordinator, which Ferry does not have yet.</summary>
-    TransactionsUnsupported,
     /// <summary>This node does not lead the partition (now): NOT_LEADER_OR_FOLLOWER.</summary>
     NotLeaderOrFollower,
     /// <summary>acks=all with fewer in-sync replicas than min.insync.replicas: nothing was written.</summary>
@@ -48,15 +46,17 @@ public enum EpochCheck
     Unknown,
 }
 
-/// <summary>Who is reading: a consumer sees up to the high watermark, a follower replica up to the log end.</summary>
+/// <summary>Who is reading: a consumer sees up to the high watermark (read_committed: the last stable offset), a follower replica up to the log end.</summary>
 public enum ReadBound
 {
     HighWatermark,
+    /// <summary>read_committed: below the last stable offset (no open transaction's records).</summary>
+    LastStable,
     LogEnd,
 }
 
 /// <summary>A read from a partition and its bounds at the time: log start, high watermark, log end.</summary>
-public readonly record struct PartitionReadResult(LogReadStatus Status, LogSlice Slice, long LogStartOffset, long HighWatermark, long LogEndOffset);
+public readonly record struct PartitionReadResult(LogReadStatus Status, LogSlice Slice, long LogStartOffset, long HighWatermark, long LogEndOffset, long LastStableOffset = -1);
 
 /// <summary>What the leader knows of one follower: how far it has fetched and when it was last caught up.</summary>
 /// <param name="LogEndOffset">The follower's fetch offset: everything below it is in its log (durable, by its policy).</param>

@@ -46,7 +46,7 @@ public sealed class ProducerStateTable
         return firstSequence == expected ? SequenceCheck.Accept : SequenceCheck.OutOfOrder;
     }
 
-    public void Record(long producerId, short epoch, int firstSequence, int lastSequence, long baseOffset)
+    public void Record(long producerId, short epoch, int firstSequence, int lastSequence, long baseOffset, long timestamp = -1)
     {
         if (producerId < 0) return;
         if (!_producers.TryGetValue(producerId, out var entry) || entry.Epoch != epoch)
@@ -54,8 +54,35 @@ public sealed class ProducerStateTable
             entry = new Entry(epoch);
             _producers[producerId] = entry;
         }
+        entry.LastTimestamp = timestamp;
         entry.Batches.Add(new BatchMetadata(firstSequence, lastSequence, baseOffset));
         if (entry.Batches.Count > RememberedBatches) entry.Batches.RemoveAt(0);
+    }
+
+    /// <summary>
+    /// A transaction marker of <paramref name="epoch"/>: a newer epoch (the coordinator fenced the producer, or
+    /// bumped it) replaces the producer's state, so that batches of older epochs are refused from now on; the same
+    /// epoch keeps its sequences, which go on across the producer's transactions.
+    /// </summary>
+    public void RecordMarker(long producerId, short epoch)
+    {
+        if (producerId < 0) return;
+        if (!_producers.TryGetValue(producerId, out var entry) || entry.Epoch < epoch) _producers[producerId] = new Entry(epoch);
+    }
+
+    /// <summary>The producer's current epoch here, or null if this partition has not seen it.</summary>
+    public short? CurrentEpoch(long producerId) => _producers.TryGetValue(producerId, out var entry) ? entry.Epoch : null;
+
+    /// <summary>Every producer as DescribeProducers shows it; <paramref name="open"/>: producer id → first offset of its open transaction.</summary>
+    public IReadOnlyList<ProducerSnapshot> Snapshot(IReadOnlyDictionary<long, long> open)
+    {
+        var list = new List<ProducerSnapshot>(_producers.Count);
+        foreach (var (id, entry) in _producers)
+        {
+            int last = entry.Batches.Count == 0 ? -1 : entry.Batches[^1].LastSequence;
+            list.Add(new ProducerSnapshot(id, entry.Epoch, last, entry.LastTimestamp, open.TryGetValue(id, out long first) ? first : -1));
+        }
+        return list;
     }
 
     /// <summary>Forgets every producer (before a rebuild from the log).</summary>
@@ -67,8 +94,12 @@ public sealed class ProducerStateTable
     private sealed class Entry(short epoch)
     {
         public short Epoch { get; } = epoch;
+        public long LastTimestamp { get; set; } = -1;
         public List<BatchMetadata> Batches { get; } = new(RememberedBatches + 1);
     }
 
     private readonly record struct BatchMetadata(int FirstSequence, int LastSequence, long BaseOffset);
 }
+
+/// <summary>One producer of a partition: its epoch, last sequence and timestamp, and where its open transaction starts (-1: none).</summary>
+public readonly record struct ProducerSnapshot(long ProducerId, short Epoch, int LastSequence, long LastTimestamp, long CurrentTransactionStartOffset);

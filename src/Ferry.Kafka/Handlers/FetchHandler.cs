@@ -12,7 +12,9 @@ namespace Ferry.Kafka.Handlers;
 /// Fetch: returns whole batches as stored, from each partition's fetch offset, within the partition and
 /// response byte limits; waits (long-poll) up to max.wait.ms for min.bytes, woken by appends, never by
 /// polling. Fetch sessions are answered as full fetches (session id 0), which clients accept. From v13 topics
-/// are named by id only (an unknown id: UNKNOWN_TOPIC_ID); v15-17 add fields only replicas use.
+/// are named by id only (an unknown id: UNKNOWN_TOPIC_ID); v15-17 add fields only replicas use. read_committed
+/// reads stop at the last stable offset and name the aborted transactions in what they return, which the client
+/// drops (KIP-98); read_uncommitted reads to the high watermark.
 /// </summary>
 public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchRequest>
 {
@@ -180,9 +182,10 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                     ? new PartitionReadResult(LogReadStatus.Ok, LogSlice.Empty, partition.LogStartOffset, partition.HighWatermark, partition.LogEndOffset)
                     : request.ReplicaId >= 0
                         ? partition.ReadAsReplica(request.ReplicaId, wanted.FetchOffset, Math.Max(limit, 1), nowMs, wholeFirstBatch: first)
-                        : partition.Read(wanted.FetchOffset, Math.Max(limit, 1), wholeFirstBatch: first);
+                        : partition.Read(wanted.FetchOffset, Math.Max(limit, 1), readCommitted ? ReadBound.LastStable : ReadBound.HighWatermark, wholeFirstBatch: first);
                 data.HighWatermark = request.ReplicaId >= 0 ? partition.HighWatermark : read.HighWatermark;
-                data.LastStableOffset = data.HighWatermark;
+                data.LastStableOffset = read.LastStableOffset >= 0 ? read.LastStableOffset : partition.LastStableOffset;
+                if (readCommitted && !read.Slice.IsEmpty) AddAborted(data, partition, wanted.FetchOffset, data.LastStableOffset);
                 data.LogStartOffset = read.LogStartOffset;
                 if (read.Status == LogReadStatus.OffsetOutOfRange)
                 {
@@ -213,6 +216,17 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
             foreach (var slice in slices) slice.Dispose();
         }
         return (response, anyError ? -1 : total);
+    }
+
+    /// <summary>The aborted transactions that records from <paramref name="fetchOffset"/> below <paramref name="upperBound"/> may belong to.</summary>
+    private static void AddAborted(FetchResponse.PartitionData data, Partition partition, long fetchOffset, long upperBound)
+    {
+        // Nothing allocated unless the partition has aborted transactions at all (one volatile read).
+        if (!partition.Transactions.HasAborted) return;
+        var aborted = new List<AbortedTransaction>(0);
+        if (!partition.Transactions.CollectAborted(fetchOffset, upperBound, aborted)) return;
+        foreach (var txn in aborted)
+            data.AbortedTransactions!.Add(new FetchResponse.AbortedTransaction { ProducerId = txn.ProducerId, FirstOffset = txn.FirstOffset });
     }
 
     /// <summary>

@@ -7,9 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>
-/// FindCoordinator: the group's coordinator from the cluster view (the leader of its offsets partition; on a
-/// single node, this node), v4 a batch of keys. Transactions have no
-/// coordinator in Ferry yet, so transactional keys get COORDINATOR_NOT_AVAILABLE.
+/// FindCoordinator: the coordinator of a group (key type 0) or of a transactional id (key type 1) from the cluster
+/// view (the node its key hashes to; on a single node, this node), v4 a batch of keys.
 /// </summary>
 public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaOptions> options) : KafkaHandler<FindCoordinatorRequest>
 {
@@ -42,7 +41,7 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaO
 
     private FindCoordinatorResponse.Coordinator Answer(KafkaRequestContext context, string key, sbyte keyType)
     {
-        if (keyType != GroupKey)
+        if (keyType is not (GroupKey or TransactionKey))
         {
             return new FindCoordinatorResponse.Coordinator
             {
@@ -50,8 +49,8 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaO
                 NodeId = -1,
                 Host = "",
                 Port = -1,
-                ErrorCode = keyType == TransactionKey ? ErrorCodes.CoordinatorNotAvailable : ErrorCodes.InvalidRequest,
-                ErrorMessage = keyType == TransactionKey ? "Ferry has no transaction coordinator." : $"Unknown coordinator key type {keyType}.",
+                ErrorCode = ErrorCodes.InvalidRequest,
+                ErrorMessage = $"Unknown coordinator key type {keyType}.",
             };
         }
         int nodeId = cluster.CoordinatorFor(key);
@@ -60,7 +59,7 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaO
             return new FindCoordinatorResponse.Coordinator
             {
                 Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCodes.CoordinatorNotAvailable,
-                ErrorMessage = "The group's coordinator is being elected.",
+                ErrorMessage = "The coordinator is being elected.",
             };
         }
         return new FindCoordinatorResponse.Coordinator { Key = key, NodeId = nodeId, Host = host, Port = port, ErrorMessage = null };

@@ -7,8 +7,9 @@ namespace Ferry.Kafka.Handlers;
 
 /// <summary>
 /// OffsetFetch: committed offsets (-1 where none) with their metadata; null topics (v2+) mean every partition
-/// the group has an offset for; v8 asks for several groups at once. With no transactions, every committed
-/// offset is stable, so require_stable (v7+) changes nothing.
+/// the group has an offset for; v8 asks for several groups at once. With require_stable (v7+, KIP-447: what
+/// read_committed consumers send) a partition whose offset is inside an open transaction gets
+/// UNSTABLE_OFFSET_COMMIT, which the consumer retries until the transaction ends.
 /// </summary>
 public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<OffsetFetchRequest>
 {
@@ -28,6 +29,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
                 if (group.GroupId.Length == 0) groupResponse.ErrorCode = ErrorCodes.InvalidGroupId;
                 else
                 {
+                    var unstable = request.RequireStable ? groups.UnstablePartitions(group.GroupId) : null;
                     foreach (var topic in groups.FetchOffsets(group.GroupId, wanted).GroupBy(o => o.Topic))
                     {
                         groupResponse.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
@@ -36,6 +38,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
                             Partitions = topic.Select(o => new OffsetFetchResponse.OffsetFetchResponsePartitions
                             {
                                 PartitionIndex = o.Partition,
+                                ErrorCode = unstable?.Contains((o.Topic, o.Partition)) == true ? ErrorCodes.UnstableOffsetCommit : ErrorCodes.None,
                                 CommittedOffset = o.Offset?.Offset ?? -1,
                                 CommittedLeaderEpoch = o.Offset?.LeaderEpoch ?? -1,
                                 Metadata = o.Offset is null ? "" : o.Offset.Metadata,
@@ -55,6 +58,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
             response.ErrorCode = ErrorCodes.InvalidGroupId;
             return new(response);
         }
+        var unstablePartitions = context.ApiVersion >= 7 && request.RequireStable ? groups.UnstablePartitions(request.GroupId) : null;
         foreach (var topic in groups.FetchOffsets(request.GroupId, topics).GroupBy(o => o.Topic))
         {
             response.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopic
@@ -63,6 +67,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
                 Partitions = topic.Select(o => new OffsetFetchResponse.OffsetFetchResponsePartition
                 {
                     PartitionIndex = o.Partition,
+                    ErrorCode = unstablePartitions?.Contains((o.Topic, o.Partition)) == true ? ErrorCodes.UnstableOffsetCommit : ErrorCodes.None,
                     CommittedOffset = o.Offset?.Offset ?? -1,
                     CommittedLeaderEpoch = o.Offset?.LeaderEpoch ?? -1,
                     Metadata = o.Offset is null ? "" : o.Offset.Metadata,

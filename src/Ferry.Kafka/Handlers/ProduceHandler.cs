@@ -1,18 +1,23 @@
 using System.Runtime.InteropServices;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
+using Ferry.Broker.Transactions;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
+using Ferry.Storage.Records;
 using Microsoft.Extensions.Options;
 
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>
 /// Produce: appends each partition's batches as they arrived (offsets assigned, bytes kept), then answers
-/// acks=1 at once (page cache) and acks=all after group-committed fsync; acks=0 gets no answer at all.
+/// acks=1 at once (page cache) and acks=all after group-committed fsync; acks=0 gets no answer at all. A
+/// transactional produce goes only into partitions its transaction has added (KIP-890's defence against hanging
+/// transactions), checked with this node's transaction coordinator.
 /// </summary>
-public sealed class ProduceHandler(TopicRegistry topics, IMetadataController controller, IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
+public sealed class ProduceHandler(TopicRegistry topics, IMetadataController controller, TransactionCoordinator transactions,
+    IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -22,8 +27,6 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ProduceRequest request)
     {
-        if (request.TransactionalId is not null) return new(Reject(request, ErrorCodes.TransactionalIdAuthorizationFailed));
-
         var response = new ProduceResponse();
         List<(ProduceResponse.PartitionProduceResponse Result, Task Commit)>? commits = null;
         foreach (var topicData in request.TopicData)
@@ -45,6 +48,17 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
                 {
                     result.ErrorCode = ErrorCodes.InvalidRecord;
                     continue;
+                }
+                if (request.TransactionalId is { } transactionalId && records.Length >= RecordBatch.HeaderSize
+                    && RecordBatch.IsTransactional(records.Span))
+                {
+                    var verified = transactions.VerifyPartition(transactionalId, RecordBatch.ProducerId(records.Span),
+                        RecordBatch.ProducerEpoch(records.Span), topicData.Name, partitionData.Index);
+                    if (verified != TransactionError.None)
+                    {
+                        result.ErrorCode = verified == TransactionError.ProducerFenced ? ErrorCodes.InvalidProducerEpoch : TransactionErrors.ToErrorCode(verified);
+                        continue;
+                    }
                 }
                 // The request buffer is ours (pooled, one per request): the log stamps offsets into it in place.
                 var appended = partition.Append(MemoryMarshal.AsMemory(records).Span, requireMinInsync: request.Acks == -1);
@@ -126,20 +140,6 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
         return topics.TryGet(name, out topic) ? topic : null;
     }
 
-    private static ProduceResponse Reject(ProduceRequest request, short error) => new()
-    {
-        Responses = request.TopicData.Select(t => new ProduceResponse.TopicProduceResponse
-        {
-            Name = t.Name,
-            PartitionResponses = t.PartitionData.Select(p => new ProduceResponse.PartitionProduceResponse
-            {
-                Index = p.Index,
-                ErrorCode = error,
-                BaseOffset = -1,
-            }).ToList(),
-        }).ToList(),
-    };
-
     private static short ToErrorCode(PartitionAppendError error) => error switch
     {
         PartitionAppendError.None => ErrorCodes.None,
@@ -149,7 +149,6 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
         PartitionAppendError.DuplicateSequence => ErrorCodes.DuplicateSequenceNumber,
         PartitionAppendError.InvalidProducerEpoch => ErrorCodes.InvalidProducerEpoch,
         PartitionAppendError.UnknownProducerId => ErrorCodes.UnknownProducerId,
-        PartitionAppendError.TransactionsUnsupported => ErrorCodes.TransactionalIdAuthorizationFailed,
         PartitionAppendError.NotLeaderOrFollower => ErrorCodes.NotLeaderOrFollower,
         PartitionAppendError.NotEnoughReplicas => ErrorCodes.NotEnoughReplicas,
         PartitionAppendError.NotEnoughReplicasAfterAppend => ErrorCodes.NotEnoughReplicasAfterAppend,

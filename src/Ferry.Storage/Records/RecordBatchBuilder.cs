@@ -23,6 +23,9 @@ public sealed class RecordBatchBuilder
     public short ProducerEpoch { get; set; } = -1;
     public int BaseSequence { get; set; } = -1;
 
+    /// <summary>The batch attributes (transactional, control); compression is never set: the builder writes records plain.</summary>
+    public short Attributes { get; set; }
+
     public int Count => _count;
 
     public RecordBatchBuilder Add(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestamp,
@@ -92,7 +95,7 @@ public sealed class RecordBatchBuilder
         BinaryPrimitives.WriteInt32BigEndian(batch[RecordBatch.LengthOffset..], Size - RecordBatch.LogOverhead);
         BinaryPrimitives.WriteInt32BigEndian(batch[RecordBatch.PartitionLeaderEpochOffset..], 0);
         batch[RecordBatch.MagicOffset] = RecordBatch.CurrentMagic;
-        BinaryPrimitives.WriteInt16BigEndian(batch[RecordBatch.AttributesOffset..], 0);
+        BinaryPrimitives.WriteInt16BigEndian(batch[RecordBatch.AttributesOffset..], (short)(Attributes & ~RecordBatch.CompressionCodecMask));
         BinaryPrimitives.WriteInt32BigEndian(batch[RecordBatch.LastOffsetDeltaOffset..], _count - 1);
         BinaryPrimitives.WriteInt64BigEndian(batch[RecordBatch.BaseTimestampOffset..], _baseTimestamp);
         BinaryPrimitives.WriteInt64BigEndian(batch[RecordBatch.MaxTimestampOffset..], _maxTimestamp);

@@ -36,6 +36,9 @@ public sealed class FerryOptions
     [Required, ValidateObjectMembers]
     public GroupSettings Groups { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public TransactionSettings Transactions { get; set; } = new();
+
     /// <summary>Cluster membership (section <c>Cluster</c>); without <c>Voters</c> the node is a cluster of one.</summary>
     [Required, ValidateObjectMembers]
     public ClusterSettings Cluster { get; set; } = new();
@@ -153,6 +156,25 @@ public sealed class StorageSettings
 }
 
 /// <summary>Consumer groups and their committed offsets (Kafka's group coordinator settings).</summary>
+/// <summary>The transaction coordinator (section <c>Transactions</c>), with Kafka's names and defaults.</summary>
+public sealed class TransactionSettings
+{
+    /// <summary>Largest transaction.timeout.ms a producer may ask for, milliseconds (default 900000, transaction.max.timeout.ms).</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxTimeoutMs { get; set; } = 900_000;
+
+    /// <summary>
+    /// How often transactions past their timeout are aborted, milliseconds (default 10000,
+    /// transaction.abort.timed.out.transaction.cleanup.interval.ms).
+    /// </summary>
+    [Range(10, int.MaxValue)]
+    public int AbortTimedOutTransactionCleanupIntervalMs { get; set; } = 10_000;
+
+    /// <summary>Forget a transactional id idle this long, milliseconds (default 604800000 = 7 days, transactional.id.expiration.ms).</summary>
+    [Range(1, long.MaxValue)]
+    public long TransactionalIdExpirationMs { get; set; } = 7L * 24 * 60 * 60 * 1000;
+}
+
 public sealed class GroupSettings
 {
     /// <summary>

@@ -3,6 +3,7 @@ using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Security;
 using Ferry.Broker.Topics;
+using Ferry.Broker.Transactions;
 using Ferry.Configuration;
 using Ferry.Kafka;
 using Ferry.Storage;
@@ -69,6 +70,20 @@ internal static class BrokerServices
             return GroupCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
                 sp.GetRequiredService<ILoggerFactory>());
         });
+        services.AddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<IOptions<FerryOptions>>().Value.Transactions;
+            var options = new TransactionOptions
+            {
+                MaxTimeoutMs = settings.MaxTimeoutMs,
+                AbortTimedOutTransactionCleanupIntervalMs = settings.AbortTimedOutTransactionCleanupIntervalMs,
+                TransactionalIdExpirationMs = settings.TransactionalIdExpirationMs,
+            };
+            // Resolved after the group coordinator, so the container disposes it first: its markers need the groups.
+            return TransactionCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
+                sp.GetRequiredService<GroupCoordinator>(), sp.GetRequiredService<ProducerIdAllocator>(), sp.GetRequiredService<IClusterView>(),
+                sp.GetRequiredService<ILoggerFactory>());
+        });
         services.AddSingleton<IUserStore>(sp =>
         {
             var store = new FileUserStore(sp.GetRequiredService<BrokerOptions>().DataDirectory);
@@ -91,10 +106,12 @@ internal sealed class BrokerService : BackgroundService
     private readonly TopicRegistry _topics;
     private readonly BrokerOptions _options;
 
-    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IUserStore users, IHostApplicationLifetime lifetime)
+    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, TransactionCoordinator transactions,
+        IUserStore users, IHostApplicationLifetime lifetime)
     {
-        // Opened (and the configured users written) before any listener accepts.
+        // Opened (and the configured users written, the transaction log replayed) before any listener accepts.
         GC.KeepAlive(users);
+        GC.KeepAlive(transactions);
         _topics = topics;
         _options = options;
         // JoinGroup and SyncGroup can wait for minutes; answer them as soon as stopping begins, so that Kestrel,

@@ -87,12 +87,62 @@ public sealed class PartitionIdempotenceTests : IAsyncLifetime
         Assert.Equal(2, Partition().HighWatermark);
     }
 
-    [Fact]
-    public void TransactionalBatch_IsRefused()
+    private static byte[] TransactionalBatch(long producerId, short epoch, int sequence, int records = 2)
     {
-        var batch = Batch(7, 0, 0);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(batch.AsSpan(RecordBatch.AttributesOffset), RecordBatch.TransactionalFlag);
-        RecordBatch.WriteCrc(batch);
-        Assert.Equal(PartitionAppendError.TransactionsUnsupported, Partition().Append(batch).Error);
+        var builder = new RecordBatchBuilder { ProducerId = producerId, ProducerEpoch = epoch, BaseSequence = sequence, Attributes = RecordBatch.TransactionalFlag };
+        for (int i = 0; i < records; i++) builder.Add("k"u8, "v"u8, 1000 + i);
+        return builder.ToArray();
+    }
+
+    [Fact]
+    public void OpenTransaction_HoldsTheLastStableOffset_UntilItsMarker()
+    {
+        var partition = Partition();
+        partition.Append(Batch(1, 0, 0));
+        var txn = partition.Append(TransactionalBatch(7, 0, 0));
+        partition.Append(Batch(1, 0, 2));
+
+        Assert.Equal(txn.BaseOffset, partition.LastStableOffset);
+        Assert.Equal(6, partition.HighWatermark);
+
+        var marker = partition.WriteTxnMarker(7, 0, commit: true, coordinatorEpoch: 0, timestamp: 2000);
+        Assert.Equal(PartitionAppendError.None, marker.Error);
+        Assert.Equal(partition.HighWatermark, partition.LastStableOffset);
+        Assert.False(partition.Transactions.CollectAborted(0, long.MaxValue, []));
+    }
+
+    [Fact]
+    public async Task AbortedTransaction_IsListed_AndRebuiltFromTheLogAfterARestart()
+    {
+        var partition = Partition();
+        var txn = partition.Append(TransactionalBatch(7, 0, 0));
+        var marker = partition.WriteTxnMarker(7, 0, commit: false, coordinatorEpoch: 0, timestamp: 2000);
+        partition.Append(TransactionalBatch(8, 0, 0));
+        await _topics.DisposeAsync();
+        _topics = Open();
+
+        var aborted = new List<AbortedTransaction>();
+        Assert.True(Partition().Transactions.CollectAborted(0, long.MaxValue, aborted));
+        Assert.Equal([new AbortedTransaction(7, txn.BaseOffset, marker.BaseOffset)], aborted);
+        Assert.Equal(marker.BaseOffset + 1, Partition().LastStableOffset);
+    }
+
+    [Fact]
+    public void MarkerOfANewerEpoch_FencesTheOlderProducer()
+    {
+        var partition = Partition();
+        partition.Append(TransactionalBatch(7, 0, 0));
+        partition.WriteTxnMarker(7, 1, commit: false, coordinatorEpoch: 0, timestamp: 2000);
+
+        Assert.Equal(PartitionAppendError.InvalidProducerEpoch, partition.Append(TransactionalBatch(7, 0, 2)).Error);
+        Assert.Equal(PartitionAppendError.InvalidProducerEpoch, partition.WriteTxnMarker(7, 0, commit: true, coordinatorEpoch: 0, timestamp: 2000).Error);
+        Assert.Equal(PartitionAppendError.None, partition.Append(TransactionalBatch(7, 1, 0)).Error);
+    }
+
+    [Fact]
+    public void ControlBatchFromAProducer_IsRefused()
+    {
+        var batch = ControlRecord.BuildMarker(7, 0, commit: true, coordinatorEpoch: 0, timestamp: 1000);
+        Assert.Equal(PartitionAppendError.InvalidRecord, Partition().Append(batch).Error);
     }
 }

@@ -38,6 +38,10 @@ public static class ApiKeys
     public const short DeleteRecords = 21;
     public const short InitProducerId = 22;
     public const short OffsetForLeaderEpoch = 23;
+    public const short AddPartitionsToTxn = 24;
+    public const short AddOffsetsToTxn = 25;
+    public const short EndTxn = 26;
+    public const short TxnOffsetCommit = 28;
     public const short DescribeConfigs = 32;
     public const short AlterConfigs = 33;
     public const short SaslAuthenticate = 36;
@@ -49,6 +53,8 @@ public static class ApiKeys
     public const short AlterUserScramCredentials = 51;
     public const short DescribeCluster = 60;
     public const short DescribeProducers = 61;
+    public const short DescribeTransactions = 65;
+    public const short ListTransactions = 66;
 
     public static IReadOnlyList<ApiKeyInfo> All { get; } =
     [
@@ -72,6 +78,10 @@ public static class ApiKeys
         new(21, "DeleteRecords", 0, 2, 2, 2),
         new(22, "InitProducerId", 0, 5, 2, 2),
         new(23, "OffsetForLeaderEpoch", 0, 4, 4, 4),
+        new(24, "AddPartitionsToTxn", 0, 5, 3, 3),
+        new(25, "AddOffsetsToTxn", 0, 4, 3, 3),
+        new(26, "EndTxn", 0, 5, 3, 3),
+        new(28, "TxnOffsetCommit", 0, 4, 3, 3),
         new(32, "DescribeConfigs", 0, 4, 4, 4),
         new(33, "AlterConfigs", 0, 2, 2, 2),
         new(36, "SaslAuthenticate", 0, 2, 2, 2),
@@ -83,6 +93,8 @@ public static class ApiKeys
         new(51, "AlterUserScramCredentials", 0, 0, 0, 0),
         new(60, "DescribeCluster", 0, 1, 0, 0),
         new(61, "DescribeProducers", 0, 0, 0, 0),
+        new(65, "DescribeTransactions", 0, 0, 0, 0),
+        new(66, "ListTransactions", 0, 1, 0, 0),
     ];
 
     public static bool TryGet(short apiKey, out ApiKeyInfo info)
@@ -109,17 +121,23 @@ public static class ApiKeys
             21 => 17,
             22 => 18,
             23 => 19,
-            32 => 20,
-            33 => 21,
-            36 => 22,
-            37 => 23,
-            42 => 24,
-            44 => 25,
-            47 => 26,
-            50 => 27,
-            51 => 28,
-            60 => 29,
-            61 => 30,
+            24 => 20,
+            25 => 21,
+            26 => 22,
+            28 => 23,
+            32 => 24,
+            33 => 25,
+            36 => 26,
+            37 => 27,
+            42 => 28,
+            44 => 29,
+            47 => 30,
+            50 => 31,
+            51 => 32,
+            60 => 33,
+            61 => 34,
+            65 => 35,
+            66 => 36,
             _ => -1,
         };
         info = index < 0 ? default : All[index];
