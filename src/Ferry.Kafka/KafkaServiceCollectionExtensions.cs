@@ -14,11 +14,14 @@ public static class KafkaServiceCollectionExtensions
         // test checks that every handler type in the assembly is here.
         services.AddSingleton<IKafkaHandler, AlterConfigsHandler>();
         services.AddSingleton<IKafkaHandler, ApiVersionsHandler>();
+        services.AddSingleton<IKafkaHandler, CreateAclsHandler>();
         services.AddSingleton<IKafkaHandler, CreatePartitionsHandler>();
         services.AddSingleton<IKafkaHandler, CreateTopicsHandler>();
+        services.AddSingleton<IKafkaHandler, DeleteAclsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteGroupsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteRecordsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteTopicsHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeAclsHandler>();
         services.AddSingleton<IKafkaHandler, DescribeClusterHandler>();
         services.AddSingleton<IKafkaHandler, DescribeConfigsHandler>();
         services.AddSingleton<IKafkaHandler, DescribeGroupsHandler>();

@@ -21,7 +21,7 @@ public static class KafkaCodecGenerator
         "DescribeCluster", "FindCoordinator", "JoinGroup", "SyncGroup", "Heartbeat", "LeaveGroup", "OffsetCommit",
         "OffsetFetch", "ListGroups", "DescribeGroups", "DeleteGroups", "OffsetDelete", "SaslHandshake",
         "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers", "DescribeUserScramCredentials",
-        "AlterUserScramCredentials",
+        "AlterUserScramCredentials", "DescribeAcls", "CreateAcls", "DeleteAcls",
     ];
 
     /// <summary>Schemas generated besides the APIs' requests and responses.</summary>

@@ -1,14 +1,16 @@
 using System.Globalization;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Microsoft.Extensions.Options;
 
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>DescribeConfigs: a topic's effective configs (overrides as dynamic, the rest as defaults), and a few broker ones.</summary>
-public sealed class DescribeConfigsHandler(TopicRegistry topics, IOptions<KafkaOptions> options) : KafkaHandler<DescribeConfigsRequest>
+public sealed class DescribeConfigsHandler(TopicRegistry topics, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<DescribeConfigsRequest>
 {
     public const sbyte TopicResource = 2;
     public const sbyte BrokerResource = 4;
@@ -33,6 +35,16 @@ public sealed class DescribeConfigsHandler(TopicRegistry topics, IOptions<KafkaO
             };
             response.Results.Add(result);
             IEnumerable<(string Name, string Value, sbyte Source)> configs;
+            if (resource.ResourceType == TopicResource && !authorizer.Allowed(context, AclOperation.DescribeConfigs, AclResourceType.Topic, resource.ResourceName))
+            {
+                result.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
+                continue;
+            }
+            if (resource.ResourceType == BrokerResource && !authorizer.AllowedOnCluster(context, AclOperation.DescribeConfigs))
+            {
+                result.ErrorCode = ErrorCodes.ClusterAuthorizationFailed;
+                continue;
+            }
             if (resource.ResourceType == TopicResource)
             {
                 if (!topics.TryGet(resource.ResourceName, out var topic))

@@ -1,4 +1,5 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -6,7 +7,7 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>IncrementalAlterConfigs: SET and DELETE of topic configs, each resource all or nothing.</summary>
-public sealed class IncrementalAlterConfigsHandler(IMetadataController controller) : KafkaHandler<IncrementalAlterConfigsRequest>
+public sealed class IncrementalAlterConfigsHandler(IMetadataController controller, Authorizer authorizer) : KafkaHandler<IncrementalAlterConfigsRequest>
 {
     private const sbyte Set = 0;
     private const sbyte Delete = 1;
@@ -27,6 +28,11 @@ public sealed class IncrementalAlterConfigsHandler(IMetadataController controlle
                 ErrorMessage = null,
             };
             response.Responses.Add(result);
+            if (TopicErrors.AlterConfigsRefused(authorizer, context, resource.ResourceType, resource.ResourceName) is { } refused)
+            {
+                result.ErrorCode = refused;
+                continue;
+            }
             if (resource.ResourceType == DescribeConfigsHandler.TopicResource && resource.Configs.Any(c => c.ConfigOperation is not (Set or Delete)))
             {
                 result.ErrorCode = ErrorCodes.InvalidConfig;

@@ -1,6 +1,8 @@
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -9,7 +11,7 @@ namespace Ferry.Kafka.Handlers;
 /// InitProducerId for idempotent producers: a fresh producer id at epoch 0, unique in the cluster. Transactional ids need a
 /// transaction coordinator, which Ferry does not have yet; they are refused with an error the client reports.
 /// </summary>
-public sealed class InitProducerIdHandler(ProducerIdAllocator producerIds) : KafkaHandler<InitProducerIdRequest>
+public sealed class InitProducerIdHandler(ProducerIdAllocator producerIds, Authorizer authorizer) : KafkaHandler<InitProducerIdRequest>
 {
     public override short ApiKey => ApiKeys.InitProducerId;
     public override short MinVersion => 0;
@@ -17,6 +19,12 @@ public sealed class InitProducerIdHandler(ProducerIdAllocator producerIds) : Kaf
 
     protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, InitProducerIdRequest request)
     {
+        // KIP-679: an idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+        if (string.IsNullOrEmpty(request.TransactionalId) && !authorizer.AllowedOnCluster(context, AclOperation.IdempotentWrite)
+            && !authorizer.AllowedOnAny(context, AclOperation.Write, AclResourceType.Topic))
+            return new InitProducerIdResponse { ErrorCode = ErrorCodes.ClusterAuthorizationFailed, ProducerId = -1, ProducerEpoch = -1 };
+        if (!string.IsNullOrEmpty(request.TransactionalId) && !authorizer.Allowed(context, AclOperation.Write, AclResourceType.TransactionalId, request.TransactionalId))
+            return new InitProducerIdResponse { ErrorCode = ErrorCodes.TransactionalIdAuthorizationFailed, ProducerId = -1, ProducerEpoch = -1 };
         if (!string.IsNullOrEmpty(request.TransactionalId))
             return new InitProducerIdResponse { ErrorCode = ErrorCodes.TransactionalIdAuthorizationFailed, ProducerId = -1, ProducerEpoch = -1 };
         return new InitProducerIdResponse { ProducerId = await producerIds.NextAsync().ConfigureAwait(false), ProducerEpoch = 0 };

@@ -1,6 +1,8 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -10,7 +12,7 @@ namespace Ferry.Kafka.Handlers;
 /// the group has an offset for; v8 asks for several groups at once. With no transactions, every committed
 /// offset is stable, so require_stable (v7+) changes nothing.
 /// </summary>
-public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<OffsetFetchRequest>
+public sealed class OffsetFetchHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<OffsetFetchRequest>
 {
     public override short ApiKey => ApiKeys.OffsetFetch;
     public override short MinVersion => 0;
@@ -26,9 +28,10 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
                 var wanted = group.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
                 var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId };
                 if (group.GroupId.Length == 0) groupResponse.ErrorCode = ErrorCodes.InvalidGroupId;
+                else if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, group.GroupId)) groupResponse.ErrorCode = ErrorCodes.GroupAuthorizationFailed;
                 else
                 {
-                    foreach (var topic in groups.FetchOffsets(group.GroupId, wanted).GroupBy(o => o.Topic))
+                    foreach (var topic in Describable(context, groups.FetchOffsets(group.GroupId, wanted)).GroupBy(o => o.Topic))
                     {
                         groupResponse.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
                         {
@@ -55,7 +58,12 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
             response.ErrorCode = ErrorCodes.InvalidGroupId;
             return new(response);
         }
-        foreach (var topic in groups.FetchOffsets(request.GroupId, topics).GroupBy(o => o.Topic))
+        if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, request.GroupId))
+        {
+            response.ErrorCode = ErrorCodes.GroupAuthorizationFailed;
+            return new(response);
+        }
+        foreach (var topic in Describable(context, groups.FetchOffsets(request.GroupId, topics)).GroupBy(o => o.Topic))
         {
             response.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopic
             {
@@ -71,4 +79,9 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
         }
         return new(response);
     }
+
+    /// <summary>Offsets of topics the principal may not DESCRIBE are left out, as Kafka leaves them out.</summary>
+    private IEnumerable<(string Topic, int Partition, CommittedOffset? Offset)> Describable(KafkaRequestContext context,
+        IEnumerable<(string Topic, int Partition, CommittedOffset? Offset)> offsets) =>
+        !authorizer.Enabled ? offsets : offsets.Where(o => authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, o.Topic));
 }

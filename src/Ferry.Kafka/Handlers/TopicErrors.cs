@@ -1,5 +1,8 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
+using Ferry.Kafka.Security;
+using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
 
@@ -25,6 +28,17 @@ internal static class TopicErrors
     public static IEnumerable<(string Name, string Value, sbyte Source)> DescribeConfigs(Topic topic) =>
         TopicConfig.Known.Select(name => (name, TopicConfig.Value(topic.Options, name),
             topic.Overrides.ContainsKey(name) ? DynamicTopicConfig : DefaultConfig));
+
+    /// <summary>
+    /// ALTER_CONFIGS on the topic, or on the cluster for a broker resource: the error to answer when the principal lacks
+    /// it, or null.
+    /// </summary>
+    public static short? AlterConfigsRefused(Authorizer authorizer, KafkaRequestContext context, sbyte resourceType, string name)
+    {
+        if (resourceType == DescribeConfigsHandler.TopicResource)
+            return authorizer.Allowed(context, AclOperation.AlterConfigs, AclResourceType.Topic, name) ? null : ErrorCodes.TopicAuthorizationFailed;
+        return authorizer.AllowedOnCluster(context, AclOperation.AlterConfigs) ? null : ErrorCodes.ClusterAuthorizationFailed;
+    }
 
     /// <summary>
     /// Applies config changes to a topic resource for AlterConfigs and IncrementalAlterConfigs alike: only

@@ -2,6 +2,7 @@ using Ferry.Broker;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Security;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Kafka;
@@ -69,6 +70,14 @@ internal static class BrokerServices
                 store.Put(Broker.Security.User.Create(user.Name, user.Password, user.Tags));
             return store;
         });
+        services.TryAddSingleton<IAclStore>(sp => new FileAclStore(sp.GetRequiredService<BrokerOptions>().DataDirectory));
+        services.AddSingleton(sp =>
+        {
+            var security = sp.GetRequiredService<IOptions<FerryOptions>>().Value.Security;
+            return new Authorizer(
+                new AuthorizerOptions { Enabled = security.Authorization, SuperUsers = security.SuperUsers, AllowEveryoneIfNoAclFound = security.AllowEveryoneIfNoAclFound },
+                sp.GetRequiredService<IAclStore>(), sp.GetRequiredService<IUserStore>());
+        });
         services.AddHostedService<BrokerService>();
         return services;
     }
@@ -84,10 +93,11 @@ internal sealed class BrokerService : BackgroundService
     private readonly TopicRegistry _topics;
     private readonly BrokerOptions _options;
 
-    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IUserStore users, IHostApplicationLifetime lifetime)
+    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IUserStore users, Authorizer authorizer, IHostApplicationLifetime lifetime)
     {
-        // Opened (and the configured users written) before any listener accepts.
+        // Opened (and the configured users written, the ACLs read) before any listener accepts.
         GC.KeepAlive(users);
+        GC.KeepAlive(authorizer);
         _topics = topics;
         _options = options;
         // JoinGroup and SyncGroup can wait for minutes; answer them as soon as stopping begins, so that Kestrel,

@@ -38,6 +38,9 @@ public static class ApiKeys
     public const short DeleteRecords = 21;
     public const short InitProducerId = 22;
     public const short OffsetForLeaderEpoch = 23;
+    public const short DescribeAcls = 29;
+    public const short CreateAcls = 30;
+    public const short DeleteAcls = 31;
     public const short DescribeConfigs = 32;
     public const short AlterConfigs = 33;
     public const short SaslAuthenticate = 36;
@@ -72,6 +75,9 @@ public static class ApiKeys
         new(21, "DeleteRecords", 0, 2, 2, 2),
         new(22, "InitProducerId", 0, 5, 2, 2),
         new(23, "OffsetForLeaderEpoch", 0, 4, 4, 4),
+        new(29, "DescribeAcls", 0, 3, 2, 2),
+        new(30, "CreateAcls", 0, 3, 2, 2),
+        new(31, "DeleteAcls", 0, 3, 2, 2),
         new(32, "DescribeConfigs", 0, 4, 4, 4),
         new(33, "AlterConfigs", 0, 2, 2, 2),
         new(36, "SaslAuthenticate", 0, 2, 2, 2),
@@ -109,17 +115,20 @@ public static class ApiKeys
             21 => 17,
             22 => 18,
             23 => 19,
-            32 => 20,
-            33 => 21,
-            36 => 22,
-            37 => 23,
-            42 => 24,
-            44 => 25,
-            47 => 26,
-            50 => 27,
-            51 => 28,
-            60 => 29,
-            61 => 30,
+            29 => 20,
+            30 => 21,
+            31 => 22,
+            32 => 23,
+            33 => 24,
+            36 => 25,
+            37 => 26,
+            42 => 27,
+            44 => 28,
+            47 => 29,
+            50 => 30,
+            51 => 31,
+            60 => 32,
+            61 => 33,
             _ => -1,
         };
         info = index < 0 ? default : All[index];
