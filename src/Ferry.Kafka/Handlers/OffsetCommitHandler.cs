@@ -16,7 +16,7 @@ public sealed class OffsetCommitHandler(GroupCoordinator groups, Authorizer auth
 {
     public override short ApiKey => ApiKeys.OffsetCommit;
     public override short MinVersion => 0;
-    public override short MaxVersion => 8;
+    public override short MaxVersion => 9;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, OffsetCommitRequest request)
     {
