@@ -136,3 +136,10 @@ internal sealed record UserInfo(string Name, List<string> Tags, List<string> Mec
 
 /// <summary>RabbitMQ's body: tags comma-separated.</summary>
 internal sealed record PutUserRequest(string? Password, string? Tags);
+
+/// <summary>
+/// One Kafka ACL as the admin API shows and takes it, with Kafka's names: resourceType TOPIC, GROUP, CLUSTER,
+/// TRANSACTIONAL_ID; patternType LITERAL or PREFIXED; operation READ, WRITE, ..., ALL; permission ALLOW or DENY.
+/// </summary>
+/// Missing fields in a request: LITERAL, host *, ALLOW.
+internal sealed record AclInfo(string? ResourceType, string? ResourceName, string? PatternType, string? Principal, string? Host, string? Operation, string? Permission);

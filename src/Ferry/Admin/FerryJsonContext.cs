@@ -32,6 +32,8 @@ namespace Ferry.Admin;
 [JsonSerializable(typeof(List<UserInfo>))]
 [JsonSerializable(typeof(UserInfo))]
 [JsonSerializable(typeof(PutUserRequest))]
+[JsonSerializable(typeof(List<AclInfo>))]
+[JsonSerializable(typeof(AclInfo))]
 [JsonSerializable(typeof(ConsumedRecord))]
 internal sealed partial class FerryJsonContext : JsonSerializerContext
 {
