@@ -3,6 +3,7 @@ using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Security;
 using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Security.Permissions;
 using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Kafka;
@@ -78,6 +79,9 @@ internal static class BrokerServices
                 new AuthorizerOptions { Enabled = security.Authorization, SuperUsers = security.SuperUsers, AllowEveryoneIfNoAclFound = security.AllowEveryoneIfNoAclFound },
                 sp.GetRequiredService<IAclStore>(), sp.GetRequiredService<IUserStore>());
         });
+        services.TryAddSingleton<IPermissionStore>(sp => new FilePermissionStore(sp.GetRequiredService<BrokerOptions>().DataDirectory));
+        services.AddSingleton(sp => new AmqpAuthorizer(sp.GetRequiredService<IOptions<FerryOptions>>().Value.Security.Authorization,
+            sp.GetRequiredService<IPermissionStore>(), sp.GetRequiredService<IUserStore>()));
         services.AddHostedService<BrokerService>();
         return services;
     }

@@ -130,6 +130,7 @@ public static class FerryHost
         app.MapClusterEndpoints();
         app.MapUserEndpoints();
         app.MapAclEndpoints();
+        app.MapVhostEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.
