@@ -1,6 +1,7 @@
 using Ferry.Amqp.Channels;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
+using Ferry.Broker.VirtualHosts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -22,33 +23,42 @@ public static class AmqpServiceCollectionExtensions
         services.AddSingleton<IMessageContentCodec, AmqpContentCodec>();
         services.TryAddSingleton<ConnectionRegistry>();
         services.AddSingleton<DirectReplyTo>();
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<AmqpOptions>>().Value;
-            return new QueueBroker(
-                new QueueBrokerOptions
-                {
-                    DataDirectory = Path.GetFullPath(options.DataDirectory),
-                    QueueLogOptions = options.QueueLogOptions,
-                    MessagePoolBytes = options.MessagePoolBytes,
-                },
-                sp.GetRequiredService<IMessageContentCodec>(),
-                sp.GetRequiredService<ILogger<QueueBroker>>());
-        });
+        services.AddSingleton(sp => CreateBroker(sp, Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory)));
+        // Vhost "/" is the QueueBroker singleton (what the admin API and metrics read); the others are made on demand.
+        services.AddSingleton(sp => new VirtualHostRegistry(sp.GetRequiredService<QueueBroker>(),
+            Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory), directory => CreateBroker(sp, directory)));
         services.AddHostedService<AmqpBrokerService>();
         return services;
+    }
+
+    private static QueueBroker CreateBroker(IServiceProvider sp, string directory)
+    {
+        var options = sp.GetRequiredService<IOptions<AmqpOptions>>().Value;
+        return new QueueBroker(
+            new QueueBrokerOptions
+            {
+                DataDirectory = directory,
+                QueueLogOptions = options.QueueLogOptions,
+                MessagePoolBytes = options.MessagePoolBytes,
+            },
+            sp.GetRequiredService<IMessageContentCodec>(),
+            sp.GetRequiredService<ILogger<QueueBroker>>());
     }
 }
 
 /// <summary>Loads queues at start (before the listener serves, see <see cref="QueueBroker.Loaded"/>) and
 /// closes them cleanly at stop, after Kestrel has stopped accepting.</summary>
-internal sealed class AmqpBrokerService(QueueBroker broker) : IHostedService
+internal sealed class AmqpBrokerService(QueueBroker broker, VirtualHostRegistry vhosts) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        broker.Load();
+        vhosts.Load();
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await broker.DisposeAsync().ConfigureAwait(false);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await vhosts.DisposeAsync().ConfigureAwait(false);
+        await broker.DisposeAsync().ConfigureAwait(false);
+    }
 }

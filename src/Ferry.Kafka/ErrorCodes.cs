@@ -44,6 +44,7 @@ public static class ErrorCodes
     public const short InvalidConfig = 40;
     public const short InvalidRecord = 87;
     public const short TransactionalIdAuthorizationFailed = 53;
+    public const short SecurityDisabled = 54;
     public const short KafkaStorageError = 56;
     public const short ClusterAuthorizationFailed = 31;
     public const short UnknownProducerId = 59;

@@ -48,7 +48,8 @@ public sealed partial class KafkaConnectionHandler(
         var writer = WriteResponsesAsync(connection, pending.Reader);
         var input = connection.Transport.Input;
         var listener = connection.Features.Get<KafkaListenerFeature>() ?? PlaintextListener;
-        var session = new KafkaSession(listener, connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate?.Subject);
+        var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
+        var session = new KafkaSession(listener, certificate is null ? null : CertificatePrincipal.Name(certificate), HostOf(connection.RemoteEndPoint));
         bool first = true;
         // Server shutdown asks connections to close: stop reading new requests, answer the ones in progress
         // (long-polls return at once), then close. Kafka clients reconnect elsewhere or retry.
@@ -106,7 +107,6 @@ public sealed partial class KafkaConnectionHandler(
         }
     }
 
-    /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
     private static readonly KafkaListenerFeature PlaintextListener = new(KafkaSecurityProtocol.Plaintext);
 
     /// <summary>
@@ -119,6 +119,12 @@ public sealed partial class KafkaConnectionHandler(
         return first[0] == 0x16 && (first.Length < 2 || first[1] == 0x03);
     }
 
+    /// <summary>The address ACL hosts are compared with; an IPv4 client on a dual-stack socket as plain IPv4.</summary>
+    private static string HostOf(System.Net.EndPoint? endPoint) => endPoint is System.Net.IPEndPoint ip
+        ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString()
+        : "";
+
+    /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
     private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, KafkaSession session, ReadOnlySequence<byte> frame, CancellationToken closing)
     {
         long started = Stopwatch.GetTimestamp();

@@ -18,11 +18,14 @@ public static class KafkaServiceCollectionExtensions
         services.AddSingleton<IKafkaHandler, EndTxnHandler>();
         services.AddSingleton<IKafkaHandler, TxnOffsetCommitHandler>();
         services.AddSingleton<IKafkaHandler, ApiVersionsHandler>();
+        services.AddSingleton<IKafkaHandler, CreateAclsHandler>();
         services.AddSingleton<IKafkaHandler, CreatePartitionsHandler>();
         services.AddSingleton<IKafkaHandler, CreateTopicsHandler>();
+        services.AddSingleton<IKafkaHandler, DeleteAclsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteGroupsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteRecordsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteTopicsHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeAclsHandler>();
         services.AddSingleton<IKafkaHandler, DescribeClusterHandler>();
         services.AddSingleton<IKafkaHandler, DescribeConfigsHandler>();
         services.AddSingleton<IKafkaHandler, DescribeGroupsHandler>();

@@ -22,7 +22,7 @@ public static class KafkaCodecGenerator
         "OffsetFetch", "ListGroups", "DescribeGroups", "DeleteGroups", "OffsetDelete", "SaslHandshake",
         "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers", "DescribeUserScramCredentials",
         "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
-        "DescribeTransactions", "ListTransactions",
+        "DescribeTransactions", "ListTransactions", "DescribeAcls", "CreateAcls", "DeleteAcls",
     ];
 
     /// <summary>Schemas generated besides the APIs' requests and responses.</summary>

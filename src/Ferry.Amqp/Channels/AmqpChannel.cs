@@ -218,26 +218,54 @@ internal sealed class AmqpChannel
 
     // ------------------------------------------------------------------ exchanges and queues
 
+    // ------------------------------------------------------------------ permissions (RabbitMQ's, checked where it checks them)
+
+    /// <summary>The last exchange name publishing was allowed to: a publisher sends the same one again and again.</summary>
+    private string? _writeAllowed;
+
+    private void Require(char access, string kind, string name)
+    {
+        if (_connection.Permission is not { } permission) return;
+        // The default exchange is "amq.default" to permissions.
+        string resource = kind == "exchange" && name.Length == 0 ? "amq.default" : name;
+        bool allowed = access switch
+        {
+            'c' => permission.MayConfigure(resource),
+            'w' => permission.MayWrite(resource),
+            _ => permission.MayRead(resource),
+        };
+        if (allowed) return;
+        string what = access switch { 'c' => "configure", 'w' => "write", _ => "read" };
+        throw new AmqpChannelException(AmqpConstants.AccessRefused,
+            $"ACCESS_REFUSED - {what} access to {kind} '{resource}' in vhost '{_connection.VirtualHost}' refused for user '{_connection.UserName}'");
+    }
+
     private void ExchangeDeclare(ExchangeDeclare m)
     {
+        if (!m.Passive) Require('c', "exchange", m.Exchange);
         Check(Broker.DeclareExchange(m.Exchange, m.Type, m.Passive, m.Durable, m.AutoDelete, m.Internal, m.Arguments));
         if (!m.Nowait) Send(new ExchangeDeclareOk());
     }
 
     private void ExchangeDelete(ExchangeDelete m)
     {
+        Require('c', "exchange", m.Exchange);
         Check(Broker.DeleteExchange(m.Exchange, m.IfUnused));
         if (!m.Nowait) Send(new ExchangeDeleteOk());
     }
 
     private void ExchangeBind(ExchangeBind m)
     {
+        Require('w', "exchange", m.Destination);
+        Require('r', "exchange", m.Source);
         Check(Broker.Bind(m.Source, m.Destination, toExchange: true, m.RoutingKey, m.Arguments, _connection.Id));
         if (!m.Nowait) Send(new ExchangeBindOk());
     }
 
     private void ExchangeUnbind(ExchangeUnbind m)
     {
+        Require('w', "exchange", m.Destination);
+        Require('r', "exchange", m.Source);
         Check(Broker.Unbind(m.Source, m.Destination, toExchange: true, m.RoutingKey, m.Arguments, _connection.Id));
         if (!m.Nowait) Send(new ExchangeUnbindOk());
     }
@@ -250,6 +278,8 @@ internal sealed class AmqpChannel
             return;
         }
 
+        // A server-named queue is checked as what its name will start with.
+        if (!m.Passive) Require('c', "queue", m.Queue.Length == 0 ? "amq.gen-" : m.Queue);
         Check(Broker.DeclareQueue(m.Queue, m.Passive, m.Durable, m.Exclusive, m.AutoDelete, m.Arguments, _connection.Id, out var queue));
         _lastQueue = queue!.Name;
         if (!m.Nowait) Send(new QueueDeclareOk { Queue = queue.Name, MessageCount = queue.MessageCount, ConsumerCount = queue.ConsumerCount });
@@ -281,24 +311,30 @@ internal sealed class AmqpChannel
     {
         string queue = QueueName(m.Queue);
         string key = m.RoutingKey.Length == 0 && m.Queue.Length == 0 ? queue : m.RoutingKey;
+        Require('w', "queue", queue);
+        Require('r', "exchange", m.Exchange);
         Check(Broker.Bind(m.Exchange, queue, toExchange: false, key, m.Arguments, _connection.Id));
         if (!m.Nowait) Send(new QueueBindOk());
     }
 
     private void QueueUnbind(QueueUnbind m)
     {
+        Require('w', "queue", QueueName(m.Queue));
+        Require('r', "exchange", m.Exchange);
         Check(Broker.Unbind(m.Exchange, QueueName(m.Queue), toExchange: false, m.RoutingKey, m.Arguments, _connection.Id));
         Send(new QueueUnbindOk());
     }
 
     private void QueuePurge(QueuePurge m)
     {
+        Require('r', "queue", QueueName(m.Queue));
         Check(Broker.Purge(QueueName(m.Queue), _connection.Id, out uint count));
         if (!m.Nowait) Send(new QueuePurgeOk { MessageCount = count });
     }
 
     private void QueueDelete(QueueDelete m)
     {
+        Require('c', "queue", QueueName(m.Queue));
         Check(Broker.DeleteQueue(QueueName(m.Queue), m.IfUnused, m.IfEmpty, _connection.Id, out uint count));
         if (!m.Nowait) Send(new QueueDeleteOk { MessageCount = count });
     }
@@ -339,6 +375,7 @@ internal sealed class AmqpChannel
             return;
         }
 
+        Require('r', "queue", QueueName(m.Queue));
         Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
         ChannelConsumer consumer;
         lock (_lock)
@@ -465,6 +502,7 @@ internal sealed class AmqpChannel
 
     private void BasicGet(BasicGet m)
     {
+        Require('r', "queue", QueueName(m.Queue));
         Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
         if (!queue.TryGet(m.NoAck, out var entry, out uint remaining))
         {
@@ -633,6 +671,12 @@ internal sealed class AmqpChannel
         }
 
         // Checked at the method, as RabbitMQ does; the content that follows is then discarded by the closing channel.
+        // Write permission: looked up again only when the exchange name changes (a reference check on the hot path).
+        if (_connection.Permission is not null && !ReferenceEquals(m.Exchange, _writeAllowed))
+        {
+            Require('w', "exchange", m.Exchange);
+            _writeAllowed = m.Exchange;
+        }
         if (m.Exchange.Length > 0)
         {
             if (!Broker.TryGetExchange(m.Exchange, out var exchange))

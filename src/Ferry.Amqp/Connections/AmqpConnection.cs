@@ -13,6 +13,8 @@ using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Resources;
 using Ferry.Broker.Security;
+using Ferry.Broker.Security.Permissions;
+using Ferry.Broker.VirtualHosts;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -55,7 +57,11 @@ internal sealed partial class AmqpConnection : IDisposable
 
     /// <summary>A refused login, answered by the read loop after <see cref="AmqpOptions.LoginFailureDelayMs"/>.</summary>
     private string? _refusal;
-    private readonly QueueBroker _broker;
+    // The vhost's broker: "/" until connection.open names another.
+    private QueueBroker _broker;
+    private readonly VirtualHostRegistry? _vhosts;
+    private readonly AmqpAuthorizer? _authorizer;
+    private string? _user;
     private readonly ResourceAlarm _alarm;
     private readonly AmqpOptions _options;
     private readonly ILogger _logger;
@@ -90,8 +96,12 @@ internal sealed partial class AmqpConnection : IDisposable
 
     public AmqpConnection(ConnectionContext context, QueueBroker broker, ResourceAlarm alarm, DirectReplyTo replies, AmqpOptions options, ILogger logger,
         ClientConnection? client = null,
-        IUserStore? users = null)
+        IUserStore? users = null,
+        VirtualHostRegistry? vhosts = null,
+        AmqpAuthorizer? authorizer = null)
     {
+        _vhosts = vhosts;
+        _authorizer = authorizer;
         Replies = replies;
         _client = client;
         _context = context;
@@ -107,6 +117,15 @@ internal sealed partial class AmqpConnection : IDisposable
     public string Id => _context.ConnectionId;
 
     public QueueBroker Broker => _broker;
+
+    /// <summary>The vhost connection.open chose (<c>/</c> before it).</summary>
+    public string VirtualHost { get; private set; } = VirtualHostRegistry.Default;
+
+    /// <summary>What the user may do in the vhost; null when nothing is checked (authorization off, or full rights).</summary>
+    public VhostPermission? Permission { get; private set; }
+
+    /// <summary>The authenticated user name.</summary>
+    public string UserName => _user ?? "";
 
     public DirectReplyTo Replies { get; }
 
@@ -482,7 +501,7 @@ internal sealed partial class AmqpConnection : IDisposable
                 break;
             case (State.AwaitOpen, AmqpMethodId.ConnectionOpen):
                 var open = ConnectionOpen.Read(ref reader);
-                if (open.VirtualHost != "/") AmqpConnectionException.Throw(AmqpConstants.NotAllowed, $"NOT_ALLOWED - vhost '{open.VirtualHost}' not found", id);
+                OpenVirtualHost(open.VirtualHost, id);
                 _state = State.Open;
                 Send(0, new ConnectionOpenOk());
                 break;
@@ -503,6 +522,25 @@ internal sealed partial class AmqpConnection : IDisposable
                 AmqpConnectionException.Throw(AmqpConstants.CommandInvalid, $"COMMAND_INVALID - unexpected '{AmqpMethods.GetName(id)}' on channel 0", id);
                 break;
         }
+    }
+
+    /// <summary>
+    /// connection.open: the vhost must exist and the user must have permissions there, else 530 NOT_ALLOWED closes the
+    /// connection, with RabbitMQ's texts.
+    /// </summary>
+    private void OpenVirtualHost(string vhost, AmqpMethodId id)
+    {
+        QueueBroker? broker = null;
+        bool exists = _vhosts is null ? vhost == VirtualHostRegistry.Default : _vhosts.TryGet(vhost, out broker);
+        if (!exists) AmqpConnectionException.Throw(AmqpConstants.NotAllowed, $"NOT_ALLOWED - vhost {vhost} not found", id);
+        if (_authorizer is { Enabled: true })
+        {
+            var permission = _authorizer.Open(UserName, vhost);
+            if (permission is null) AmqpConnectionException.Throw(AmqpConstants.NotAllowed, $"NOT_ALLOWED - access to vhost '{vhost}' refused for user '{UserName}'", id);
+            Permission = permission.IsFull ? null : permission;
+        }
+        if (broker is not null) _broker = broker;
+        VirtualHost = vhost;
     }
 
     private X509Certificate2? ClientCertificate => _context.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
@@ -559,6 +597,7 @@ internal sealed partial class AmqpConnection : IDisposable
             return;
         }
 
+        _user = user;
         if (_client is not null)
         {
             var properties = startOk.ClientProperties;

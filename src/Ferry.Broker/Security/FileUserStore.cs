@@ -20,6 +20,7 @@ public sealed class FileUserStore : IUserStore
     private readonly string _path;
     private readonly Lock _writing = new();
     private volatile ImmutableDictionary<string, User> _users;
+    private long _version;
 
     public FileUserStore(string dataDirectory)
     {
@@ -37,6 +38,8 @@ public sealed class FileUserStore : IUserStore
     }
 
     public bool HasUsers => !_users.IsEmpty;
+
+    public long Version => Interlocked.Read(ref _version);
 
     public IReadOnlyList<User> All => [.. _users.Values.OrderBy(u => u.Name, StringComparer.Ordinal)];
 
@@ -73,6 +76,7 @@ public sealed class FileUserStore : IUserStore
         };
         DurableFile.WriteAllBytes(_path, JsonSerializer.SerializeToUtf8Bytes(file, UsersJsonContext.Default.UsersFile));
         _users = users;
+        Interlocked.Increment(ref _version);
     }
 }
 

@@ -11,6 +11,9 @@ public interface IUserStore
 
     IReadOnlyList<User> All { get; }
 
+    /// <summary>Changes on every put and delete, so caches of decisions that depend on users (tags) start over.</summary>
+    long Version { get; }
+
     User? Find(string name);
 
     /// <summary>Adds or replaces a user, durably before it returns.</summary>

@@ -1,4 +1,5 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -6,7 +7,7 @@ using Ferry.Kafka.Server;
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>AlterConfigs (the older, replace-everything form): the given configs become the topic's overrides.</summary>
-public sealed class AlterConfigsHandler(IMetadataController controller) : KafkaHandler<AlterConfigsRequest>
+public sealed class AlterConfigsHandler(IMetadataController controller, Authorizer authorizer) : KafkaHandler<AlterConfigsRequest>
 {
     public override short ApiKey => ApiKeys.AlterConfigs;
     public override short MinVersion => 0;
@@ -24,6 +25,11 @@ public sealed class AlterConfigsHandler(IMetadataController controller) : KafkaH
                 ErrorMessage = null,
             };
             response.Responses.Add(result);
+            if (TopicErrors.AlterConfigsRefused(authorizer, context, resource.ResourceType, resource.ResourceName) is { } refused)
+            {
+                result.ErrorCode = refused;
+                continue;
+            }
             var changes = resource.Configs.Select(c => (c.Name, c.Value)).ToList();
             (result.ErrorCode, result.ErrorMessage) = await TopicErrors.AlterTopicConfigsAsync(controller, resource.ResourceType,
                 resource.ResourceName, changes, replaceAll: true, request.ValidateOnly).ConfigureAwait(false);

@@ -1,7 +1,9 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +13,7 @@ namespace Ferry.Kafka.Handlers;
 /// CreateTopics through the controller: partitions (-1: the default), replication factor (-1: the cluster's default)
 /// or manual assignments (INVALID_REPLICATION_FACTOR when the cluster cannot place them), and topic configs.
 /// </summary>
-public sealed class CreateTopicsHandler(TopicRegistry topics, IMetadataController controller, IClusterView cluster, IOptions<KafkaOptions> options) : KafkaHandler<CreateTopicsRequest>
+public sealed class CreateTopicsHandler(TopicRegistry topics, IMetadataController controller, IClusterView cluster, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<CreateTopicsRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -22,10 +24,18 @@ public sealed class CreateTopicsHandler(TopicRegistry topics, IMetadataControlle
     protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreateTopicsRequest request)
     {
         var response = new CreateTopicsResponse();
+        bool clusterCreate = authorizer.AllowedOnCluster(context, AclOperation.Create);
         foreach (var wanted in request.Topics)
         {
             var result = new CreateTopicsResponse.CreatableTopicResult { Name = wanted.Name, ErrorMessage = null };
             response.Topics.Add(result);
+            // As Kafka: CREATE on the cluster, or on the topic's name.
+            if (!clusterCreate && !authorizer.Allowed(context, AclOperation.Create, AclResourceType.Topic, wanted.Name))
+            {
+                result.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
+                result.ErrorMessage = "Authorization failed.";
+                continue;
+            }
             int partitions = wanted.NumPartitions == -1 ? _options.DefaultPartitions : wanted.NumPartitions;
             if (wanted.Assignments.Count > 0) partitions = wanted.Assignments.Count;
             var configs = wanted.Configs.ToDictionary(c => c.Name, c => c.Value ?? "", StringComparer.Ordinal);

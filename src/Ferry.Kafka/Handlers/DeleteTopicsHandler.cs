@@ -1,13 +1,15 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>DeleteTopics: by name (v0-5) or by name or id (v6).</summary>
-public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataController controller) : KafkaHandler<DeleteTopicsRequest>
+public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataController controller, Authorizer authorizer) : KafkaHandler<DeleteTopicsRequest>
 {
     public override short ApiKey => ApiKeys.DeleteTopics;
     public override short MinVersion => 0;
@@ -27,6 +29,11 @@ public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataControlle
             if (topicName is null)
             {
                 result.ErrorCode = ErrorCodes.UnknownTopicId;
+                continue;
+            }
+            if (!authorizer.Allowed(context, AclOperation.Delete, AclResourceType.Topic, topicName))
+            {
+                result.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
                 continue;
             }
             if (topics.TryGet(topicName, out var topic)) result.TopicId = topic.Id;

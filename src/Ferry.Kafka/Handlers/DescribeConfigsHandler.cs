@@ -1,9 +1,11 @@
 using System.Globalization;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +16,7 @@ namespace Ferry.Kafka.Handlers;
 /// synonyms, types and documentation where the version carries them), the broker's as Kafka names them, and a
 /// group's (KIP-848).
 /// </summary>
-public sealed class DescribeConfigsHandler(TopicRegistry topics, GroupCoordinator groups, IClusterView cluster, IOptions<KafkaOptions> options)
+public sealed class DescribeConfigsHandler(TopicRegistry topics, GroupCoordinator groups, IClusterView cluster, IOptions<KafkaOptions> options, Authorizer authorizer)
     : KafkaHandler<DescribeConfigsRequest>
 {
     public const sbyte TopicResource = 2;
@@ -41,6 +43,16 @@ public sealed class DescribeConfigsHandler(TopicRegistry topics, GroupCoordinato
             };
             response.Results.Add(result);
             IEnumerable<DescribedConfig> configs;
+            if (resource.ResourceType == TopicResource && !authorizer.Allowed(context, AclOperation.DescribeConfigs, AclResourceType.Topic, resource.ResourceName))
+            {
+                result.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
+                continue;
+            }
+            if (resource.ResourceType == BrokerResource && !authorizer.AllowedOnCluster(context, AclOperation.DescribeConfigs))
+            {
+                result.ErrorCode = ErrorCodes.ClusterAuthorizationFailed;
+                continue;
+            }
             if (resource.ResourceType == TopicResource)
             {
                 if (!topics.TryGet(resource.ResourceName, out var topic))

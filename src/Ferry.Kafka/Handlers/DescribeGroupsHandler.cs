@@ -1,22 +1,18 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>DescribeGroups: state, protocol and members with their metadata and assignments (once stable).</summary>
-public sealed class DescribeGroupsHandler(GroupCoordinator groups) : KafkaHandler<DescribeGroupsRequest>
+public sealed class DescribeGroupsHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<DescribeGroupsRequest>
 {
     public override short ApiKey => ApiKeys.DescribeGroups;
     public override short MinVersion => 0;
     public override short MaxVersion => 5;
-
-    /// <summary>
-    /// What Kafka answers without an authorizer when asked (v3+, KIP-430): every operation a group supports, READ,
-    /// DELETE and DESCRIBE, as bits numbered by their ACL operation codes (3, 6, 8). Not asked: -2^31.
-    /// </summary>
-    internal const int AllGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, DescribeGroupsRequest request)
     {
@@ -26,6 +22,11 @@ public sealed class DescribeGroupsHandler(GroupCoordinator groups) : KafkaHandle
             if (groupId.Length == 0)
             {
                 response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = ErrorCodes.InvalidGroupId, GroupState = "Dead" });
+                continue;
+            }
+            if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, groupId))
+            {
+                response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = ErrorCodes.GroupAuthorizationFailed, GroupState = "Dead" });
                 continue;
             }
             var group = groups.DescribeGroup(groupId);
@@ -44,7 +45,7 @@ public sealed class DescribeGroupsHandler(GroupCoordinator groups) : KafkaHandle
                     MemberMetadata = m.Metadata,
                     MemberAssignment = m.Assignment,
                 }).ToList(),
-                AuthorizedOperations = context.ApiVersion >= 3 && request.IncludeAuthorizedOperations ? AllGroupOperations : int.MinValue,
+                AuthorizedOperations = authorizer.AuthorizedOperations(context, context.ApiVersion >= 3 && request.IncludeAuthorizedOperations, AclResourceType.Group, groupId),
             });
         }
         return new(response);

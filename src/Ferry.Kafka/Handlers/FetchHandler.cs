@@ -1,7 +1,9 @@
 using System.Runtime.InteropServices;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Ferry.Storage;
 using Ferry.Storage.Records;
@@ -16,7 +18,7 @@ namespace Ferry.Kafka.Handlers;
 /// reads stop at the last stable offset and name the aborted transactions in what they return, which the client
 /// drops (KIP-98); read_uncommitted reads to the high watermark.
 /// </summary>
-public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchRequest>
+public sealed class FetchHandler(TopicRegistry topics, Authorizer authorizer) : KafkaHandler<FetchRequest>
 {
     public override short ApiKey => ApiKeys.Fetch;
     public override short MinVersion => 4;
@@ -24,10 +26,10 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FetchRequest request)
     {
-        var partitions = Resolve(request, byId: context.ApiVersion >= 13);
+        var partitions = Resolve(context, request, byId: context.ApiVersion >= 13, out var denied);
         // No partition to wait on (every topic asked for is gone): nothing can wake a long-poll, so answer now.
         var signals = request.MaxWaitMs > 0 && request.MinBytes > 0 ? WaitSignals(partitions) : null;
-        var (response, bytes) = Read(request, partitions, context.ApiVersion);
+        var (response, bytes) = Read(request, partitions, context.ApiVersion, denied);
         if (bytes >= request.MinBytes || signals is null || bytes < 0) return new(CountOut(partitions, response));
         response.Dispose();
         return LongPollAsync(context, request, partitions, signals);
@@ -80,14 +82,27 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
         };
     }
 
-    private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(FetchRequest request, bool byId)
+    /// <summary>
+    /// The partitions asked for; one the principal may not read (READ on the topic for a consumer, CLUSTER_ACTION on
+    /// the cluster for a replica) is left unresolved and listed in <paramref name="denied"/>, answered TOPIC_AUTHORIZATION_FAILED.
+    /// </summary>
+    private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(KafkaRequestContext context,
+        FetchRequest request, bool byId, out HashSet<FetchRequest.FetchTopic>? denied)
     {
+        denied = null;
         var list = new List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition?)>();
+        bool replicaAllowed = request.ReplicaId < 0 || authorizer.AllowedOnCluster(context, AclOperation.ClusterAction);
         foreach (var topic in request.Topics)
         {
             Topic? found;
             if (byId) found = topics.Find(topic.TopicId);
             else topics.TryGet(topic.Topic, out found);
+            if (authorizer.Enabled && (!replicaAllowed
+                || !authorizer.Allowed(context, AclOperation.Read, AclResourceType.Topic, found?.Name ?? topic.Topic)))
+            {
+                (denied ??= new(ReferenceEqualityComparer.Instance)).Add(topic);
+                found = null;
+            }
             foreach (var partition in topic.Partitions) list.Add((topic, partition, found?.TryGetPartition(partition.Partition)));
         }
         return list;
@@ -122,7 +137,8 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
     /// -1 if some partition has an error (errors are answered at once).
     /// </summary>
     private static (FetchResponse Response, long Bytes) Read(FetchRequest request,
-        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions, short version)
+        List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> partitions, short version,
+        HashSet<FetchRequest.FetchTopic>? denied = null)
     {
         short unknown = version >= 13 ? ErrorCodes.UnknownTopicId : ErrorCodes.UnknownTopicOrPartition;
         var response = new FetchResponse { SessionId = 0 };
@@ -160,7 +176,7 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
                 current.Partitions.Add(data);
                 if (partition is null)
                 {
-                    data.ErrorCode = unknown;
+                    data.ErrorCode = denied is not null && denied.Contains(topic) ? ErrorCodes.TopicAuthorizationFailed : unknown;
                     anyError = true;
                     continue;
                 }

@@ -1,6 +1,8 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +12,7 @@ namespace Ferry.Kafka.Handlers;
 /// FindCoordinator: the coordinator of a group (key type 0) or of a transactional id (key type 1) from the cluster
 /// view (the node its key hashes to; on a single node, this node), v4 a batch of keys.
 /// </summary>
-public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaOptions> options) : KafkaHandler<FindCoordinatorRequest>
+public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<FindCoordinatorRequest>
 {
     private const sbyte GroupKey = 0;
     private const sbyte TransactionKey = 1;
@@ -41,6 +43,17 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaO
 
     private FindCoordinatorResponse.Coordinator Answer(KafkaRequestContext context, string key, sbyte keyType)
     {
+        // As Kafka: DESCRIBE on the group, or on the transactional id, to learn its coordinator.
+        if (keyType is GroupKey or TransactionKey
+            && !authorizer.Allowed(context, AclOperation.Describe, keyType == GroupKey ? AclResourceType.Group : AclResourceType.TransactionalId, key))
+        {
+            return new FindCoordinatorResponse.Coordinator
+            {
+                Key = key, NodeId = -1, Host = "", Port = -1,
+                ErrorCode = keyType == GroupKey ? ErrorCodes.GroupAuthorizationFailed : ErrorCodes.TransactionalIdAuthorizationFailed,
+                ErrorMessage = null,
+            };
+        }
         if (keyType is not (GroupKey or TransactionKey))
         {
             return new FindCoordinatorResponse.Coordinator

@@ -1,5 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Server;
@@ -10,7 +11,7 @@ namespace Ferry.Kafka.Handlers;
 /// IncrementalAlterConfigs: SET, DELETE, and APPEND/SUBTRACT on list configs (<c>cleanup.policy</c>, the throttled
 /// replica lists) of topic configs, each resource all or nothing.
 /// </summary>
-public sealed class IncrementalAlterConfigsHandler(IMetadataController controller, TopicRegistry topics) : KafkaHandler<IncrementalAlterConfigsRequest>
+public sealed class IncrementalAlterConfigsHandler(IMetadataController controller, TopicRegistry topics, Authorizer authorizer) : KafkaHandler<IncrementalAlterConfigsRequest>
 {
     private const sbyte Set = 0;
     private const sbyte Delete = 1;
@@ -33,6 +34,11 @@ public sealed class IncrementalAlterConfigsHandler(IMetadataController controlle
                 ErrorMessage = null,
             };
             response.Responses.Add(result);
+            if (TopicErrors.AlterConfigsRefused(authorizer, context, resource.ResourceType, resource.ResourceName) is { } refused)
+            {
+                result.ErrorCode = refused;
+                continue;
+            }
             if (!TryResolve(resource, out var changes, out var error))
             {
                 result.ErrorCode = ErrorCodes.InvalidConfig;

@@ -1,6 +1,8 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -9,7 +11,7 @@ namespace Ferry.Kafka.Handlers;
 /// JoinGroup: the response is held until the group's rebalance completes (or answered at once: errors,
 /// MEMBER_ID_REQUIRED on a v4+ first join, a member rejoining a formed generation unchanged).
 /// </summary>
-public sealed class JoinGroupHandler(GroupCoordinator groups) : KafkaHandler<JoinGroupRequest>
+public sealed class JoinGroupHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<JoinGroupRequest>
 {
     public override short ApiKey => ApiKeys.JoinGroup;
     public override short MinVersion => 0;
@@ -18,6 +20,8 @@ public sealed class JoinGroupHandler(GroupCoordinator groups) : KafkaHandler<Joi
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, JoinGroupRequest request)
     {
         short version = context.ApiVersion;
+        if (!authorizer.Allowed(context, AclOperation.Read, AclResourceType.Group, request.GroupId))
+            return new(new JoinGroupResponse { ErrorCode = ErrorCodes.GroupAuthorizationFailed, GenerationId = -1, ProtocolName = version >= 7 ? null : "" });
         var joined = groups.JoinAsync(new JoinRequest
         {
             GroupId = request.GroupId,

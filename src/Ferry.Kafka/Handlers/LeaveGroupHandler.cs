@@ -1,12 +1,14 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
 
 /// <summary>LeaveGroup: one member (v0-v2) or a batch of members by id or instance id (v3+, KIP-345).</summary>
-public sealed class LeaveGroupHandler(GroupCoordinator groups) : KafkaHandler<LeaveGroupRequest>
+public sealed class LeaveGroupHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<LeaveGroupRequest>
 {
     public override short ApiKey => ApiKeys.LeaveGroup;
     public override short MinVersion => 0;
@@ -14,6 +16,8 @@ public sealed class LeaveGroupHandler(GroupCoordinator groups) : KafkaHandler<Le
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, LeaveGroupRequest request)
     {
+        if (!authorizer.Allowed(context, AclOperation.Read, AclResourceType.Group, request.GroupId))
+            return new(new LeaveGroupResponse { ErrorCode = ErrorCodes.GroupAuthorizationFailed });
         if (context.ApiVersion < 3)
         {
             var single = groups.Leave(request.GroupId, [(request.MemberId, null, null)]);

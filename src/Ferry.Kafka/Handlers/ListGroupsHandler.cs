@@ -1,6 +1,8 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -9,7 +11,7 @@ namespace Ferry.Kafka.Handlers;
 /// ListGroups: every group this node coordinates, optionally filtered by state (v4+) and by type (v5+, KIP-848).
 /// Every Ferry group runs the classic protocol, so its type is "classic"; filters match case-insensitively, as Kafka's.
 /// </summary>
-public sealed class ListGroupsHandler(GroupCoordinator groups) : KafkaHandler<ListGroupsRequest>
+public sealed class ListGroupsHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<ListGroupsRequest>
 {
     /// <summary>The KIP-848 type of a classic-protocol group.</summary>
     public const string ClassicGroupType = "classic";
@@ -27,10 +29,13 @@ public sealed class ListGroupsHandler(GroupCoordinator groups) : KafkaHandler<Li
             || request.TypesFilter.Contains(ClassicGroupType, StringComparer.OrdinalIgnoreCase);
         var response = new ListGroupsResponse();
         if (!typeMatches) return new(response);
+        // As Kafka: DESCRIBE on the cluster lists every group, otherwise the groups the principal may DESCRIBE.
+        bool everyGroup = authorizer.AllowedOnCluster(context, AclOperation.Describe);
         foreach (var group in groups.ListGroups())
         {
             string state = GroupErrors.StateName(group.State);
             if (states is not null && !states.Contains(state)) continue;
+            if (!everyGroup && !authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, group.GroupId)) continue;
             response.Groups.Add(new ListGroupsResponse.ListedGroup
             {
                 GroupId = group.GroupId, ProtocolType = group.ProtocolType, GroupState = state, GroupType = ClassicGroupType,

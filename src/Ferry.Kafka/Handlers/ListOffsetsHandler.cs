@@ -1,6 +1,8 @@
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Ferry.Storage.Records;
 
@@ -11,7 +13,7 @@ namespace Ferry.Kafka.Handlers;
 /// newest record (-3, v7+), the last tiered offset (-5: none, -1), or the first record at or after a timestamp,
 /// per partition.
 /// </summary>
-public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<ListOffsetsRequest>
+public sealed class ListOffsetsHandler(TopicRegistry topics, Authorizer authorizer) : KafkaHandler<ListOffsetsRequest>
 {
     private const long Latest = -1;
     private const long Earliest = -2;
@@ -30,10 +32,18 @@ public sealed class ListOffsetsHandler(TopicRegistry topics) : KafkaHandler<List
             var topicResponse = new ListOffsetsResponse.ListOffsetsTopicResponse { Name = topicRequest.Name };
             response.Topics.Add(topicResponse);
             topics.TryGet(topicRequest.Name, out var topic);
+            bool allowed = authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, topicRequest.Name);
             foreach (var wanted in topicRequest.Partitions)
             {
                 var result = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = wanted.PartitionIndex };
                 topicResponse.Partitions.Add(result);
+                if (!allowed)
+                {
+                    result.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
+                    result.Offset = -1;
+                    result.Timestamp = -1;
+                    continue;
+                }
                 var partition = topic?.TryGetPartition(wanted.PartitionIndex);
                 if (partition is null)
                 {

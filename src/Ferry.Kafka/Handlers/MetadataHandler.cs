@@ -1,7 +1,9 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +14,7 @@ namespace Ferry.Kafka.Handlers;
 /// replicas, ISR and offline replicas (LEADER_NOT_AVAILABLE while it has no leader). Unknown topics are
 /// auto-created through the controller when allowed.
 /// </summary>
-public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, IMetadataController controller, IOptions<KafkaOptions> options)
+public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, IMetadataController controller, IOptions<KafkaOptions> options, Authorizer authorizer)
     : KafkaHandler<MetadataRequest>
 {
     private readonly KafkaOptions _options = options.Value;
@@ -24,6 +26,13 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
     protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, MetadataRequest request)
     {
         var response = new MetadataResponse { ClusterId = cluster.ClusterId, ControllerId = cluster.ControllerId };
+        // KIP-430: asked for (v8+), the operations the principal may do; v11 moved the cluster's to DescribeCluster.
+        bool topicOps = context.ApiVersion >= 8 && request.IncludeTopicAuthorizedOperations;
+        if (context.ApiVersion is >= 8 and <= 10)
+        {
+            response.ClusterAuthorizedOperations = authorizer.AuthorizedOperations(context, request.IncludeClusterAuthorizedOperations,
+                AclResourceType.Cluster, AclBinding.ClusterName);
+        }
         foreach (var node in cluster.Nodes)
         {
             if (!node.Alive) continue;
@@ -35,32 +44,50 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
         bool all = request.Topics is null || (context.ApiVersion == 0 && request.Topics.Count == 0);
         if (all)
         {
-            foreach (var topic in topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal)) response.Topics.Add(Describe(topic, response.Brokers));
+            // Topics the principal may not DESCRIBE are not listed at all, as Kafka hides them.
+            foreach (var topic in topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal))
+            {
+                if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, topic.Name)) continue;
+                response.Topics.Add(WithOperations(context, topicOps, Describe(topic, response.Brokers)));
+            }
         }
         else
         {
             bool autoCreate = _options.AutoCreateTopics && (context.ApiVersion < 4 || request.AllowAutoTopicCreation);
             foreach (var requested in request.Topics!)
             {
-                response.Topics.Add(await LookupAsync(requested, autoCreate, response.Brokers).ConfigureAwait(false));
+                response.Topics.Add(WithOperations(context, topicOps, await LookupAsync(context, requested, autoCreate, response.Brokers).ConfigureAwait(false)));
             }
         }
         return response;
     }
 
-    private async ValueTask<MetadataResponse.MetadataResponseTopic> LookupAsync(MetadataRequest.MetadataRequestTopic requested, bool autoCreate,
-        List<MetadataResponse.MetadataResponseBroker> live)
+    private MetadataResponse.MetadataResponseTopic WithOperations(KafkaRequestContext context, bool asked, MetadataResponse.MetadataResponseTopic topic)
+    {
+        if (asked && topic.ErrorCode == ErrorCodes.None && topic.Name is { } name)
+            topic.TopicAuthorizedOperations = authorizer.AuthorizedOperations(context, true, AclResourceType.Topic, name);
+        return topic;
+    }
+
+    private async ValueTask<MetadataResponse.MetadataResponseTopic> LookupAsync(KafkaRequestContext context, MetadataRequest.MetadataRequestTopic requested,
+        bool autoCreate, List<MetadataResponse.MetadataResponseBroker> live)
     {
         if (requested.Name is null or "")
         {
-            return topics.Find(requested.TopicId) is { } byId
+            var byId = topics.Find(requested.TopicId);
+            if (byId is not null && !authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, byId.Name))
+                return new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCodes.TopicAuthorizationFailed, Name = null, TopicId = requested.TopicId };
+            return byId is not null
                 ? Describe(byId, live)
                 : new MetadataResponse.MetadataResponseTopic { ErrorCode = ErrorCodes.UnknownTopicId, Name = null, TopicId = requested.TopicId };
         }
         string name = requested.Name;
+        // Named but not DESCRIBE-able: TOPIC_AUTHORIZATION_FAILED, whether it exists or not (existence is not revealed).
+        if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, name)) return Error(name, ErrorCodes.TopicAuthorizationFailed);
         if (topics.TryGet(name, out var topic)) return Describe(topic, live);
         if (!TopicNames.IsValid(name, out _)) return Error(name, ErrorCodes.InvalidTopicException);
         if (!autoCreate) return Error(name, ErrorCodes.UnknownTopicOrPartition);
+        if (!ProduceHandler.MayCreate(authorizer, context, name)) return Error(name, ErrorCodes.TopicAuthorizationFailed);
         var created = await controller.CreateTopicAsync(new TopicSpec(name, _options.DefaultPartitions)).ConfigureAwait(false);
         if ((created.Succeeded || created.Error == TopicError.TopicAlreadyExists) && topics.TryGet(name, out topic)) return Describe(topic, live);
         // Kafka answers a topic it is still creating with LEADER_NOT_AVAILABLE; clients retry.

@@ -1,6 +1,8 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -10,7 +12,7 @@ namespace Ferry.Kafka.Handlers;
 /// Generation -1 with no member id is a standalone commit (assign() consumers, admin tools), accepted while
 /// the group has no members. The v2-v4 retention time is ignored: retention is the broker's, as in Kafka 2.1+.
 /// </summary>
-public sealed class OffsetCommitHandler(GroupCoordinator groups) : KafkaHandler<OffsetCommitRequest>
+public sealed class OffsetCommitHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<OffsetCommitRequest>
 {
     public override short ApiKey => ApiKeys.OffsetCommit;
     public override short MinVersion => 0;
@@ -19,26 +21,54 @@ public sealed class OffsetCommitHandler(GroupCoordinator groups) : KafkaHandler<
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, OffsetCommitRequest request)
     {
         short version = context.ApiVersion;
-        var entries = request.Topics.SelectMany(t => t.Partitions.Select(p => new OffsetCommitEntry(
+        if (!authorizer.Allowed(context, AclOperation.Read, AclResourceType.Group, request.GroupId))
+            return new(Refuse(request));
+        // As Kafka: partitions of topics the principal may not READ are answered TOPIC_AUTHORIZATION_FAILED, the rest committed.
+        bool[]? denied = null;
+        for (int t = 0; t < request.Topics.Count; t++)
+            if (!authorizer.Allowed(context, AclOperation.Read, AclResourceType.Topic, request.Topics[t].Name)) (denied ??= new bool[request.Topics.Count])[t] = true;
+        var entries = request.Topics.Where((_, t) => denied is null || !denied[t]).SelectMany(t => t.Partitions.Select(p => new OffsetCommitEntry(
             t.Name, p.PartitionIndex, p.CommittedOffset, version >= 6 ? p.CommittedLeaderEpoch : -1, p.CommittedMetadata))).ToList();
         var committed = groups.CommitOffsetsAsync(request.GroupId,
             version >= 1 ? request.GenerationIdOrMemberEpoch : -1,
             version >= 1 ? request.MemberId : "",
             version >= 7 ? request.GroupInstanceId : null,
             entries);
-        return AwaitAsync(request, committed);
+        return AwaitAsync(request, committed, denied);
     }
 
-    private static async ValueTask<IKafkaMessage?> AwaitAsync(OffsetCommitRequest request, Task<(GroupError Error, GroupError[] Partitions)> committed)
+    private static OffsetCommitResponse Refuse(OffsetCommitRequest request) => new()
+    {
+        Topics = request.Topics.Select(t => new OffsetCommitResponse.OffsetCommitResponseTopic
+        {
+            Name = t.Name,
+            Partitions = t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition
+            {
+                PartitionIndex = p.PartitionIndex,
+                ErrorCode = ErrorCodes.GroupAuthorizationFailed,
+            }).ToList(),
+        }).ToList(),
+    };
+
+    private static async ValueTask<IKafkaMessage?> AwaitAsync(OffsetCommitRequest request, Task<(GroupError Error, GroupError[] Partitions)> committed, bool[]? denied)
     {
         var (error, partitions) = await committed.ConfigureAwait(false);
         var response = new OffsetCommitResponse();
         int i = 0;
-        foreach (var topic in request.Topics)
+        for (int t = 0; t < request.Topics.Count; t++)
         {
+            var topic = request.Topics[t];
             var topicResponse = new OffsetCommitResponse.OffsetCommitResponseTopic { Name = topic.Name };
             foreach (var partition in topic.Partitions)
             {
+                if (denied is not null && denied[t])
+                {
+                    topicResponse.Partitions.Add(new OffsetCommitResponse.OffsetCommitResponsePartition
+                    {
+                        PartitionIndex = partition.PartitionIndex, ErrorCode = ErrorCodes.TopicAuthorizationFailed,
+                    });
+                    continue;
+                }
                 topicResponse.Partitions.Add(new OffsetCommitResponse.OffsetCommitResponsePartition
                 {
                     PartitionIndex = partition.PartitionIndex,

@@ -1,6 +1,8 @@
 using Ferry.Broker.Groups;
+using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -11,7 +13,7 @@ namespace Ferry.Kafka.Handlers;
 /// read_committed consumers send) a partition whose offset is inside an open transaction gets
 /// UNSTABLE_OFFSET_COMMIT, which the consumer retries until the transaction ends.
 /// </summary>
-public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<OffsetFetchRequest>
+public sealed class OffsetFetchHandler(GroupCoordinator groups, Authorizer authorizer) : KafkaHandler<OffsetFetchRequest>
 {
     public override short ApiKey => ApiKeys.OffsetFetch;
     public override short MinVersion => 0;
@@ -27,10 +29,11 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
                 var wanted = group.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
                 var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId };
                 if (group.GroupId.Length == 0) groupResponse.ErrorCode = ErrorCodes.InvalidGroupId;
+                else if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, group.GroupId)) groupResponse.ErrorCode = ErrorCodes.GroupAuthorizationFailed;
                 else
                 {
                     var unstable = request.RequireStable ? groups.UnstablePartitions(group.GroupId) : null;
-                    foreach (var topic in groups.FetchOffsets(group.GroupId, wanted).GroupBy(o => o.Topic))
+                    foreach (var topic in Describable(context, groups.FetchOffsets(group.GroupId, wanted)).GroupBy(o => o.Topic))
                     {
                         groupResponse.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
                         {
@@ -59,7 +62,12 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
             return new(response);
         }
         var unstablePartitions = context.ApiVersion >= 7 && request.RequireStable ? groups.UnstablePartitions(request.GroupId) : null;
-        foreach (var topic in groups.FetchOffsets(request.GroupId, topics).GroupBy(o => o.Topic))
+        if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, request.GroupId))
+        {
+            response.ErrorCode = ErrorCodes.GroupAuthorizationFailed;
+            return new(response);
+        }
+        foreach (var topic in Describable(context, groups.FetchOffsets(request.GroupId, topics)).GroupBy(o => o.Topic))
         {
             response.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopic
             {
@@ -76,4 +84,9 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
         }
         return new(response);
     }
+
+    /// <summary>Offsets of topics the principal may not DESCRIBE are left out, as Kafka leaves them out.</summary>
+    private IEnumerable<(string Topic, int Partition, CommittedOffset? Offset)> Describable(KafkaRequestContext context,
+        IEnumerable<(string Topic, int Partition, CommittedOffset? Offset)> offsets) =>
+        !authorizer.Enabled ? offsets : offsets.Where(o => authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, o.Topic));
 }

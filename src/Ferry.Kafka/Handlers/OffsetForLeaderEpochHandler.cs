@@ -1,6 +1,8 @@
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
@@ -10,7 +12,7 @@ namespace Ferry.Kafka.Handlers;
 /// (KIP-101): followers truncate their divergent tail by it, consumers validate their position after a leader
 /// change (KIP-320).
 /// </summary>
-public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics) : KafkaHandler<OffsetForLeaderEpochRequest>
+public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics, Authorizer authorizer) : KafkaHandler<OffsetForLeaderEpochRequest>
 {
     public override short ApiKey => ApiKeys.OffsetForLeaderEpoch;
     public override short MinVersion => 0;
@@ -24,12 +26,20 @@ public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics) : KafkaHan
             var result = new OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult { Topic = wantedTopic.Topic };
             response.Topics.Add(result);
             topics.TryGet(wantedTopic.Topic, out var topic);
+            // A consumer needs DESCRIBE on the topic; a replica (id >= 0) CLUSTER_ACTION on the cluster.
+            bool allowed = request.ReplicaId >= 0
+                ? authorizer.AllowedOnCluster(context, AclOperation.ClusterAction)
+                : authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, wantedTopic.Topic);
             foreach (var wanted in wantedTopic.Partitions)
             {
                 var partition = topic?.TryGetPartition(wanted.Partition);
                 var epochEnd = new OffsetForLeaderEpochResponse.EpochEndOffset { Partition = wanted.Partition };
                 result.Partitions.Add(epochEnd);
-                if (partition is null)
+                if (!allowed)
+                {
+                    epochEnd.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
+                }
+                else if (partition is null)
                 {
                     epochEnd.ErrorCode = ErrorCodes.UnknownTopicOrPartition;
                 }

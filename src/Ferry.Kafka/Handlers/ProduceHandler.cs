@@ -1,9 +1,11 @@
 using System.Runtime.InteropServices;
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Broker.Transactions;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Security;
 using Ferry.Kafka.Server;
 using Ferry.Storage.Records;
 using Microsoft.Extensions.Options;
@@ -17,7 +19,7 @@ namespace Ferry.Kafka.Handlers;
 /// transactions), checked with this node's transaction coordinator.
 /// </summary>
 public sealed class ProduceHandler(TopicRegistry topics, IMetadataController controller, TransactionCoordinator transactions,
-    IOptions<KafkaOptions> options) : KafkaHandler<ProduceRequest>
+    IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<ProduceRequest>
 {
     private readonly KafkaOptions _options = options.Value;
 
@@ -27,13 +29,19 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ProduceRequest request)
     {
+        if (request.TransactionalId is not null && !authorizer.Allowed(context, AclOperation.Write, AclResourceType.TransactionalId, request.TransactionalId))
+            return new(Reject(request, ErrorCodes.TransactionalIdAuthorizationFailed));
+
         var response = new ProduceResponse();
         List<(ProduceResponse.PartitionProduceResponse Result, Task Commit)>? commits = null;
         foreach (var topicData in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topicData.Name };
             response.Responses.Add(topicResponse);
-            var topic = Resolve(topicData.Name, out short topicError);
+            // WRITE on the topic (Kafka checks it before the topic is looked up, so a denied name is never auto-created).
+            var topic = authorizer.Allowed(context, AclOperation.Write, AclResourceType.Topic, topicData.Name)
+                ? Resolve(context, topicData.Name, out short topicError)
+                : Denied(out topicError);
             foreach (var partitionData in topicData.PartitionData)
             {
                 var result = new ProduceResponse.PartitionProduceResponse { Index = partitionData.Index, BaseOffset = -1 };
@@ -117,7 +125,13 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
         result.CurrentLeader.LeaderEpoch = partition.LeaderEpoch;
     }
 
-    private Topic? Resolve(string name, out short error)
+    private static Topic? Denied(out short error)
+    {
+        error = ErrorCodes.TopicAuthorizationFailed;
+        return null;
+    }
+
+    private Topic? Resolve(KafkaRequestContext context, string name, out short error)
     {
         error = ErrorCodes.None;
         if (topics.TryGet(name, out var topic)) return topic;
@@ -127,7 +141,7 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
             return null;
         }
         error = ErrorCodes.UnknownTopicOrPartition;
-        if (!_options.AutoCreateTopics) return null;
+        if (!_options.AutoCreateTopics || !MayCreate(authorizer, context, name)) return null;
         // Appends must happen before the handler's first await (request order), so the topic is used now only if
         // the controller created it synchronously (a single node); on a cluster the producer retries after the
         // creation commits, told UNKNOWN_TOPIC_OR_PARTITION (retriable) meanwhile.
@@ -139,6 +153,24 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
         }
         return topics.TryGet(name, out topic) ? topic : null;
     }
+
+    /// <summary>Auto-creation needs what CreateTopics needs: CREATE on the cluster or on the topic's name.</summary>
+    internal static bool MayCreate(Authorizer authorizer, KafkaRequestContext context, string name) =>
+        authorizer.AllowedOnCluster(context, AclOperation.Create) || authorizer.Allowed(context, AclOperation.Create, AclResourceType.Topic, name);
+
+    private static ProduceResponse Reject(ProduceRequest request, short error) => new()
+    {
+        Responses = request.TopicData.Select(t => new ProduceResponse.TopicProduceResponse
+        {
+            Name = t.Name,
+            PartitionResponses = t.PartitionData.Select(p => new ProduceResponse.PartitionProduceResponse
+            {
+                Index = p.Index,
+                ErrorCode = error,
+                BaseOffset = -1,
+            }).ToList(),
+        }).ToList(),
+    };
 
     private static short ToErrorCode(PartitionAppendError error) => error switch
     {

@@ -1,6 +1,9 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Topics;
 using Ferry.Storage;
+using Ferry.Kafka.Security;
+using Ferry.Kafka.Server;
 
 namespace Ferry.Kafka.Handlers;
 
@@ -38,6 +41,17 @@ internal static class TopicErrors
             return new DescribedConfig(name, TopicConfig.Value(topic.Options, topic.Overrides, name), overridden ? DynamicTopicConfig : DefaultConfig,
                 false, definition.Type, definition.Documentation, synonyms);
         });
+
+    /// <summary>
+    /// ALTER_CONFIGS on the topic, or on the cluster for a broker resource: the error to answer when the principal lacks
+    /// it, or null.
+    /// </summary>
+    public static short? AlterConfigsRefused(Authorizer authorizer, KafkaRequestContext context, sbyte resourceType, string name)
+    {
+        if (resourceType == DescribeConfigsHandler.TopicResource)
+            return authorizer.Allowed(context, AclOperation.AlterConfigs, AclResourceType.Topic, name) ? null : ErrorCodes.TopicAuthorizationFailed;
+        return authorizer.AllowedOnCluster(context, AclOperation.AlterConfigs) ? null : ErrorCodes.ClusterAuthorizationFailed;
+    }
 
     /// <summary>
     /// Applies config changes to a topic resource for AlterConfigs and IncrementalAlterConfigs alike: only

@@ -8,15 +8,19 @@ public sealed class KafkaSession
 {
     public const string Anonymous = "User:ANONYMOUS";
 
-    public KafkaSession(KafkaListenerFeature listener, string? certificatePrincipal)
+    public KafkaSession(KafkaListenerFeature listener, string? certificatePrincipal, string host = "")
     {
         Listener = listener;
+        Host = host;
         Authenticated = !listener.RequiresSasl;
         // Kafka's default principal builder: the TLS client's distinguished name on SSL, ANONYMOUS on PLAINTEXT.
         Principal = certificatePrincipal is not null && !listener.RequiresSasl ? "User:" + certificatePrincipal : Anonymous;
     }
 
     public KafkaListenerFeature Listener { get; }
+
+    /// <summary>The client's IP address as ACLs name hosts (<c>127.0.0.1</c>, <c>::1</c>): computed once per connection.</summary>
+    public string Host { get; }
 
     /// <summary>True once SASL succeeded, or from the start on a listener without SASL.</summary>
     public bool Authenticated { get; private set; }

@@ -77,7 +77,8 @@ internal sealed record QueueInfo(
     long PublishedTotal,
     long DeliveredTotal,
     MessageRates Rates,
-    Dictionary<string, string>? Arguments);
+    Dictionary<string, string>? Arguments,
+    string Vhost = "/");
 
 internal sealed record DeclareQueueRequest(bool Durable = true, bool AutoDelete = false, Dictionary<string, string>? Arguments = null);
 
@@ -136,3 +137,16 @@ internal sealed record UserInfo(string Name, List<string> Tags, List<string> Mec
 
 /// <summary>RabbitMQ's body: tags comma-separated.</summary>
 internal sealed record PutUserRequest(string? Password, string? Tags);
+
+/// <summary>
+/// One Kafka ACL as the admin API shows and takes it, with Kafka's names: resourceType TOPIC, GROUP, CLUSTER,
+/// TRANSACTIONAL_ID; patternType LITERAL or PREFIXED; operation READ, WRITE, ..., ALL; permission ALLOW or DENY.
+/// </summary>
+/// Missing fields in a request: LITERAL, host *, ALLOW.
+internal sealed record AclInfo(string? ResourceType, string? ResourceName, string? PatternType, string? Principal, string? Host, string? Operation, string? Permission);
+
+/// <summary><c>GET /api/vhosts</c>: RabbitMQ's shape, the name and what it holds.</summary>
+internal sealed record VhostInfo(string Name, int Queues, int Exchanges);
+
+/// <summary>RabbitMQ's body of <c>PUT /api/permissions/VHOST/USER</c>, and what <c>GET /api/permissions</c> lists.</summary>
+internal sealed record PermissionInfo(string? User, string? Vhost, string? Configure, string? Write, string? Read);

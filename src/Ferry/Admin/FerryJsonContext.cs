@@ -32,6 +32,12 @@ namespace Ferry.Admin;
 [JsonSerializable(typeof(List<UserInfo>))]
 [JsonSerializable(typeof(UserInfo))]
 [JsonSerializable(typeof(PutUserRequest))]
+[JsonSerializable(typeof(List<AclInfo>))]
+[JsonSerializable(typeof(AclInfo))]
+[JsonSerializable(typeof(List<VhostInfo>))]
+[JsonSerializable(typeof(VhostInfo))]
+[JsonSerializable(typeof(List<PermissionInfo>))]
+[JsonSerializable(typeof(PermissionInfo))]
 [JsonSerializable(typeof(ConsumedRecord))]
 internal sealed partial class FerryJsonContext : JsonSerializerContext
 {

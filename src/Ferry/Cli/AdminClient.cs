@@ -56,6 +56,13 @@ internal sealed class AdminClient : IDisposable
         using var response = await SendRawAsync(new HttpRequestMessage(method, path), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A request with a body whose answer has none (204 No Content, 201 without a body).</summary>
+    public async Task SendAsync<TRequest>(HttpMethod method, string path, TRequest body, JsonTypeInfo<TRequest> requestType, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = JsonContent(body, requestType) };
+        using var response = await SendRawAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };

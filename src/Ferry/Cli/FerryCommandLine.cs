@@ -15,7 +15,7 @@ internal static partial class FerryCommandLine
         // --server and --json belong to the client commands only: `serve --help` must not offer them.
         foreach (var client in new[]
                  {
-                     StatusCommand.Create(), ClusterCommand.Create(), TopicsCommand.Create(), GroupsCommand.Create(), QueuesCommand.Queues(), UsersCommand.Create(), QueuesCommand.Exchanges(),
+                     StatusCommand.Create(), ClusterCommand.Create(), TopicsCommand.Create(), GroupsCommand.Create(), QueuesCommand.Queues(), UsersCommand.Create(), AclsCommand.Create(), VhostsCommand.Vhosts(), VhostsCommand.Permissions(), QueuesCommand.Exchanges(),
                      QueuesCommand.Bindings(), QueuesCommand.Connections(), ProduceCommand.Create(), ConsumeCommand.Create(),
                  })
         {

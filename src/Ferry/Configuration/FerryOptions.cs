@@ -27,6 +27,9 @@ public sealed class FerryOptions
     [ValidateEnumeratedItems]
     public List<UserSettings> Users { get; set; } = [];
 
+    [Required]
+    public SecuritySettings Security { get; set; } = new();
+
     [Required, ValidateObjectMembers]
     public AdminSettings Admin { get; set; } = new();
 
@@ -73,6 +76,22 @@ public sealed class UserSettings
 
     /// <summary>RabbitMQ's tags: <c>administrator</c> (super user everywhere), <c>monitoring</c>, <c>management</c> (read-only admin API).</summary>
     public List<string> Tags { get; set; } = [];
+}
+
+/// <summary>Authorization (section <c>Security</c>): Kafka ACLs and AMQP permissions.</summary>
+public sealed class SecuritySettings
+{
+    /// <summary>
+    /// Check Kafka ACLs and AMQP vhost permissions (default false: every authenticated client may do everything).
+    /// True: whatever no ACL or permission grants is denied, except to super users.
+    /// </summary>
+    public bool Authorization { get; set; }
+
+    /// <summary>Kafka principals that pass every check (Kafka's super.users): <c>User:alice</c>, <c>User:CN=ops,O=Example</c>. Users tagged administrator are super users too.</summary>
+    public List<string> SuperUsers { get; set; } = [];
+
+    /// <summary>Allow a Kafka operation on a resource that no ACL names (allow.everyone.if.no.acl.found, default false).</summary>
+    public bool AllowEveryoneIfNoAclFound { get; set; }
 }
 
 /// <summary>The admin HTTP API (section <c>Admin</c>).</summary>

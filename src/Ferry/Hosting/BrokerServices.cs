@@ -2,6 +2,8 @@ using Ferry.Broker;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Security;
+using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Security.Permissions;
 using Ferry.Broker.Topics;
 using Ferry.Broker.Transactions;
 using Ferry.Configuration;
@@ -91,6 +93,17 @@ internal static class BrokerServices
                 store.Put(Broker.Security.User.Create(user.Name, user.Password, user.Tags));
             return store;
         });
+        services.TryAddSingleton<IAclStore>(sp => new FileAclStore(sp.GetRequiredService<BrokerOptions>().DataDirectory));
+        services.AddSingleton(sp =>
+        {
+            var security = sp.GetRequiredService<IOptions<FerryOptions>>().Value.Security;
+            return new Authorizer(
+                new AuthorizerOptions { Enabled = security.Authorization, SuperUsers = security.SuperUsers, AllowEveryoneIfNoAclFound = security.AllowEveryoneIfNoAclFound },
+                sp.GetRequiredService<IAclStore>(), sp.GetRequiredService<IUserStore>());
+        });
+        services.TryAddSingleton<IPermissionStore>(sp => new FilePermissionStore(sp.GetRequiredService<BrokerOptions>().DataDirectory));
+        services.AddSingleton(sp => new AmqpAuthorizer(sp.GetRequiredService<IOptions<FerryOptions>>().Value.Security.Authorization,
+            sp.GetRequiredService<IPermissionStore>(), sp.GetRequiredService<IUserStore>()));
         services.AddHostedService<BrokerService>();
         return services;
     }
@@ -107,10 +120,11 @@ internal sealed class BrokerService : BackgroundService
     private readonly BrokerOptions _options;
 
     public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, TransactionCoordinator transactions,
-        IUserStore users, IHostApplicationLifetime lifetime)
+        IUserStore users, Authorizer authorizer, IHostApplicationLifetime lifetime)
     {
-        // Opened (and the configured users written, the transaction log replayed) before any listener accepts.
+        // Opened (and the configured users written, the ACLs read, the transaction log replayed) before any listener accepts.
         GC.KeepAlive(users);
+        GC.KeepAlive(authorizer);
         GC.KeepAlive(transactions);
         _topics = topics;
         _options = options;

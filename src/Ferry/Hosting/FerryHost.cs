@@ -129,6 +129,8 @@ public static class FerryHost
         app.MapQueueEndpoints();
         app.MapClusterEndpoints();
         app.MapUserEndpoints();
+        app.MapAclEndpoints();
+        app.MapVhostEndpoints();
         app.MapFallback("/api/{**path}", () => AdminResults.NotFound("No such admin API endpoint."));
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.

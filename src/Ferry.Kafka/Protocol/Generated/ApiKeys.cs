@@ -42,6 +42,9 @@ public static class ApiKeys
     public const short AddOffsetsToTxn = 25;
     public const short EndTxn = 26;
     public const short TxnOffsetCommit = 28;
+    public const short DescribeAcls = 29;
+    public const short CreateAcls = 30;
+    public const short DeleteAcls = 31;
     public const short DescribeConfigs = 32;
     public const short AlterConfigs = 33;
     public const short SaslAuthenticate = 36;
@@ -82,6 +85,9 @@ public static class ApiKeys
         new(25, "AddOffsetsToTxn", 0, 4, 3, 3),
         new(26, "EndTxn", 0, 5, 3, 3),
         new(28, "TxnOffsetCommit", 0, 4, 3, 3),
+        new(29, "DescribeAcls", 0, 3, 2, 2),
+        new(30, "CreateAcls", 0, 3, 2, 2),
+        new(31, "DeleteAcls", 0, 3, 2, 2),
         new(32, "DescribeConfigs", 0, 4, 4, 4),
         new(33, "AlterConfigs", 0, 2, 2, 2),
         new(36, "SaslAuthenticate", 0, 2, 2, 2),
@@ -125,19 +131,22 @@ public static class ApiKeys
             25 => 21,
             26 => 22,
             28 => 23,
-            32 => 24,
-            33 => 25,
-            36 => 26,
-            37 => 27,
-            42 => 28,
-            44 => 29,
-            47 => 30,
-            50 => 31,
-            51 => 32,
-            60 => 33,
-            61 => 34,
-            65 => 35,
-            66 => 36,
+            29 => 24,
+            30 => 25,
+            31 => 26,
+            32 => 27,
+            33 => 28,
+            36 => 29,
+            37 => 30,
+            42 => 31,
+            44 => 32,
+            47 => 33,
+            50 => 34,
+            51 => 35,
+            60 => 36,
+            61 => 37,
+            65 => 38,
+            66 => 39,
             _ => -1,
         };
         info = index < 0 ? default : All[index];

@@ -1,0 +1,21 @@
+namespace Ferry.Broker.Security.Permissions;
+
+/// <summary>
+/// Every user's permissions per vhost. One node keeps them in a file (<see cref="FilePermissionStore"/>); a cluster
+/// keeps them in the metadata quorum behind this same interface.
+/// </summary>
+public interface IPermissionStore
+{
+    IReadOnlyList<VhostPermission> All { get; }
+
+    VhostPermission? Find(string vhost, string user);
+
+    /// <summary>Sets a user's permissions in a vhost, durably before it returns.</summary>
+    void Put(VhostPermission permission);
+
+    /// <summary>Removes them durably; false if there were none.</summary>
+    bool Delete(string vhost, string user);
+
+    /// <summary>Removes every user's permissions in a deleted vhost.</summary>
+    void DeleteVhost(string vhost);
+}
