@@ -101,7 +101,7 @@ public sealed class Partition
         }
         if (RecordBatch.IsTransactional(records)) return PartitionAppendResult.Failed(PartitionAppendError.TransactionsUnsupported);
         var options = Log.Options;
-        var invalid = AppendChecks.Validate(records, options, Log.NowMs, $"{Topic}-{Index}", out var recordErrors, out var message);
+        var invalid = AppendChecks.Validate(records, options, Log.NowMs, Topic, Index, out var recordErrors, out var message);
         if (invalid != PartitionAppendError.None)
             return PartitionAppendResult.Failed(invalid) with { RecordErrors = recordErrors, Message = message };
         if (AppendChecks.Recompress(records, options) is { } recompressed) records = recompressed;
