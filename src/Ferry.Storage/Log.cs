@@ -230,8 +230,8 @@ public sealed partial class Log : IAsyncDisposable
 
     /// <summary>
     /// Appends a leader's batches as a follower copies them: offsets, epochs and times as the leader stored
-    /// them. The first batch must start at the log end and the batches must be contiguous
-    /// (<see cref="AppendError.NonContiguous"/> otherwise); nothing is written unless every batch is valid.
+    /// them. Each batch must start at or after the log end (<see cref="AppendError.NonContiguous"/> otherwise): a gap is
+    /// what the leader's cleaner left, an overlap a divergence. Nothing is written unless every batch is valid.
     /// </summary>
     public AppendResult AppendReplicated(Span<byte> batches) => Append(batches, assignOffsets: false);
 
@@ -267,7 +267,8 @@ public sealed partial class Log : IAsyncDisposable
                 int size = RecordBatch.TotalSize(rest);
                 var batch = rest[..size];
                 if (assignOffsets) RecordBatch.SetBaseOffset(batch, next);
-                else if (RecordBatch.BaseOffset(batch) != next) return AppendResult.Failed(AppendError.NonContiguous);
+                else if (RecordBatch.BaseOffset(batch) < next) return AppendResult.Failed(AppendError.NonContiguous);
+                else next = RecordBatch.BaseOffset(batch);
                 if (appendTime >= 0) RecordBatch.SetLogAppendTime(batch, appendTime);
                 next += RecordBatch.LastOffsetDelta(batch) + 1;
                 rest = rest[size..];

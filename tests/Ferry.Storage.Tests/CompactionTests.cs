@@ -275,3 +275,24 @@ public sealed class CompactionTests
         return batch;
     }
 }
+
+public sealed class ReplicatedGapTests
+{
+    [Fact]
+    public async Task AppendReplicated_GapLeftByTheLeadersCleaner_IsAccepted_OverlapIsNot()
+    {
+        using var dir = new TempDirectory();
+        await using var log = Log.Open(dir.Path);
+        log.Append(Batches.Make(0, count: 2)); // offsets 0-1
+        var leaderBatch = Batches.Make(1, count: 3);
+        RecordBatch.SetBaseOffset(leaderBatch, 7); // the leader's 2-6 were compacted away
+
+        Assert.True(log.AppendReplicated(leaderBatch).Succeeded);
+        Assert.Equal(10, log.LogEndOffset);
+        Assert.Equal(7, RecordBatch.BaseOffset(Batches.ReadAll(log.Read(2, 1 << 20))[0]));
+
+        var overlapping = Batches.Make(2, count: 1);
+        RecordBatch.SetBaseOffset(overlapping, 9);
+        Assert.Equal(AppendError.NonContiguous, log.AppendReplicated(overlapping).Error);
+    }
+}

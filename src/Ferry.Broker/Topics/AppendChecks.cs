@@ -12,7 +12,7 @@ namespace Ferry.Broker.Topics;
 internal static class AppendChecks
 {
     /// <summary>Checks every batch; the first failure with its per-record errors, or None.</summary>
-    public static PartitionAppendError Validate(ReadOnlySpan<byte> batches, LogOptions options, long nowMs, string partition,
+    public static PartitionAppendError Validate(ReadOnlySpan<byte> batches, LogOptions options, long nowMs, string topic, int partition,
         out List<RecordError>? errors, out string? message)
     {
         errors = null;
@@ -57,7 +57,7 @@ internal static class AppendChecks
                 {
                     while (reader.TryRead(out var record))
                     {
-                        if (record.KeyIsNull) (errors ??= []).Add(new RecordError(index, $"Compacted topic cannot accept message without key in topic partition {partition}."));
+                        if (record.KeyIsNull) (errors ??= []).Add(new RecordError(index, $"Compacted topic cannot accept message without key in topic partition {topic}-{partition}."));
                         index++;
                     }
                 }

@@ -43,10 +43,6 @@ public sealed class Partition
     }
 
     public string Topic { get; }
-
-    /// <summary>"topic-index", as Kafka names a partition in messages; made once, since appends use it in errors.</summary>
-    private string Name => _name ??= $"{Topic}-{Index}";
-    private string? _name;
     public int Index { get; }
     internal Log Log { get; }
 
@@ -128,7 +124,7 @@ public sealed class Partition
             });
         }
         var options = Log.Options;
-        var invalid = AppendChecks.Validate(records, options, Log.NowMs, Name, out var recordErrors, out var message);
+        var invalid = AppendChecks.Validate(records, options, Log.NowMs, Topic, Index, out var recordErrors, out var message);
         if (invalid != PartitionAppendError.None)
             return PartitionAppendResult.Failed(invalid) with { RecordErrors = recordErrors, Message = message };
         if (AppendChecks.Recompress(records, options) is { } recompressed) records = recompressed;
