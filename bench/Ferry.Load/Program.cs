@@ -23,7 +23,7 @@ static int Usage()
         usage: Ferry.Load disk [--dir DIR] [--mib 1024] [--seconds 3]   (the data disk's limits)
                Ferry.Load SCENARIO --target HOST:PORT [--size BYTES] [--seconds S] [--rate MSG_PER_S] [--label NAME]
           kafka          one producer, one consumer, one partition   [--acks all|1]
-          kafka-produce  N producers on N partitions, then read back  [--acks all|1] [--producers 3] [--client librdkafka|wire]
+          kafka-produce  N producers on N partitions, then read back  [--acks all|1] [--producers 3] [--client librdkafka|wire|txn]
           amqp           one publisher, one consumer                  [--durable true|false]
                            true: durable queue, persistent messages, confirms (<= 1000 in flight), manual ack, prefetch 1000
                            false: transient queue and messages, no confirms, auto-ack

@@ -29,6 +29,9 @@ public static class KafkaServiceCollectionExtensions
         services.AddSingleton<IKafkaHandler, DescribeClusterHandler>();
         services.AddSingleton<IKafkaHandler, DescribeConfigsHandler>();
         services.AddSingleton<IKafkaHandler, DescribeGroupsHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeProducersHandler>();
+        services.AddSingleton<IKafkaHandler, DescribeTransactionsHandler>();
+        services.AddSingleton<IKafkaHandler, ListTransactionsHandler>();
         services.AddSingleton<IKafkaHandler, FetchHandler>();
         services.AddSingleton<IKafkaHandler, FindCoordinatorHandler>();
         services.AddSingleton<IKafkaHandler, HeartbeatHandler>();

@@ -10,11 +10,14 @@ namespace Ferry.Load.Kafka;
 /// and the run fails unless every acknowledged message is there exactly once. Producer p numbers its
 /// messages p * 2^24 + i, so one set of sequence numbers covers all of them. The producers are Confluent.Kafka
 /// (<c>--client librdkafka</c>, the default) or <see cref="WireProducer"/> (<c>--client wire</c>), which leaves
-/// the broker the cores librdkafka would take; the read-back is Confluent.Kafka either way.
+/// the broker the cores librdkafka would take; the read-back is Confluent.Kafka either way. <c>--client txn</c>:
+/// Confluent.Kafka transactional producers (acks=all, idempotent), each committing a transaction every
+/// <see cref="TransactionRecords"/> messages; the read-back is read_committed, so only committed messages count.
 /// </summary>
 internal static class KafkaProduceScenario
 {
     private const int SequenceStride = 1 << 24;
+    private const int TransactionRecords = 10_000;
 
     public static async Task<int> RunAsync(LoadOptions options)
     {
@@ -28,9 +31,9 @@ internal static class KafkaProduceScenario
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         Result.MarkStart();
         var sentBy = new long[producers];
-        bool wire = options.Client == "wire";
+        bool wire = options.Client == "wire", transactional = options.Client == "txn";
         var threads = Enumerable.Range(0, producers).Select(p => new Thread(() =>
-            sentBy[p] = wire ? ProduceWire(options, topic, p, delivery, sw) : ProduceLibrdkafka(options, topic, p, delivery, sw))
+            sentBy[p] = wire ? ProduceWire(options, topic, p, delivery, sw) : ProduceLibrdkafka(options, topic, p, delivery, sw, transactional))
         {
             IsBackground = true,
             Name = $"producer-{p}",
@@ -56,11 +59,11 @@ internal static class KafkaProduceScenario
             }
         }
         await KafkaClients.DeleteTopicAsync(options, topic);
-        return Result.Print(options with { Label = options.Label }, $"kafka produce {producers}x acks={options.Acks}{(wire ? " wire" : "")}", options.Size, sent, delivery,
+        return Result.Print(options with { Label = options.Label }, $"kafka produce {producers}x acks={options.Acks}{(wire ? " wire" : transactional ? " transactional" : "")}", options.Size, sent, delivery,
             produceSeconds, readBack.Elapsed.TotalSeconds, allocated);
     }
 
-    private static long ProduceLibrdkafka(LoadOptions options, string topic, int p, Delivery delivery, Stopwatch sw)
+    private static long ProduceLibrdkafka(LoadOptions options, string topic, int p, Delivery delivery, Stopwatch sw, bool transactional)
     {
         var payload = new byte[options.Size];
         var message = new Message<Null, byte[]> { Value = payload };
@@ -70,10 +73,27 @@ internal static class KafkaProduceScenario
             if (r.Error.IsError) delivery.OnFailed();
             else delivery.OnAcked();
         };
-        using var producer = new ProducerBuilder<Null, byte[]>(KafkaClients.Producer(options)).Build();
+        var config = KafkaClients.Producer(options);
+        if (transactional)
+        {
+            config.TransactionalId = $"{topic}-{p}";
+            config.Acks = Acks.All;
+            config.EnableIdempotence = true;
+        }
+        using var producer = new ProducerBuilder<Null, byte[]>(config).Build();
+        if (transactional)
+        {
+            producer.InitTransactions(TimeSpan.FromSeconds(30));
+            producer.BeginTransaction();
+        }
         long i = 0;
         while (sw.Elapsed.TotalSeconds < options.Seconds && i < SequenceStride)
         {
+            if (transactional && i > 0 && i % TransactionRecords == 0)
+            {
+                producer.CommitTransaction(TimeSpan.FromSeconds(60));
+                producer.BeginTransaction();
+            }
             new Stamp(p * (long)SequenceStride + i, LatencyRecorder.Now).Write(payload);
             try
             {
@@ -85,7 +105,8 @@ internal static class KafkaProduceScenario
                 producer.Poll(TimeSpan.FromMilliseconds(1));
             }
         }
-        producer.Flush(TimeSpan.FromSeconds(60));
+        if (transactional) producer.CommitTransaction(TimeSpan.FromSeconds(60));
+        else producer.Flush(TimeSpan.FromSeconds(60));
         return i;
     }
 
