@@ -21,6 +21,9 @@ public sealed class AmqpOptions
     /// <summary>channel_max proposed in connection.tune (default 2047, as RabbitMQ).</summary>
     public ushort ChannelMax { get; set; } = 2047;
 
+    /// <summary>Longest a client may take from connecting to connection.open (default 10 s); then it is closed.</summary>
+    public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Heartbeat proposed in connection.tune, seconds (default 60; the client may lower it or turn it off with 0).</summary>
     public ushort Heartbeat { get; set; } = 60;
 

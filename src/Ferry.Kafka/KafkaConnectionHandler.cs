@@ -55,6 +55,9 @@ public sealed partial class KafkaConnectionHandler(
         // (long-polls return at once), then close. Kafka clients reconnect elsewhere or retry.
         var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing);
+        // Before authentication costs little: a client on a SASL listener that has not logged in in time is closed.
+        using var served = new CancellationTokenSource();
+        if (!session.Authenticated) _ = CloseUnauthenticatedAsync(connection, session, served.Token);
         try
         {
             while (true)
@@ -101,10 +104,26 @@ public sealed partial class KafkaConnectionHandler(
         }
         finally
         {
+            await served.CancelAsync().ConfigureAwait(false);
             pending.Writer.TryComplete();
             await writer.ConfigureAwait(false);
             connections.Unregister(client);
         }
+    }
+
+    private async Task CloseUnauthenticatedAsync(ConnectionContext connection, KafkaSession session, CancellationToken served)
+    {
+        try
+        {
+            await Task.Delay(_options.AuthenticationTimeout, served).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the connection ended first
+        }
+        if (session.Authenticated) return;
+        AuthenticationTimedOut(logger, connection.ConnectionId, (int)_options.AuthenticationTimeout.TotalSeconds);
+        connection.Abort(new ConnectionAbortedException("SASL authentication timed out"));
     }
 
     private static readonly KafkaListenerFeature PlaintextListener = new(KafkaSecurityProtocol.Plaintext);
@@ -295,6 +314,9 @@ public sealed partial class KafkaConnectionHandler(
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Connection {ConnectionId} began a TLS handshake on a plaintext Kafka listener (a client configured for SSL?); closing it")]
     private static partial void TlsOnPlaintext(ILogger logger, string connectionId);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Connection {ConnectionId} did not authenticate within {Seconds} s; closing it")]
+    private static partial void AuthenticationTimedOut(ILogger logger, string connectionId, int seconds);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "A request handler failed on connection {ConnectionId}; closing it")]
     private static partial void HandlerFailed(ILogger logger, string connectionId, Exception exception);

@@ -33,6 +33,9 @@ public sealed class KafkaOptions
     [Range(1024, int.MaxValue)]
     public int MaxRequestBytesBeforeAuthentication { get; set; } = 512 * 1024;
 
+    /// <summary>Longest a client on a SASL listener may take to authenticate after connecting (default 10 s); then it is closed.</summary>
+    public TimeSpan AuthenticationTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>This node's id in Metadata (default 1).</summary>
     [Range(0, int.MaxValue)]
     public int NodeId { get; set; } = 1;

@@ -147,6 +147,7 @@ internal sealed partial class AmqpConnection : IDisposable
     public async Task RunAsync()
     {
         var writer = Task.Run(RunWriterAsync);
+        _ = CloseIfNotOpenedAsync();
         try
         {
             if (await ReadProtocolHeaderAsync().ConfigureAwait(false))
@@ -187,6 +188,25 @@ internal sealed partial class AmqpConnection : IDisposable
     }
 
     public void Dispose() => _stop.Dispose();
+
+    /// <summary>
+    /// Before login costs little: a client that has not reached connection.open within the login timeout (one that
+    /// opens a socket and sends nothing, or stalls mid-handshake) is closed.
+    /// </summary>
+    private async Task CloseIfNotOpenedAsync()
+    {
+        try
+        {
+            await Task.Delay(_options.LoginTimeout, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            return;
+        }
+        if (_state is State.Open or State.Draining or State.Closed) return;
+        Log.LoginTimedOut(_logger, Id, (int)_options.LoginTimeout.TotalSeconds);
+        _context.Abort(new ConnectionAbortedException("AMQP login timed out"));
+    }
 
     private async Task<bool> ReadProtocolHeaderAsync()
     {
@@ -760,5 +780,8 @@ internal sealed partial class AmqpConnection : IDisposable
 
         [LoggerMessage(EventId = 6108, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} unblocked")]
         public static partial void Unblocked(ILogger logger, string connectionId);
+
+        [LoggerMessage(EventId = 6109, Level = LogLevel.Information, Message = "AMQP connection {ConnectionId} did not log in and open a vhost within {Seconds} s; closing it")]
+        public static partial void LoginTimedOut(ILogger logger, string connectionId, int seconds);
     }
 }

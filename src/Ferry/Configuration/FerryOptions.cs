@@ -27,7 +27,7 @@ public sealed class FerryOptions
     [ValidateEnumeratedItems]
     public List<UserSettings> Users { get; set; } = [];
 
-    [Required]
+    [Required, ValidateObjectMembers]
     public SecuritySettings Security { get; set; } = new();
 
     [Required, ValidateObjectMembers]
@@ -92,6 +92,18 @@ public sealed class SecuritySettings
 
     /// <summary>Allow a Kafka operation on a resource that no ACL names (allow.everyone.if.no.acl.found, default false).</summary>
     public bool AllowEveryoneIfNoAclFound { get; set; }
+
+    /// <summary>
+    /// Longest a client may take to log in after connecting (and after its TLS handshake, itself bounded by
+    /// <c>Tls:HandshakeTimeoutSeconds</c>), seconds (default 10): SASL on Kafka's SASL listeners, the AMQP handshake up to
+    /// connection.open. Slower connections are closed with a log line.
+    /// </summary>
+    [Range(1, 3600)]
+    public int AuthenticationTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Open connections one client address may hold on each kind of port (Kafka, AMQP, HTTP); 0 (the default) for no limit.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxConnectionsPerAddress { get; set; }
 }
 
 /// <summary>The admin HTTP API (section <c>Admin</c>).</summary>

@@ -65,7 +65,7 @@ public static class FerryHost
         }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds));
+            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds), options.Security.MaxConnectionsPerAddress);
             kestrel.AddServerHeader = false;
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.
@@ -75,6 +75,7 @@ public static class FerryHost
         });
         builder.Services.AddOptions<KafkaOptions>()
             .Bind(builder.Configuration.GetSection("Kafka"))
+            .PostConfigure(o => o.AuthenticationTimeout = TimeSpan.FromSeconds(options.Security.AuthenticationTimeoutSeconds))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>();
         builder.Services.AddFerryKafka();
@@ -97,6 +98,7 @@ public static class FerryHost
         {
             o.DataDirectory = Path.Combine(Path.GetFullPath(options.Data), "amqp");
             o.Fsync = options.Storage.Fsync;
+            o.LoginTimeout = TimeSpan.FromSeconds(options.Security.AuthenticationTimeoutSeconds);
         });
 
         builder.Services.AddSingleton<IConsumerGroupAdmin, CoordinatorGroupAdmin>();

@@ -26,12 +26,20 @@ internal static class Listeners
         ListenerAddress.ParseList(options.Amqp, "Listeners:Amqp", ListenerAddress.AmqpSchemes),
         ListenerAddress.ParseList(options.Http, "Listeners:Http", ListenerAddress.HttpSchemes));
 
-    public static void Bind(KestrelServerOptions kestrel, Set listeners, TimeSpan handshakeTimeout)
+    public static void Bind(KestrelServerOptions kestrel, Set listeners, TimeSpan handshakeTimeout, int maxConnectionsPerAddress = 0)
     {
+        // One limiter per kind of port, shared by its listeners; ahead of TLS, so refused sockets cost no handshake.
+        ILogger? logger = null;
+        ILogger Logger() => logger ??= kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Ferry.Hosting.ConnectionLimiter");
+        ConnectionLimiter? Limiter(string kind) => maxConnectionsPerAddress > 0 ? new ConnectionLimiter(kind, maxConnectionsPerAddress, Logger) : null;
+        var httpLimit = Limiter("HTTP");
+        var kafkaLimit = Limiter("Kafka");
+        var amqpLimit = Limiter("AMQP");
         foreach (var http in listeners.Http)
         {
             kestrel.Listen(http.EndPoint, listener =>
             {
+                httpLimit?.Use(listener);
                 if (http.Tls) UseTls(kestrel, listener, handshakeTimeout, requireClientCertificate: false);
             });
         }
@@ -40,6 +48,7 @@ internal static class Listeners
             var feature = KafkaListenerFeature.FromName(kafka.Scheme);
             kestrel.Listen(kafka.EndPoint, listener =>
             {
+                kafkaLimit?.Use(listener);
                 // SSL without SASL: the client certificate is the authentication, so one is required when a CA is set.
                 if (kafka.Tls) UseTls(kestrel, listener, handshakeTimeout, requireClientCertificate: !kafka.Sasl);
                 listener.Use(next => connection =>
@@ -54,6 +63,7 @@ internal static class Listeners
         {
             kestrel.Listen(amqp.EndPoint, listener =>
             {
+                amqpLimit?.Use(listener);
                 if (amqp.Tls) UseTls(kestrel, listener, handshakeTimeout, requireClientCertificate: true);
                 listener.UseConnectionHandler<AmqpConnectionHandler>();
             });
