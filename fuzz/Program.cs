@@ -28,12 +28,12 @@ if (args.Length == 1)
         Console.Error.WriteLine("Ferry.Fuzz: run under libfuzzer-dotnet (fuzz/run.sh), or name input files to replay.");
         return 2;
     }
-    Fuzzer.LibFuzzer.Run(target.Run);
+    Fuzzer.LibFuzzer.Run(input => AllocationBound.RunChecked(target, input));
     return 0;
 }
 foreach (string file in args[1..])
 {
-    target.Run(File.ReadAllBytes(file));
+    AllocationBound.RunChecked(target, File.ReadAllBytes(file));
     Console.WriteLine($"{file}: ok");
 }
 return 0;

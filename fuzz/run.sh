@@ -19,7 +19,7 @@ if [ ! -x "$work/bin/Ferry.Fuzz" ] || [ -n "${FUZZ_REBUILD:-}" ]; then
   rm -rf "$work/bin"
   # A build, not a publish: the referenced host project is published native (PublishAot), which a
   # framework-dependent publish of this one cannot reference.
-  dotnet build "$here/Ferry.Fuzz.csproj" -c Release --nologo -v quiet
+  dotnet build "$here/Ferry.Fuzz.csproj" -c Release --nologo -v quiet -nodeReuse:false
   cp -r "$here/bin/Release/net10.0" "$work/bin"
   (cd "$here" && dotnet tool restore >/dev/null)
   for assembly in Ferry.Kafka Ferry.Amqp Ferry.Storage ferry Snappier K4os.Compression.LZ4 K4os.Compression.LZ4.Streams ZstdSharp; do

@@ -30,11 +30,9 @@ public sealed class CorpusReplayTests
         byte[] input = File.ReadAllBytes(Path.Combine(FuzzFiles.FuzzRoot, file));
 
         target.Run(input);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        target.Run(input);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationBound.Measure(target, input);
 
-        long limit = 10L * input.Length + target.AllocationAllowance;
+        long limit = AllocationBound.Limit(target, input.Length);
         Assert.True(allocated <= limit, $"{file}: {allocated} bytes allocated for {input.Length} bytes of input (limit {limit})");
     }
 

@@ -29,6 +29,20 @@ internal sealed class FerryProcess : IAsyncDisposable
     public string Output { get { lock (_output) return string.Join('\n', _output); } }
     public Process Process => _process;
 
+    /// <summary>The process's resident memory (VmRSS), what bounded-memory tests measure.</summary>
+    public long ResidentBytes
+    {
+        get
+        {
+            foreach (string line in File.ReadLines($"/proc/{_process.Id}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+            throw new InvalidOperationException($"no VmRSS for process {_process.Id}");
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

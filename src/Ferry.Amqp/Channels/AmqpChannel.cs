@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Ferry.Amqp.Connections;
@@ -60,6 +61,19 @@ internal sealed class AmqpChannel
     private bool _expectBody;
     private AmqpMessage? _message;
     private int _written;
+
+    /// <summary>
+    /// Content whose body is declared larger than this is gathered as its body frames arrive (<see cref="_staged"/>,
+    /// grown by doubling) and copied into its message once whole. The body-size of a content header is the client's
+    /// word: a message buffer sized by it alone would let one small frame claim up to Amqp:MaxMessageBytes of memory
+    /// per channel (2047 channels a connection), the shape of Kafka's CVE-2022-34917.
+    /// </summary>
+    internal const int StagedBodyThreshold = 1 << 20;
+
+    private byte[]? _staged;
+    private int _stagedLength;
+    private int _stagedPropertiesLength;
+    private MessageInfo _stagedInfo;
 
     private static ReadOnlySpan<byte> ReplyQueueName => "amq.rabbitmq.reply-to"u8;
 
@@ -730,6 +744,17 @@ internal sealed class AmqpChannel
 
             properties = AmqpContentCodec.WithReplyTo(properties, replyName);
         }
+        if (header.BodySize > StagedBodyThreshold)
+        {
+            _stagedLength = checked(properties.Length + (int)header.BodySize);
+            _stagedPropertiesLength = properties.Length;
+            _stagedInfo = info;
+            _staged = ArrayPool<byte>.Shared.Rent(properties.Length + StagedBodyThreshold);
+            properties.CopyTo(_staged);
+            _written = properties.Length;
+            _expectBody = true;
+            return;
+        }
         _message = Broker.Messages.Rent(_publish.Exchange, _publish.RoutingKey, properties.Length, (int)header.BodySize, info);
         properties.CopyTo(_message.WritableContent);
         _written = properties.Length;
@@ -746,6 +771,12 @@ internal sealed class AmqpChannel
             throw new AmqpConnectionException(AmqpConstants.UnexpectedFrame, $"UNEXPECTED_FRAME - body frame on channel {_number} without a content header");
         }
 
+        if (_staged is not null)
+        {
+            StageBody(payload);
+            return;
+        }
+
         var content = _message!.WritableContent;
         if (payload.Length > content.Length - _written)
         {
@@ -759,6 +790,38 @@ internal sealed class AmqpChannel
             _expectBody = false;
             CompletePublish();
         }
+    }
+
+    /// <summary>A body frame of large content: kept in the staging buffer, grown as needed; the message is made once whole.</summary>
+    private void StageBody(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > _stagedLength - _written)
+        {
+            throw new AmqpConnectionException(AmqpConstants.FrameError, "FRAME_ERROR - body frames longer than the size in the content header");
+        }
+        if (_written + payload.Length > _staged!.Length)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Min(_stagedLength, Math.Max(_written + payload.Length, 2 * _staged.Length)));
+            _staged.AsSpan(0, _written).CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(_staged);
+            _staged = grown;
+        }
+        payload.CopyTo(_staged.AsSpan(_written));
+        _written += payload.Length;
+        if (_written < _stagedLength) return;
+
+        _message = Broker.Messages.Rent(_publish.Exchange, _publish.RoutingKey, _stagedPropertiesLength, _stagedLength - _stagedPropertiesLength, _stagedInfo);
+        _staged.AsSpan(0, _stagedLength).CopyTo(_message.WritableContent);
+        ReturnStaged();
+        _expectBody = false;
+        CompletePublish();
+    }
+
+    private void ReturnStaged()
+    {
+        if (_staged is null) return;
+        ArrayPool<byte>.Shared.Return(_staged);
+        _staged = null;
     }
 
     /// <summary>Routes the assembled message; the channel's reference to it ends here (or at commit under tx).</summary>
@@ -790,6 +853,7 @@ internal sealed class AmqpChannel
     {
         _message?.Release();
         _message = null;
+        ReturnStaged();
     }
 
     private void DiscardTxPublishes()
@@ -819,7 +883,20 @@ internal sealed class AmqpChannel
         bool rejected = false;
         foreach (var queue in _scratch.Queues)
         {
-            if (queue.Enqueue(message, out long durableEnd) == EnqueueOutcome.Rejected) rejected = true;
+            EnqueueOutcome outcome;
+            long durableEnd;
+            try
+            {
+                outcome = queue.Enqueue(message, out durableEnd);
+            }
+            catch (IOException)
+            {
+                // The queue's log could not take it (disk full: ENOSPC) and kept nothing: the publish is nacked (under
+                // confirms), never acked; the channel and the connection go on.
+                rejected = true;
+                continue;
+            }
+            if (outcome == EnqueueOutcome.Rejected) rejected = true;
             else if (durableEnd > 0 && _confirms is not null) _confirms.WaitFor(queue, durableEnd);
             else if (durableEnd > 0 && _tx) _durableWaits.Extend(queue, durableEnd);
         }

@@ -69,7 +69,18 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
                     }
                 }
                 // The request buffer is ours (pooled, one per request): the log stamps offsets into it in place.
-                var appended = partition.Append(MemoryMarshal.AsMemory(records).Span, requireMinInsync: request.Acks == -1);
+                PartitionAppendResult appended;
+                try
+                {
+                    appended = partition.Append(MemoryMarshal.AsMemory(records).Span, requireMinInsync: request.Acks == -1);
+                }
+                catch (IOException)
+                {
+                    // The write failed (disk full: ENOSPC) and nothing of it is kept: KAFKA_STORAGE_ERROR, as Kafka
+                    // answers when its log directory fails; the producer retries and the connection stays up.
+                    result.ErrorCode = ErrorCodes.KafkaStorageError;
+                    continue;
+                }
                 result.ErrorCode = ToErrorCode(appended.Error);
                 if (appended.Error == PartitionAppendError.NotLeaderOrFollower) LeaderHint(result, partition);
                 if (appended.RecordErrors is { } refused)

@@ -44,7 +44,8 @@ public ref struct RecordReader
         if (_remaining == 0) return false;
         var span = _batch[_position..];
         int length = ReadInt(ref span);
-        if (length < 0 || length > span.Length) throw Malformed();
+        // At least the attributes byte: a zero-length record (a CRC covers whatever a producer wrote) has none.
+        if (length < 1 || length > span.Length) throw Malformed();
         var body = span[..length];
         _position = _batch.Length - span.Length + length;
         _remaining--;

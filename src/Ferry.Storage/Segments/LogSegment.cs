@@ -91,6 +91,20 @@ public sealed class LogSegment
     internal void Append(ReadOnlySpan<byte> batches, long nextOffset)
     {
         long position = _size;
+        try
+        {
+            RandomAccess.Write(_file, batches, position);
+        }
+        catch (IOException)
+        {
+            // Disk full (ENOSPC) or an I/O error: part of the batches may be in the file. Cut it back so that nothing
+            // past the last whole append is ever read (a clean restart trusts the file's length), and leave the
+            // index and the segment's size as they were; the caller refuses the append.
+            try { RandomAccess.SetLength(_file, position); }
+            catch (IOException) { }
+            throw;
+        }
+
         for (var rest = batches; !rest.IsEmpty;)
         {
             int batchSize = RecordBatch.TotalSize(rest);
@@ -105,7 +119,6 @@ public sealed class LogSegment
             rest = rest[batchSize..];
         }
 
-        RandomAccess.Write(_file, batches, position);
         Volatile.Write(ref _nextOffset, nextOffset);
         Volatile.Write(ref _size, position + batches.Length);
     }
