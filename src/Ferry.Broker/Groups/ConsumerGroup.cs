@@ -45,6 +45,13 @@ internal sealed partial class ConsumerGroup
     public string? ProtocolName { get; private set; }
     public string? LeaderId { get; private set; }
     public Dictionary<(string Topic, int Partition), CommittedOffset> Offsets { get; } = [];
+
+    /// <summary>
+    /// Where in the offsets partition each key's latest write is (absent: loaded or never written). A commit enters
+    /// <see cref="Offsets"/> only once committed, and only if no later write of its key got there first, since
+    /// commits of one group can complete out of order.
+    /// </summary>
+    public Dictionary<(string Topic, int Partition), long> OffsetPositions { get; } = [];
     public IReadOnlyCollection<GroupMember> Members => _members.Values;
     public int MemberCount => _members.Count;
 
@@ -484,8 +491,11 @@ internal sealed partial class ConsumerGroup
         _rebalanceTimer = null;
     }
 
-    /// <summary>At shutdown: every waiting request is answered so that connections can close, and timers stop.</summary>
-    public void Shutdown()
+    /// <summary>
+    /// At shutdown, or when this node stops coordinating the group: every waiting request is answered with
+    /// <paramref name="error"/> (clients look for the coordinator again) so that connections can close, and timers stop.
+    /// </summary>
+    public void Shutdown(GroupError error = GroupError.CoordinatorNotAvailable)
     {
         _rebalanceTimer?.Dispose();
         _rebalanceTimer = null;
@@ -493,7 +503,7 @@ internal sealed partial class ConsumerGroup
         {
             member.SessionTimer?.Dispose();
             member.SessionTimer = null;
-            member.FailWaiters(GroupError.CoordinatorNotAvailable);
+            member.FailWaiters(error);
         }
     }
 

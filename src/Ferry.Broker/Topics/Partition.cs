@@ -81,6 +81,9 @@ public sealed class Partition
 
     private int InSyncCount => _role.Isr.Length == 0 ? 1 : _role.Isr.Length;
 
+    /// <summary>Whether the ISR has min.insync.replicas members now (what acks=all asks before appending).</summary>
+    public bool HasMinInsync => InSyncCount >= MinInsyncReplicas;
+
     /// <summary>
     /// Appends a producer's records (one or more batches) as leader, after checking its idempotence sequence; a
     /// retried batch already in the log is answered with its original offsets and not written again. Each batch
@@ -486,6 +489,12 @@ public sealed class Partition
             Volatile.Write(ref _highWatermark, offset);
         }
     }
+
+    /// <summary>Every whole batch from <paramref name="fromOffset"/> to the log end, in order (the broker's own readers: offsets loading).</summary>
+    internal void ForEachBatch(long fromOffset, BatchAction action) => Log.ForEachBatch(fromOffset, action);
+
+    /// <summary>Starts a new segment, so that everything before it can go with one log-start move (offsets compaction).</summary>
+    internal void Roll() => Log.Roll();
 
     /// <summary>Completes once every offset below <paramref name="endOffset"/> is durable by the log's policy.</summary>
     public Task WaitForDurableAsync(long endOffset) => Log.WaitForDurableAsync(endOffset);

@@ -7,6 +7,7 @@ using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Cluster.Controller;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     /// <summary>The header a peer's forwarded request carries the shared secret in.</summary>
     public const string SecretHeader = "Ferry-Cluster-Secret";
     public const string ControllerPath = "/internal/cluster/controller";
-    private const string OffsetsTopic = "__consumer_offsets";
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
 
     private readonly ClusterOptions _options;
@@ -71,13 +71,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public PartitionState? GetPartition(string topic, int partition) =>
         _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
 
-    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition once that topic exists; until then the controller.</summary>
-    public int CoordinatorFor(string groupId)
-    {
-        if (_image.Topics.TryGetValue(OffsetsTopic, out var offsets) && offsets.Partitions.Count > 0)
-            return offsets.Partitions[(int)((uint)Decisions.StableHash(groupId) % (uint)offsets.Partitions.Count)].Leader;
-        return ControllerId;
-    }
+    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition (Kafka's hash of the group id); -1 until that topic exists.</summary>
+    public int CoordinatorFor(string groupId) =>
+        _image.Topics.TryGetValue(OffsetsTopic.Name, out var offsets) && offsets.Partitions.Count > 0
+            ? offsets.Partitions[OffsetsTopic.PartitionFor(groupId, offsets.Partitions.Count)].Leader
+            : PartitionState.NoLeader;
 
     public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
     {
@@ -349,9 +347,14 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
         else
         {
-            int rf = request.ReplicationFactor == -1 ? Math.Min(3, live.Count) : request.ReplicationFactor;
+            // The default comes from the voter list, not from who has registered so far: a topic created in the first
+            // seconds of a cluster (auto-creation, __consumer_offsets) must not be placed on fewer nodes than it will
+            // have. Until enough nodes are alive the creation is refused, and the asker retries.
+            int rf = request.ReplicationFactor == -1 ? Math.Min(3, _options.Voters.Count) : request.ReplicationFactor;
             if (rf < 1 || rf > live.Count)
-                return (Reply(new(TopicError.InvalidReplicationFactor, $"Replication factor: {rf} larger than available brokers: {live.Count}.")), []);
+                return (Reply(new(TopicError.InvalidReplicationFactor, request.ReplicationFactor == -1
+                    ? $"Default replication factor {rf} needs {rf} live brokers; {live.Count} of {_options.Voters.Count} have registered so far."
+                    : $"Replication factor: {rf} larger than available brokers: {live.Count}.")), []);
             assignments = Decisions.Place(live, name, 0, partitions, rf);
         }
         if (request.ValidateOnly) return (new ControllerReply(), []);

@@ -28,6 +28,11 @@ public sealed class DescribeGroupsHandler(GroupCoordinator groups) : KafkaHandle
                 response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = ErrorCodes.InvalidGroupId, GroupState = "Dead" });
                 continue;
             }
+            if (groups.CheckCoordinator(groupId) is var refused and not GroupError.None)
+            {
+                response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = GroupErrors.ToErrorCode(refused), GroupState = "Dead" });
+                continue;
+            }
             var group = groups.DescribeGroup(groupId);
             response.Groups.Add(new DescribeGroupsResponse.DescribedGroup
             {

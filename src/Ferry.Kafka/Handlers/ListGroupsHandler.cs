@@ -27,6 +27,8 @@ public sealed class ListGroupsHandler(GroupCoordinator groups) : KafkaHandler<Li
             || request.TypesFilter.Contains(ClassicGroupType, StringComparer.OrdinalIgnoreCase);
         var response = new ListGroupsResponse();
         if (!typeMatches) return new(response);
+        // Kafka answers so while a partition of its offsets topic is being read: the list would be incomplete.
+        if (groups.IsLoading) return new(new ListGroupsResponse { ErrorCode = ErrorCodes.CoordinatorLoadInProgress });
         foreach (var group in groups.ListGroups())
         {
             string state = GroupErrors.StateName(group.State);

@@ -1,4 +1,5 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -74,7 +75,7 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
     {
         Name = topic.Name,
         TopicId = topic.Id,
-        IsInternal = false,
+        IsInternal = OffsetsTopic.IsInternal(topic.Name),
         Partitions = topic.Partitions.Select(p => DescribePartition(topic.Name, p, live)).ToList(),
     };
 

@@ -26,6 +26,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
                 var wanted = group.Topics?.Select(t => (t.Name, (IReadOnlyList<int>)t.PartitionIndexes)).ToList();
                 var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId };
                 if (group.GroupId.Length == 0) groupResponse.ErrorCode = ErrorCodes.InvalidGroupId;
+                else if (groups.CheckCoordinator(group.GroupId) is var refused and not GroupError.None) groupResponse.ErrorCode = GroupErrors.ToErrorCode(refused);
                 else
                 {
                     foreach (var topic in groups.FetchOffsets(group.GroupId, wanted).GroupBy(o => o.Topic))
@@ -53,6 +54,23 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
         if (request.GroupId.Length == 0)
         {
             response.ErrorCode = ErrorCodes.InvalidGroupId;
+            return new(response);
+        }
+        if (groups.CheckCoordinator(request.GroupId) is var notHere and not GroupError.None)
+        {
+            // v0 and v1 have no top-level error: each partition asked carries it (Kafka's own answer).
+            response.ErrorCode = GroupErrors.ToErrorCode(notHere);
+            foreach (var topic in request.Topics ?? [])
+            {
+                response.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopic
+                {
+                    Name = topic.Name,
+                    Partitions = topic.PartitionIndexes.Select(p => new OffsetFetchResponse.OffsetFetchResponsePartition
+                    {
+                        PartitionIndex = p, CommittedOffset = -1, CommittedLeaderEpoch = -1, Metadata = "", ErrorCode = response.ErrorCode,
+                    }).ToList(),
+                });
+            }
             return new(response);
         }
         foreach (var topic in groups.FetchOffsets(request.GroupId, topics).GroupBy(o => o.Topic))

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -99,6 +100,12 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
     private Topic? Resolve(string name, out short error)
     {
         error = ErrorCodes.None;
+        if (OffsetsTopic.IsInternal(name))
+        {
+            // Only the group coordinator writes there, as in Kafka (INVALID_TOPIC_EXCEPTION for producers).
+            error = ErrorCodes.InvalidTopicException;
+            return null;
+        }
         if (topics.TryGet(name, out var topic)) return topic;
         if (!TopicNames.IsValid(name, out _))
         {

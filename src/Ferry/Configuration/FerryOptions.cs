@@ -170,6 +170,10 @@ public sealed class GroupSettings
     /// <summary>Longest metadata string of a committed offset, bytes (default 4096, offset.metadata.max.bytes).</summary>
     [Range(0, 32_767)]
     public int OffsetMetadataMaxBytes { get; set; } = 4096;
+
+    /// <summary>Partitions of <c>__consumer_offsets</c> when it is created (default 8; Kafka's offsets.topic.num.partitions, 50 there).</summary>
+    [Range(1, 1000)]
+    public int OffsetsTopicNumPartitions { get; set; } = Ferry.Broker.Groups.OffsetsTopic.DefaultPartitions;
 }
 
 /// <summary>Settings of a node in a replicated cluster (<c>--node-id</c>, <c>--voters</c>, <c>Cluster:Secret</c>).</summary>

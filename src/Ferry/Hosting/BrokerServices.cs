@@ -57,10 +57,16 @@ internal static class BrokerServices
                 OffsetsRetentionMinutes = groups.OffsetsRetentionMinutes,
                 OffsetsRetentionCheckIntervalMs = groups.OffsetsRetentionCheckIntervalMs,
                 OffsetMetadataMaxBytes = groups.OffsetMetadataMaxBytes,
+                OffsetsTopicPartitions = groups.OffsetsTopicNumPartitions,
             };
-            // Resolved after the topic registry, so the container disposes it first: offsets close before topics.
-            return GroupCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
-                sp.GetRequiredService<ILoggerFactory>());
+            // Resolved after the topic registry, so the container disposes it first: groups stop before topics close.
+            // A single node leads every offsets partition now; a cluster node loads those it comes to lead (BrokerService).
+            var broker = sp.GetRequiredService<BrokerOptions>();
+            var topics = sp.GetRequiredService<TopicRegistry>();
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            return sp.GetRequiredService<IClusterView>() is SingleNodeCluster
+                ? GroupCoordinator.Open(broker, options, topics, loggers)
+                : GroupCoordinator.OpenClustered(broker, options, topics, loggers);
         });
         services.AddSingleton<IUserStore>(sp =>
         {
@@ -83,9 +89,16 @@ internal sealed class BrokerService : BackgroundService
 {
     private readonly TopicRegistry _topics;
     private readonly BrokerOptions _options;
+    private readonly GroupCoordinator _groups;
+    private readonly IClusterView _cluster;
+    private readonly IMetadataController _controller;
 
-    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IUserStore users, IHostApplicationLifetime lifetime)
+    public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, IUserStore users, IHostApplicationLifetime lifetime,
+        IClusterView cluster, IMetadataController controller)
     {
+        _groups = groups;
+        _cluster = cluster;
+        _controller = controller;
         // Opened (and the configured users written) before any listener accepts.
         GC.KeepAlive(users);
         _topics = topics;
@@ -93,6 +106,16 @@ internal sealed class BrokerService : BackgroundService
         // JoinGroup and SyncGroup can wait for minutes; answer them as soon as stopping begins, so that Kestrel,
         // which stops before this service, can close their connections instead of waiting for them.
         lifetime.ApplicationStopping.Register(groups.Stop);
+    }
+
+    /// <summary>
+    /// On a cluster the coordinator follows this node's roles in <c>__consumer_offsets</c> from here: this service starts
+    /// after the cluster and replication services, so each partition already leads when its groups load.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_cluster is not SingleNodeCluster) _groups.StartClustered(_cluster, _controller);
+        return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
