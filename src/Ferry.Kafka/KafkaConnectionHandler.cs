@@ -161,13 +161,22 @@ public sealed partial class KafkaConnectionHandler(
 
             ValueTask<IKafkaMessage?> response;
             short responseVersion = apiVersion;
-            if (apiVersion < handler.MinVersion || apiVersion > handler.MaxVersion)
+            if (apiKey == ApiKeys.ApiVersions && apiVersion > handler.MaxVersion)
             {
                 // ApiVersions answers an unknown version in v0 format with the supported ranges, so the client
-                // can pick one (KIP-511). Other APIs have no way to say it at a version we cannot encode.
-                if (apiKey != ApiKeys.ApiVersions) throw new UnknownApiException(apiKey, apiVersion);
+                // can pick one (KIP-35, KIP-511).
                 response = new ValueTask<IKafkaMessage?>(ApiVersionsHandler.Unsupported(handlers));
                 responseVersion = 0;
+            }
+            else if (apiVersion < handler.MinVersion || apiVersion > handler.MaxVersion)
+            {
+                // A version the schema knows but Ferry does not serve gets UNSUPPORTED_VERSION in the response the
+                // client expects; one beyond the schema cannot be written in any form it could read, so the
+                // connection closes, as Kafka's does.
+                var refusal = handler.ErrorResponse(body, apiVersion, ErrorCodes.UnsupportedVersion)
+                    ?? throw new UnknownApiException(apiKey, apiVersion);
+                UnsupportedVersion(logger, connection.ConnectionId, apiKey, apiVersion, handler.MinVersion, handler.MaxVersion);
+                response = new ValueTask<IKafkaMessage?>(refusal);
             }
             else
             {
@@ -274,6 +283,9 @@ public sealed partial class KafkaConnectionHandler(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Connection {ConnectionId} asked for API {ApiKey} v{ApiVersion}, which Ferry does not serve; closing it")]
     private static partial void UnknownApi(ILogger logger, string connectionId, short apiKey, short apiVersion);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Connection {ConnectionId} asked for API {ApiKey} v{ApiVersion}; Ferry serves v{MinVersion}-{MaxVersion} and answered UNSUPPORTED_VERSION")]
+    private static partial void UnsupportedVersion(ILogger logger, string connectionId, short apiKey, short apiVersion, short minVersion, short maxVersion);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Connection {ConnectionId} began a TLS handshake on a plaintext Kafka listener (a client configured for SSL?); closing it")]
     private static partial void TlsOnPlaintext(ILogger logger, string connectionId);

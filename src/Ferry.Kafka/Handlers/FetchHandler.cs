@@ -91,6 +91,30 @@ public sealed class FetchHandler(TopicRegistry topics) : KafkaHandler<FetchReque
         return list;
     }
 
+    /// <summary>Every partition asked for answers the error (and the top-level code from v7, where it exists).</summary>
+    protected override IKafkaMessage? ErrorResponse(FetchRequest request, short version, short errorCode)
+    {
+        var response = new FetchResponse { ErrorCode = errorCode, SessionId = 0 };
+        foreach (var topic in request.Topics)
+        {
+            var entry = new FetchResponse.FetchableTopicResponse { Topic = topic.Topic, TopicId = topic.TopicId };
+            foreach (var partition in topic.Partitions)
+            {
+                entry.Partitions.Add(new FetchResponse.PartitionData
+                {
+                    PartitionIndex = partition.Partition,
+                    ErrorCode = errorCode,
+                    HighWatermark = -1,
+                    LastStableOffset = -1,
+                    LogStartOffset = -1,
+                    Records = ReadOnlyMemory<byte>.Empty,
+                });
+            }
+            response.Responses.Add(entry);
+        }
+        return response;
+    }
+
     /// <summary>
     /// Reads every partition into one pooled buffer and builds the response. Returns the record bytes found, or
     /// -1 if some partition has an error (errors are answered at once).

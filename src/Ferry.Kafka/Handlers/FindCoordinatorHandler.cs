@@ -19,7 +19,7 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaO
 
     public override short ApiKey => ApiKeys.FindCoordinator;
     public override short MinVersion => 0;
-    public override short MaxVersion => 4;
+    public override short MaxVersion => 5;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FindCoordinatorRequest request)
     {

@@ -20,6 +20,14 @@ public interface IKafkaHandler
     /// <paramref name="body"/> is valid only until this method returns: its buffer goes back to the pool then.
     /// </summary>
     ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, ReadOnlyMemory<byte> body);
+
+    /// <summary>
+    /// The answer to a request at a version outside <see cref="MinVersion"/>..<see cref="MaxVersion"/> that the
+    /// message schema can still read and write (Fetch v0–3, which Kafka 4 dropped, for one): every error slot
+    /// carries <paramref name="errorCode"/>, as Kafka's <c>getErrorResponse</c> does, so the client learns why
+    /// instead of seeing its connection drop. Null when the version cannot be encoded; the connection closes then.
+    /// </summary>
+    IKafkaMessage? ErrorResponse(ReadOnlyMemory<byte> body, short version, short errorCode);
 }
 
 /// <summary>Base for handlers: parses the generated request type, then hands it to <see cref="HandleAsync(KafkaRequestContext, TRequest)"/>.</summary>
@@ -38,4 +46,22 @@ public abstract class KafkaHandler<TRequest> : IKafkaHandler where TRequest : IK
     }
 
     protected abstract ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, TRequest request);
+
+    public IKafkaMessage? ErrorResponse(ReadOnlyMemory<byte> body, short version, short errorCode)
+    {
+        var request = new TRequest();
+        try
+        {
+            var reader = new KafkaReader(body);
+            request.Read(ref reader, version);
+        }
+        catch (KafkaProtocolException)
+        {
+            return null; // beyond what the schema knows: nothing the client could parse
+        }
+        return ErrorResponse(request, version, errorCode);
+    }
+
+    /// <summary>The response to <paramref name="request"/> with <paramref name="errorCode"/> in every error slot; null where a handler has none.</summary>
+    protected virtual IKafkaMessage? ErrorResponse(TRequest request, short version, short errorCode) => null;
 }

@@ -14,7 +14,7 @@ public sealed class OffsetCommitHandler(GroupCoordinator groups) : KafkaHandler<
 {
     public override short ApiKey => ApiKeys.OffsetCommit;
     public override short MinVersion => 0;
-    public override short MaxVersion => 8;
+    public override short MaxVersion => 9;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, OffsetCommitRequest request)
     {

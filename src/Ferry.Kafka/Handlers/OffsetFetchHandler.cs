@@ -14,7 +14,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups) : KafkaHandler<O
 {
     public override short ApiKey => ApiKeys.OffsetFetch;
     public override short MinVersion => 0;
-    public override short MaxVersion => 8;
+    public override short MaxVersion => 9;
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, OffsetFetchRequest request)
     {

@@ -113,6 +113,33 @@ public sealed class MalformedInputTests
     }
 
     [Fact]
+    public async Task Fetch_AtAVersionFerryDoesNotServe_IsAnsweredUnsupportedVersion_AndTheConnectionStays()
+    {
+        await using var server = await FerryServer.StartAsync();
+        using var raw = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        // Fetch v3: the schema knows it, Ferry serves v4+ (as Kafka 4 does, KIP-896).
+        var request = new FetchRequest { ReplicaId = -1, MaxWaitMs = 0, MinBytes = 1, MaxBytes = 1 << 20 };
+        request.Topics.Add(new FetchRequest.FetchTopic { Topic = "old-client", Partitions = { new FetchRequest.FetchPartition { Partition = 0, FetchOffset = 0, PartitionMaxBytes = 1 << 20 } } });
+        var response = await raw.SendAsync<FetchResponse>(ApiKeys.Fetch, 3, request);
+
+        var partition = Assert.Single(Assert.Single(response.Responses).Partitions);
+        Assert.Equal(ErrorCodes.UnsupportedVersion, partition.ErrorCode);
+        // The connection still serves what the client may send next.
+        var versions = await raw.SendAsync<ApiVersionsResponse>(ApiKeys.ApiVersions, 0, new ApiVersionsRequest());
+        Assert.Equal(0, versions.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Heartbeat_BeyondEveryVersionTheSchemaKnows_Closes()
+    {
+        await using var server = await FerryServer.StartAsync();
+        await using var stream = await ConnectAsync(server);
+        await stream.WriteAsync(Request(ApiKeys.Heartbeat, 99, correlationId: 1, w => { w.WriteCompactString("g"); w.WriteInt32(1); w.WriteCompactString("m"); w.WriteEmptyTaggedFields(); }, headerVersion: 2));
+        Assert.Equal(0, await ReadUntilClosedAsync(stream));
+        await AssertStillServesAsync(server);
+    }
+
+    [Fact]
     public async Task ApiVersions_UnknownVersion_GetsErrorAndTheRangesInV0Format()
     {
         await using var server = await FerryServer.StartAsync();
