@@ -114,8 +114,10 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             Location = Path.Combine(_options.Directory, "wal"),
             HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
         }, machine);
-        var configuration = new RaftCluster.TcpConfiguration(_options.Self.EndPoint)
+        // DotNext names a member by the address peers dial (its public end point); the listener may bind elsewhere.
+        var configuration = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? _options.Self.EndPoint)
         {
+            PublicEndPoint = _options.Self.EndPoint,
             LowerElectionTimeout = _options.LowerElectionTimeoutMs,
             UpperElectionTimeout = _options.UpperElectionTimeoutMs,
             RequestTimeout = TimeSpan.FromMilliseconds(_options.UpperElectionTimeoutMs),

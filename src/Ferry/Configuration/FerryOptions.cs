@@ -185,6 +185,15 @@ public sealed class ClusterSettings
     /// <summary><c>1@HOST:PORT,2@HOST:PORT,...</c>, the same on every node; this node's entry is its inter-node listener.</summary>
     public string? Voters { get; set; }
 
+    /// <summary>
+    /// Where this node's inter-node listener binds (<c>HOST:PORT</c>) when peers reach it at another address than its
+    /// voter entry (a proxy, NAT); unset: its voter entry. The voter entry stays its identity in the quorum.
+    /// </summary>
+    public string? ListenAddress { get; set; }
+
+    /// <summary>The admin HTTP address peers forward controller requests to (<c>HOST:PORT</c>); unset: the HTTP listener.</summary>
+    public string? AdvertisedHttp { get; set; }
+
     /// <summary>Shared by all nodes (config file or <c>FERRY_CLUSTER__SECRET</c>); peers present it on controller requests.</summary>
     public string? Secret { get; set; }
 

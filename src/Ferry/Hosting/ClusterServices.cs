@@ -48,7 +48,12 @@ internal static class ClusterServices
             Directory = Path.Combine(Path.GetFullPath(options.Data), "cluster"),
             KafkaHost = kafka.AdvertisedHost ?? Host(kafkaListener),
             KafkaPort = kafka.AdvertisedPort ?? kafkaListener.Port,
-            HttpEndPoint = $"http://{Host(httpListener)}:{httpListener.Port}",
+            HttpEndPoint = settings.AdvertisedHttp is { Length: > 0 } advertisedHttp
+                ? "http://" + EndPointSetting(advertisedHttp, "Cluster:AdvertisedHttp")
+                : $"http://{Host(httpListener)}:{httpListener.Port}",
+            ListenEndPoint = settings.ListenAddress is { Length: > 0 } listen
+                ? IPEndPoint.Parse(EndPointSetting(listen, "Cluster:ListenAddress (--cluster-listen)"))
+                : null,
             SessionTimeout = TimeSpan.FromMilliseconds(settings.SessionTimeoutMs),
             LowerElectionTimeoutMs = settings.ElectionTimeoutMs,
             UpperElectionTimeoutMs = settings.ElectionTimeoutMs * 2,
@@ -63,6 +68,12 @@ internal static class ClusterServices
         services.AddHostedService<Ferry.Replication.ReplicationService>();
         return services;
     }
+
+    /// <summary>A <c>HOST:PORT</c> setting with an IP address (the inter-node addresses are dialled as given).</summary>
+    private static string EndPointSetting(string value, string name) =>
+        IPEndPoint.TryParse(value, out var endPoint) && endPoint.Port != 0
+            ? value
+            : throw new FormatException($"{name} '{value}' is not IP:PORT.");
 }
 
 /// <summary>
