@@ -44,6 +44,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private RaftCluster? _raft;
     private Task _watch = Task.CompletedTask;
     private int _disposed;
+    private volatile bool _shuttingDown;
 
     public RaftClusterController(ClusterOptions options, TopicRegistry topics, ILoggerFactory loggerFactory)
     {
@@ -141,6 +142,27 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         await raft.StartAsync(cancellationToken).ConfigureAwait(false);
         _watch = WatchAsync(_stopping.Token);
         Started(_logger, _options.NodeId, _options.Self.EndPoint, _options.Voters.Count, _image.Topics.Count);
+    }
+
+    /// <summary>
+    /// Kafka's controlled shutdown: before this node stops, the controller fences it, which moves each partition it
+    /// leads to another in-sync replica and takes it out of every ISR; returns once this node has applied that (it
+    /// then answers NOT_LEADER_OR_FOLLOWER, and clients move on at once), or after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task ShutDownAsync(TimeSpan timeout)
+    {
+        _shuttingDown = true; // no re-registration once fenced
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.ControlledShutdown, NodeId = _options.NodeId },
+                deadline.Token).ConfigureAwait(false);
+            ControlledShutdown(_logger, _options.NodeId, reply.Error == 0 ? "leaderships moved" : reply.Message ?? "refused");
+        }
+        catch (OperationCanceledException)
+        {
+            ControlledShutdown(_logger, _options.NodeId, "no controller answered in time");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -291,6 +313,13 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         {
             // Everything committed before this term must be applied here before deciding on it.
             await raft.ApplyReadBarrierAsync(token).ConfigureAwait(false);
+            if (request.Operation == ControllerOperation.ControlledShutdown)
+            {
+                if (!_options.Voters.Any(v => v.NodeId == request.NodeId))
+                    return new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a voter of this cluster." };
+                if (_image.IsAlive(request.NodeId)) await FenceAsync(request.NodeId, token).ConfigureAwait(false);
+                return new ControllerReply { AppliedIndex = _wal!.LastCommittedEntryIndex };
+            }
             var (reply, records) = Decide(request);
             foreach (var record in records) await ProposeAsync(record, token).ConfigureAwait(false);
             reply.AppliedIndex = _wal!.LastCommittedEntryIndex;
@@ -472,9 +501,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
     }
 
-    private bool NeedsRegistration() =>
+    private bool NeedsRegistration() => !_shuttingDown && (
         !_image.Nodes.TryGetValue(_options.NodeId, out var self) || self.Fenced || self.KafkaHost != _options.KafkaHost
-        || self.KafkaPort != _options.KafkaPort || self.HttpEndPoint != _options.HttpEndPoint;
+        || self.KafkaPort != _options.KafkaPort || self.HttpEndPoint != _options.HttpEndPoint);
 
     private async Task RegisterAsync(CancellationToken token)
     {
@@ -517,17 +546,20 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         await _leaderLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            foreach (var fence in records)
-            {
-                await ProposeAsync(fence, token).ConfigureAwait(false);
-                foreach (var change in Decisions.OnFenced(_image, fence.NodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
-            }
+            foreach (var fence in records) await FenceAsync(fence.NodeId, token).ConfigureAwait(false);
             foreach (var change in Decisions.Rebalance(_image)) await ProposeAsync(change, token).ConfigureAwait(false);
         }
         finally
         {
             _leaderLock.Release();
         }
+    }
+
+    /// <summary>Fences a node and elects new leaders (from the ISR) for what it led; under the leader lock.</summary>
+    private async Task FenceAsync(int nodeId, CancellationToken token)
+    {
+        await ProposeAsync(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId }, token).ConfigureAwait(false);
+        foreach (var change in Decisions.OnFenced(_image, nodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
     }
 
     private int NodeIdOf(EndPoint endPoint)
@@ -646,6 +678,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
     private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);
+
+    [LoggerMessage(EventId = 9008, Level = LogLevel.Information, Message = "Controlled shutdown of node {NodeId}: {Outcome}")]
+    private static partial void ControlledShutdown(ILogger logger, int nodeId, string outcome);
 
     [LoggerMessage(EventId = 9006, Level = LogLevel.Error, Message = "The controller's liveness watch failed; it retries")]
     private static partial void WatchFailed(ILogger logger, Exception exception);

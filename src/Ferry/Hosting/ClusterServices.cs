@@ -81,9 +81,18 @@ internal static class ClusterServices
 /// opened its logs, so that replayed metadata finds them. The container stops it (disposes the controller) before
 /// the topics close.
 /// </summary>
-internal sealed class ClusterService(RaftClusterController controller) : IHostedService
+internal sealed class ClusterService(RaftClusterController controller, IHostApplicationLifetime lifetime) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => controller.StartAsync(cancellationToken);
+    /// <summary>How long a stopping node waits for the controller to move its leaderships before it stops anyway.</summary>
+    private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // On SIGTERM, before the listeners close and the replicas stop: hand the leaderships over first, so that
+        // clients find a new leader at once instead of after the session timeout.
+        lifetime.ApplicationStopping.Register(() => controller.ShutDownAsync(ControlledShutdownTimeout).GetAwaiter().GetResult());
+        return controller.StartAsync(cancellationToken);
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -66,7 +66,8 @@ public sealed class Checker
         var duplicated = new List<string>();
         foreach (var (value, offset) in read)
         {
-            if (!firstAt.TryAdd(value, offset)) duplicated.Add(value);
+            // Only acknowledged values count: a send that failed may have been written twice by a retrying producer.
+            if (!firstAt.TryAdd(value, offset) && acknowledged.ContainsKey(value)) duplicated.Add(value);
         }
         var lost = acknowledged.Keys.Where(v => !firstAt.ContainsKey(v)).ToList();
         var moved = acknowledged.Where(a => firstAt.TryGetValue(a.Key, out long at) && at != a.Value).Select(a => a.Key).ToList();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Ferry.Cluster.Tests.Harness;
 using Ferry.Kafka.Tests.Integration;
 
@@ -25,23 +24,19 @@ public sealed class LeaderIsolationTests(ITestOutputHelper output)
         var isolation = ScenarioTime.Fault(TimeSpan.FromSeconds(8));
         await using var cluster = await ClusterHarness.StartAsync(3, proxied: true);
         var network = cluster.Network!;
-        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build())
-        {
-            await admin.CreateTopicsAsync([new TopicSpecification { Name = Topic, NumPartitions = 1, ReplicationFactor = 3 }]);
-        }
-        var (leader, epoch) = await FullIsrAsync(cluster);
+        var (leader, epoch) = await Clients.CreateTopicAsync(cluster, Topic);
         var old = cluster.Node(leader);
         var majority = cluster.Nodes.Where(n => n.NodeId != leader).ToList();
         var checker = new Checker();
 
-        using (var before = Producer(cluster.BootstrapServers, Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
-            await ProduceAsync(before, "before", 50, checker);
+        using (var before = Clients.Producer(cluster.BootstrapServers, Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
+            await Clients.ProduceAsync(before, Topic, "before", 50, checker);
         Assert.Equal(50, checker.Count);
 
         // The minority side: producers that know only the old leader (the test's connections to the others are cut
         // too), one acks=all, one acks=1.
-        using var minorityAll = Producer(old.BootstrapServers, Acks.All, idempotent: false, TimeSpan.FromSeconds(4));
-        using var minorityOne = Producer(old.BootstrapServers, Acks.Leader, idempotent: false, TimeSpan.FromSeconds(4));
+        using var minorityAll = Clients.Producer(old.BootstrapServers, Acks.All, idempotent: false, TimeSpan.FromSeconds(4));
+        using var minorityOne = Clients.Producer(old.BootstrapServers, Acks.Leader, idempotent: false, TimeSpan.FromSeconds(4));
         var warmUp = await minorityAll.ProduceAsync(Topic, new Message<Null, string> { Value = "warm-up" }); // connected, has metadata
         checker.Acknowledged("warm-up", warmUp.Offset.Value);
         await minorityOne.ProduceAsync(Topic, new Message<Null, string> { Value = "warm-up-acks-1" }); // acks=1: not checked
@@ -80,8 +75,8 @@ public sealed class LeaderIsolationTests(ITestOutputHelper output)
 
         // The majority, with its new leader at a higher epoch, takes acks=all writes while the old leader is still cut off.
         foreach (var node in majority) network.Heal(0, node.NodeId);
-        using (var after = Producer(string.Join(',', majority.Select(n => n.BootstrapServers)), Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
-            await ProduceAsync(after, "majority", 50, checker);
+        using (var after = Clients.Producer(string.Join(',', majority.Select(n => n.BootstrapServers)), Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
+            await Clients.ProduceAsync(after, Topic, "majority", 50, checker);
         Assert.Equal(101, checker.Count);
 
         // Healed: the old leader follows, truncates its divergent tail by epoch, catches up, rejoins the ISR, and
@@ -91,43 +86,5 @@ public sealed class LeaderIsolationTests(ITestOutputHelper output)
             await ClusterHarness.PartitionAsync(majority[0], Topic) is { Leader: var l, Isr.Length: 3 } && l == leader, TimeSpan.FromSeconds(60));
         var read = Checker.ReadAll(old.BootstrapServers, Topic, Timeout);
         Assert.Null(checker.Verify(read, mustBeAbsent: v => v.StartsWith("minority-", StringComparison.Ordinal)));
-    }
-
-    /// <summary>Waits for a leader and a full ISR; returns the leader and its epoch.</summary>
-    private static async Task<(int Leader, int Epoch)> FullIsrAsync(ClusterHarness cluster)
-    {
-        (int, int) found = default;
-        await cluster.WaitUntilAsync("the topic has a leader and a full ISR", async () =>
-        {
-            if (await ClusterHarness.PartitionAsync(cluster.Nodes[0], Topic) is not { Leader: > 0, Isr.Length: 3 } p) return false;
-            found = (p.Leader, p.Epoch);
-            return true;
-        });
-        return found;
-    }
-
-    internal static IProducer<Null, string> Producer(string bootstrap, Acks acks, bool idempotent, TimeSpan messageTimeout) =>
-        new ProducerBuilder<Null, string>(new ProducerConfig
-        {
-            BootstrapServers = bootstrap,
-            Acks = acks,
-            EnableIdempotence = idempotent,
-            MessageTimeoutMs = (int)messageTimeout.TotalMilliseconds,
-            RequestTimeoutMs = Math.Min(30_000, (int)messageTimeout.TotalMilliseconds),
-            LingerMs = 0,
-            RetryBackoffMs = 50,
-            RetryBackoffMaxMs = 200,
-        }).Build();
-
-    internal static async Task ProduceAsync(IProducer<Null, string> producer, string prefix, int count, Checker checker)
-    {
-        var sends = new List<Task>();
-        for (int i = 0; i < count; i++)
-        {
-            string value = prefix + "-" + i.ToString(CultureInfo.InvariantCulture);
-            sends.Add(producer.ProduceAsync(Topic, new Message<Null, string> { Value = value })
-                .ContinueWith(t => checker.Acknowledged(value, t.Result.Offset.Value), TaskScheduler.Default));
-        }
-        await Task.WhenAll(sends);
     }
 }
