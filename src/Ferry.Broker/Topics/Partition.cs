@@ -30,13 +30,15 @@ public sealed class Partition
     private FollowerState[] _followers = [];
     private long _highWatermark;
 
-    internal Partition(string topic, int index, Log log)
+    /// <param name="highWatermark">The checkpointed high watermark of a replica (clamped to the log); null on a single
+    /// node, whose lone leader has committed its whole log.</param>
+    internal Partition(string topic, int index, Log log, long? highWatermark = null)
     {
         Topic = topic;
         Index = index;
         Log = log;
         _epochs = LeaderEpochCache.Open(log.Directory, log.LogStartOffset, log.LogEndOffset);
-        _highWatermark = log.LogEndOffset;
+        _highWatermark = highWatermark is { } known ? Math.Clamp(known, log.LogStartOffset, log.LogEndOffset) : log.LogEndOffset;
     }
 
     public string Topic { get; }

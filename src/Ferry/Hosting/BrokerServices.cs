@@ -33,6 +33,7 @@ internal static class BrokerServices
                     FsyncOnDurableWrite = storage.Fsync,
                 },
                 RetentionCheckInterval = TimeSpan.FromMilliseconds(storage.RetentionCheckIntervalMs),
+                Replicated = ClusterServices.IsClustered(ferry),
             };
         });
         services.AddSingleton(sp => TopicRegistry.Open(sp.GetRequiredService<BrokerOptions>(), sp.GetRequiredService<ILoggerFactory>()));
@@ -118,12 +119,18 @@ internal sealed class BrokerService : BackgroundService
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(EveryAsync(_options.RetentionCheckInterval, () => _topics.ApplyRetention(), stoppingToken),
+            _options.Replicated
+                ? EveryAsync(_options.HighWatermarkCheckpointInterval, _topics.CheckpointHighWatermarks, stoppingToken)
+                : Task.CompletedTask);
+
+    private static async Task EveryAsync(TimeSpan interval, Action action, CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.RetentionCheckInterval);
+        using var timer = new PeriodicTimer(interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) _topics.ApplyRetention();
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) action();
         }
         catch (OperationCanceledException)
         {

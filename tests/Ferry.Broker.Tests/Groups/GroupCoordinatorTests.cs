@@ -120,6 +120,22 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task DeletingATopic_DeletesEveryGroupsOffsetsForIt_Durably()
+    {
+        var coordinator = Open();
+        _topics!.Create("other", 1);
+        await CommitAsync(coordinator, "g", 0, 5);
+        var (error, _) = await coordinator.CommitOffsetsAsync("g", -1, "", null, [new OffsetCommitEntry("other", 0, 9, -1, null)]);
+        Assert.Equal(GroupError.None, error);
+
+        await _topics.DeleteAsync("t");
+        Assert.Null(Fetch(coordinator, "g", 0));
+        coordinator = await ReopenAsync();
+        Assert.Null(coordinator.FetchOffsets("g", [("t", [0])]).Single().Offset);
+        Assert.Equal(9, coordinator.FetchOffsets("g", [("other", [0])]).Single().Offset!.Offset);
+    }
+
+    [Fact]
     public async Task OffsetsOfAnEmptyGroup_ExpireAfterTheRetention_Durably()
     {
         var coordinator = Open(new GroupOptions { OffsetsRetentionMinutes = 60, InitialRebalanceDelayMs = 0 });

@@ -33,11 +33,13 @@ public sealed class ClusterHarness : IAsyncDisposable
     public string BootstrapServers => string.Join(',', Running.Select(n => n.BootstrapServers));
 
     /// <param name="environment">Extra settings for every node (FERRY_... variables), e.g. shorter timeouts.</param>
+    /// <param name="running">How many of the voters to start (the first ones); the others can be started later. Null: all.</param>
     /// <param name="proxied">
     /// Put a <see cref="FaultNetwork"/> proxy in front of every port peers reach a node at (Raft, Kafka, HTTP): the
     /// voter list and the advertised addresses name the proxies, the nodes bind elsewhere (<c>--cluster-listen</c>).
     /// </param>
-    public static async Task<ClusterHarness> StartAsync(int size = 3, IReadOnlyDictionary<string, string>? environment = null, bool proxied = false)
+    public static async Task<ClusterHarness> StartAsync(int size = 3, IReadOnlyDictionary<string, string>? environment = null, int? running = null,
+        bool proxied = false)
     {
         string root = Path.Combine(Path.GetTempPath(), "ferry-cluster-" + Guid.NewGuid().ToString("N"));
         string secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -61,13 +63,14 @@ public sealed class ClusterHarness : IAsyncDisposable
         var harness = new ClusterHarness(root, nodes, network);
         try
         {
-            await Task.WhenAll(nodes.Select(n => n.StartAsync()));
-            await harness.WaitUntilAsync("every node lists every node alive", async () =>
+            var started = nodes.Take(running ?? size).ToList();
+            await Task.WhenAll(started.Select(n => n.StartAsync()));
+            await harness.WaitUntilAsync("every node lists every started node alive", async () =>
             {
-                foreach (var node in nodes)
+                foreach (var node in started)
                 {
                     var status = await StatusAsync(node);
-                    if (status is null || status["nodes"]!.AsArray().Count(n => n!["alive"]!.GetValue<bool>()) != size) return false;
+                    if (status is null || status["nodes"]!.AsArray().Count(n => n!["alive"]!.GetValue<bool>()) != started.Count) return false;
                 }
                 return true;
             });
