@@ -17,6 +17,15 @@ public sealed class BrokerOptions
     /// <summary>The log cleaner of compacted topics.</summary>
     public Ferry.Storage.Compaction.CleanerOptions Cleaner { get; init; } = new();
 
+    /// <summary>
+    /// True on a node of a replicated cluster: partitions keep a high-watermark checkpoint
+    /// (<see cref="Topics.HighWatermarkCheckpoint"/>) and start from it, not from their log end.
+    /// </summary>
+    public bool Replicated { get; init; }
+
+    /// <summary>How often the high watermarks are checkpointed (Kafka's replica.high.watermark.checkpoint.interval.ms).</summary>
+    public TimeSpan HighWatermarkCheckpointInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The clock; tests replace it.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

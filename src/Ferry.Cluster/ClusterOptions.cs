@@ -53,5 +53,8 @@ public sealed class ClusterOptions
     public int LowerElectionTimeoutMs { get; init; } = 400;
     public int UpperElectionTimeoutMs { get; init; } = 800;
 
+    /// <summary>Where the inter-node listener binds; null: this node's voter entry, which stays its identity (DotNext's public end point).</summary>
+    public IPEndPoint? ListenEndPoint { get; init; }
+
     public Voter Self => Voters.First(v => v.NodeId == NodeId);
 }

@@ -48,6 +48,13 @@ internal sealed partial class ConsumerGroup
 
     /// <summary>Offsets committed inside open transactions (TxnOffsetCommit), by producer id: invisible until the commit marker.</summary>
     public Dictionary<long, Dictionary<(string Topic, int Partition), CommittedOffset>> PendingTransactionalOffsets { get; } = [];
+
+    /// <summary>
+    /// Where in the offsets partition each key's latest write is (absent: loaded or never written). A commit enters
+    /// <see cref="Offsets"/> only once committed, and only if no later write of its key got there first, since
+    /// commits of one group can complete out of order.
+    /// </summary>
+    public Dictionary<(string Topic, int Partition), long> OffsetPositions { get; } = [];
     public IReadOnlyCollection<GroupMember> Members => _members.Values;
     public int MemberCount => _members.Count;
 
@@ -487,8 +494,11 @@ internal sealed partial class ConsumerGroup
         _rebalanceTimer = null;
     }
 
-    /// <summary>At shutdown: every waiting request is answered so that connections can close, and timers stop.</summary>
-    public void Shutdown()
+    /// <summary>
+    /// At shutdown, or when this node stops coordinating the group: every waiting request is answered with
+    /// <paramref name="error"/> (clients look for the coordinator again) so that connections can close, and timers stop.
+    /// </summary>
+    public void Shutdown(GroupError error = GroupError.CoordinatorNotAvailable)
     {
         _rebalanceTimer?.Dispose();
         _rebalanceTimer = null;
@@ -496,7 +506,7 @@ internal sealed partial class ConsumerGroup
         {
             member.SessionTimer?.Dispose();
             member.SessionTimer = null;
-            member.FailWaiters(GroupError.CoordinatorNotAvailable);
+            member.FailWaiters(error);
         }
     }
 

@@ -22,6 +22,12 @@ public sealed record GroupOptions
     /// <summary>How often expired offsets are looked for, ms (offsets.retention.check.interval.ms, 600000).</summary>
     public long OffsetsRetentionCheckIntervalMs { get; init; } = 600_000;
 
+    /// <summary>
+    /// Partitions of <c>__consumer_offsets</c> when it is created (offsets.topic.num.partitions; Kafka's 50, Ferry's
+    /// <see cref="OffsetsTopic.DefaultPartitions"/>). Changing it later does not re-partition an existing topic.
+    /// </summary>
+    public int OffsetsTopicPartitions { get; init; } = OffsetsTopic.DefaultPartitions;
+
     /// <summary>Longest metadata string stored with a committed offset, bytes (offset.metadata.max.bytes, 4096).</summary>
     public int OffsetMetadataMaxBytes { get; init; } = 4096;
 }

@@ -37,4 +37,8 @@ public enum GroupError
     GroupSubscribedToTopic,
     OffsetMetadataTooLarge,
     UnknownTopicOrPartition,
+    /// <summary>This node does not lead the group's <c>__consumer_offsets</c> partition (NOT_COORDINATOR).</summary>
+    NotCoordinator,
+    /// <summary>This node leads the group's partition and is still reading it (COORDINATOR_LOAD_IN_PROGRESS).</summary>
+    CoordinatorLoadInProgress,
 }

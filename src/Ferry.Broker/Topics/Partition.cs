@@ -31,13 +31,15 @@ public sealed class Partition
     private FollowerState[] _followers = [];
     private long _highWatermark;
 
-    internal Partition(string topic, int index, Log log)
+    /// <param name="highWatermark">The checkpointed high watermark of a replica (clamped to the log); null on a single
+    /// node, whose lone leader has committed its whole log.</param>
+    internal Partition(string topic, int index, Log log, long? highWatermark = null)
     {
         Topic = topic;
         Index = index;
         Log = log;
         _epochs = LeaderEpochCache.Open(log.Directory, log.LogStartOffset, log.LogEndOffset);
-        _highWatermark = log.LogEndOffset;
+        _highWatermark = highWatermark is { } known ? Math.Clamp(known, log.LogStartOffset, log.LogEndOffset) : log.LogEndOffset;
         // The cleaner leaves alone what consumers cannot read yet (and open transactions, below the LSO).
         log.CleanableUpperBound = () => LastStableOffset;
     }
@@ -106,6 +108,9 @@ public sealed class Partition
     public LeaderEpochCache Epochs => _epochs;
 
     private int InSyncCount => _role.Isr.Length == 0 ? 1 : _role.Isr.Length;
+
+    /// <summary>Whether the ISR has min.insync.replicas members now (what acks=all asks before appending).</summary>
+    public bool HasMinInsync => InSyncCount >= MinInsyncReplicas;
 
     /// <summary>
     /// Appends a producer's records (one or more batches) as leader, after checking its idempotence sequence; a
@@ -573,6 +578,12 @@ public sealed class Partition
             Volatile.Write(ref _highWatermark, offset);
         }
     }
+
+    /// <summary>Every whole batch from <paramref name="fromOffset"/> to the log end, in order (the broker's own readers: offsets loading).</summary>
+    internal void ForEachBatch(long fromOffset, BatchAction action) => Log.ForEachBatch(fromOffset, action);
+
+    /// <summary>Starts a new segment, so that everything before it can go with one log-start move (offsets compaction).</summary>
+    internal void Roll() => Log.Roll();
 
     /// <summary>Completes once every offset below <paramref name="endOffset"/> is durable by the log's policy.</summary>
     public Task WaitForDurableAsync(long endOffset) => Log.WaitForDurableAsync(endOffset);

@@ -38,6 +38,27 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         _logsRoot = Path.Combine(options.DataDirectory, "topics");
         Cleaner = new LogCleaner(options.Cleaner, () => _topics.Values.SelectMany(t => t.Partitions.Select(p => p.Log)), options.Time,
             loggerFactory.CreateLogger<LogCleaner>());
+        _checkpointPath = Path.Combine(options.DataDirectory, HighWatermarkCheckpoint.FileName);
+    }
+
+    private readonly string _checkpointPath;
+
+    /// <summary>
+    /// Writes every partition's high watermark to the checkpoint (replicated nodes only; see
+    /// <see cref="HighWatermarkCheckpoint"/>). Called on a timer by the host and at a clean shutdown.
+    /// </summary>
+    public void CheckpointHighWatermarks()
+    {
+        if (!_options.Replicated) return;
+        try
+        {
+            lock (_changeLock) HighWatermarkCheckpoint.Write(_checkpointPath, _topics.Values);
+        }
+        catch (IOException ex)
+        {
+            // The previous checkpoint stays: older high watermarks only hide more at the next start, never less.
+            CheckpointFailed(_logger, ex);
+        }
     }
 
     /// <summary>The cleaner of every partition whose topic has cleanup.policy=compact; the host runs it.</summary>
@@ -73,11 +94,17 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         Directory.CreateDirectory(_logsRoot);
         var bytes = DurableFile.ReadAllBytes(_metadataPath);
         var records = bytes is null ? [] : JsonSerializer.Deserialize(bytes, TopicsJsonContext.Default.ListTopicRecord) ?? [];
+        var highWatermarks = _options.Replicated ? HighWatermarkCheckpoint.Read(_checkpointPath) : null;
         foreach (var record in records)
         {
             var options = Effective(record.Configs, out _);
             var partitions = new Partition[record.Partitions];
-            for (int p = 0; p < partitions.Length; p++) partitions[p] = OpenPartition(record.Name, p, options);
+            for (int p = 0; p < partitions.Length; p++)
+            {
+                // Replicated: a partition missing from the checkpoint knows no committed offset yet (its log start).
+                long? highWatermark = highWatermarks is null ? null : highWatermarks.GetValueOrDefault((record.Name, p), 0);
+                partitions[p] = OpenPartition(record.Name, p, options, highWatermark);
+            }
             _topics[record.Name] = _byId[record.Id] = new Topic(record.Name, record.Id, partitions, new Dictionary<string, string>(record.Configs), options);
         }
         RemoveOrphanLogs();
@@ -98,10 +125,10 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 
     private string PartitionDirectory(string topic, int partition) => Path.Combine(_logsRoot, $"{topic}-{partition}");
 
-    private Partition OpenPartition(string topic, int index, LogOptions options)
+    private Partition OpenPartition(string topic, int index, LogOptions options, long? highWatermark = null)
     {
         var log = Log.Open(PartitionDirectory(topic, index), options, _options.Time, _loggerFactory.CreateLogger<Log>());
-        var partition = new Partition(topic, index, log);
+        var partition = new Partition(topic, index, log, highWatermark);
         partition.RebuildProducerState();
         return partition;
     }
@@ -244,6 +271,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        CheckpointHighWatermarks();
         foreach (var topic in _topics.Values)
         {
             foreach (var partition in topic.Partitions) await partition.Log.DisposeAsync().ConfigureAwait(false);
@@ -260,6 +288,9 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Deleted topic {Topic}")]
     private static partial void Deleted(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Writing the high-watermark checkpoint failed; retrying at the next one")]
+    private static partial void CheckpointFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Removed log directory {Directory}, which belongs to no topic")]
     private static partial void OrphanRemoved(ILogger logger, string directory);

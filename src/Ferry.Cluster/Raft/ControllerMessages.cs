@@ -12,6 +12,9 @@ public enum ControllerOperation
     AllocateProducerIds,
     AlterPartition,
     RegisterNode,
+
+    /// <summary>A stopping node asks to be fenced first, so that its leaderships move before it goes (Kafka's ControlledShutdown).</summary>
+    ControlledShutdown,
 }
 
 /// <summary>A controller request a node forwards to the quorum leader (over the leader's admin HTTP listener).</summary>

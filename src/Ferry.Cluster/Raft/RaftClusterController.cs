@@ -7,6 +7,7 @@ using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Cluster.Controller;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     /// <summary>The header a peer's forwarded request carries the shared secret in.</summary>
     public const string SecretHeader = "Ferry-Cluster-Secret";
     public const string ControllerPath = "/internal/cluster/controller";
-    private const string OffsetsTopic = "__consumer_offsets";
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
 
     private readonly ClusterOptions _options;
@@ -44,6 +44,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private RaftCluster? _raft;
     private Task _watch = Task.CompletedTask;
     private int _disposed;
+    private volatile bool _shuttingDown;
 
     public RaftClusterController(ClusterOptions options, TopicRegistry topics, ILoggerFactory loggerFactory)
     {
@@ -71,13 +72,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public PartitionState? GetPartition(string topic, int partition) =>
         _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
 
-    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition once that topic exists; until then the controller.</summary>
-    public int CoordinatorFor(string groupId)
-    {
-        if (_image.Topics.TryGetValue(OffsetsTopic, out var offsets) && offsets.Partitions.Count > 0)
-            return offsets.Partitions[(int)((uint)Decisions.StableHash(groupId) % (uint)offsets.Partitions.Count)].Leader;
-        return ControllerId;
-    }
+    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition (Kafka's hash of the group id); -1 until that topic exists.</summary>
+    public int CoordinatorFor(string groupId) =>
+        _image.Topics.TryGetValue(OffsetsTopic.Name, out var offsets) && offsets.Partitions.Count > 0
+            ? offsets.Partitions[OffsetsTopic.PartitionFor(groupId, offsets.Partitions.Count)].Leader
+            : PartitionState.NoLeader;
 
     public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
     {
@@ -116,8 +115,10 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             Location = Path.Combine(_options.Directory, "wal"),
             HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
         }, machine);
-        var configuration = new RaftCluster.TcpConfiguration(_options.Self.EndPoint)
+        // DotNext names a member by the address peers dial (its public end point); the listener may bind elsewhere.
+        var configuration = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? _options.Self.EndPoint)
         {
+            PublicEndPoint = _options.Self.EndPoint,
             LowerElectionTimeout = _options.LowerElectionTimeoutMs,
             UpperElectionTimeout = _options.UpperElectionTimeoutMs,
             RequestTimeout = TimeSpan.FromMilliseconds(_options.UpperElectionTimeoutMs),
@@ -141,6 +142,27 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         await raft.StartAsync(cancellationToken).ConfigureAwait(false);
         _watch = WatchAsync(_stopping.Token);
         Started(_logger, _options.NodeId, _options.Self.EndPoint, _options.Voters.Count, _image.Topics.Count);
+    }
+
+    /// <summary>
+    /// Kafka's controlled shutdown: before this node stops, the controller fences it, which moves each partition it
+    /// leads to another in-sync replica and takes it out of every ISR; returns once this node has applied that (it
+    /// then answers NOT_LEADER_OR_FOLLOWER, and clients move on at once), or after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task ShutDownAsync(TimeSpan timeout)
+    {
+        _shuttingDown = true; // no re-registration once fenced
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.ControlledShutdown, NodeId = _options.NodeId },
+                deadline.Token).ConfigureAwait(false);
+            ControlledShutdown(_logger, _options.NodeId, reply.Error == 0 ? "leaderships moved" : reply.Message ?? "refused");
+        }
+        catch (OperationCanceledException)
+        {
+            ControlledShutdown(_logger, _options.NodeId, "no controller answered in time");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -291,6 +313,13 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         {
             // Everything committed before this term must be applied here before deciding on it.
             await raft.ApplyReadBarrierAsync(token).ConfigureAwait(false);
+            if (request.Operation == ControllerOperation.ControlledShutdown)
+            {
+                if (!_options.Voters.Any(v => v.NodeId == request.NodeId))
+                    return new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a voter of this cluster." };
+                if (_image.IsAlive(request.NodeId)) await FenceAsync(request.NodeId, token).ConfigureAwait(false);
+                return new ControllerReply { AppliedIndex = _wal!.LastCommittedEntryIndex };
+            }
             var (reply, records) = Decide(request);
             foreach (var record in records) await ProposeAsync(record, token).ConfigureAwait(false);
             reply.AppliedIndex = _wal!.LastCommittedEntryIndex;
@@ -349,9 +378,14 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
         else
         {
-            int rf = request.ReplicationFactor == -1 ? Math.Min(3, live.Count) : request.ReplicationFactor;
+            // The default comes from the voter list, not from who has registered so far: a topic created in the first
+            // seconds of a cluster (auto-creation, __consumer_offsets) must not be placed on fewer nodes than it will
+            // have. Until enough nodes are alive the creation is refused, and the asker retries.
+            int rf = request.ReplicationFactor == -1 ? Math.Min(3, _options.Voters.Count) : request.ReplicationFactor;
             if (rf < 1 || rf > live.Count)
-                return (Reply(new(TopicError.InvalidReplicationFactor, $"Replication factor: {rf} larger than available brokers: {live.Count}.")), []);
+                return (Reply(new(TopicError.InvalidReplicationFactor, request.ReplicationFactor == -1
+                    ? $"Default replication factor {rf} needs {rf} live brokers; {live.Count} of {_options.Voters.Count} have registered so far."
+                    : $"Replication factor: {rf} larger than available brokers: {live.Count}.")), []);
             assignments = Decisions.Place(live, name, 0, partitions, rf);
         }
         if (request.ValidateOnly) return (new ControllerReply(), []);
@@ -467,9 +501,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
     }
 
-    private bool NeedsRegistration() =>
+    private bool NeedsRegistration() => !_shuttingDown && (
         !_image.Nodes.TryGetValue(_options.NodeId, out var self) || self.Fenced || self.KafkaHost != _options.KafkaHost
-        || self.KafkaPort != _options.KafkaPort || self.HttpEndPoint != _options.HttpEndPoint;
+        || self.KafkaPort != _options.KafkaPort || self.HttpEndPoint != _options.HttpEndPoint);
 
     private async Task RegisterAsync(CancellationToken token)
     {
@@ -512,17 +546,20 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         await _leaderLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
-            foreach (var fence in records)
-            {
-                await ProposeAsync(fence, token).ConfigureAwait(false);
-                foreach (var change in Decisions.OnFenced(_image, fence.NodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
-            }
+            foreach (var fence in records) await FenceAsync(fence.NodeId, token).ConfigureAwait(false);
             foreach (var change in Decisions.Rebalance(_image)) await ProposeAsync(change, token).ConfigureAwait(false);
         }
         finally
         {
             _leaderLock.Release();
         }
+    }
+
+    /// <summary>Fences a node and elects new leaders (from the ISR) for what it led; under the leader lock.</summary>
+    private async Task FenceAsync(int nodeId, CancellationToken token)
+    {
+        await ProposeAsync(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId }, token).ConfigureAwait(false);
+        foreach (var change in Decisions.OnFenced(_image, nodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
     }
 
     private int NodeIdOf(EndPoint endPoint)
@@ -641,6 +678,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
     private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);
+
+    [LoggerMessage(EventId = 9008, Level = LogLevel.Information, Message = "Controlled shutdown of node {NodeId}: {Outcome}")]
+    private static partial void ControlledShutdown(ILogger logger, int nodeId, string outcome);
 
     [LoggerMessage(EventId = 9006, Level = LogLevel.Error, Message = "The controller's liveness watch failed; it retries")]
     private static partial void WatchFailed(ILogger logger, Exception exception);

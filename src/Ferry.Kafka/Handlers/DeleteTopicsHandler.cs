@@ -1,5 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -37,6 +38,12 @@ public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataControlle
                 continue;
             }
             if (topics.TryGet(topicName, out var topic)) result.TopicId = topic.Id;
+            if (OffsetsTopic.IsInternal(topicName))
+            {
+                result.ErrorCode = ErrorCodes.InvalidRequest;
+                result.ErrorMessage = $"{topicName} holds every group's committed offsets and cannot be deleted.";
+                continue;
+            }
             var outcome = await controller.DeleteTopicAsync(topicName).ConfigureAwait(false);
             result.ErrorCode = TopicErrors.ToErrorCode(outcome.Error);
             result.ErrorMessage = outcome.Message;

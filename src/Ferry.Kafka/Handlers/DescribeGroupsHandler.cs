@@ -29,6 +29,11 @@ public sealed class DescribeGroupsHandler(GroupCoordinator groups, Authorizer au
                 response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = ErrorCodes.GroupAuthorizationFailed, GroupState = "Dead" });
                 continue;
             }
+            if (groups.CheckCoordinator(groupId) is var refused and not GroupError.None)
+            {
+                response.Groups.Add(new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = GroupErrors.ToErrorCode(refused), GroupState = "Dead" });
+                continue;
+            }
             var group = groups.DescribeGroup(groupId);
             response.Groups.Add(new DescribeGroupsResponse.DescribedGroup
             {

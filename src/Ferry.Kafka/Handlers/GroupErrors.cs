@@ -24,6 +24,8 @@ internal static class GroupErrors
         GroupError.GroupSubscribedToTopic => ErrorCodes.GroupSubscribedToTopic,
         GroupError.OffsetMetadataTooLarge => ErrorCodes.OffsetMetadataTooLarge,
         GroupError.UnknownTopicOrPartition => ErrorCodes.UnknownTopicOrPartition,
+        GroupError.NotCoordinator => ErrorCodes.NotCoordinator,
+        GroupError.CoordinatorLoadInProgress => ErrorCodes.CoordinatorLoadInProgress,
         _ => ErrorCodes.UnknownServerError,
     };
 

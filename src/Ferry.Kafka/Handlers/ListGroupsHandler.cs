@@ -29,6 +29,8 @@ public sealed class ListGroupsHandler(GroupCoordinator groups, Authorizer author
             || request.TypesFilter.Contains(ClassicGroupType, StringComparer.OrdinalIgnoreCase);
         var response = new ListGroupsResponse();
         if (!typeMatches) return new(response);
+        // Kafka answers so while a partition of its offsets topic is being read: the list would be incomplete.
+        if (groups.IsLoading) return new(new ListGroupsResponse { ErrorCode = ErrorCodes.CoordinatorLoadInProgress });
         // As Kafka: DESCRIBE on the cluster lists every group, otherwise the groups the principal may DESCRIBE.
         bool everyGroup = authorizer.AllowedOnCluster(context, AclOperation.Describe);
         foreach (var group in groups.ListGroups())

@@ -1,5 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -101,7 +102,7 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
     {
         Name = topic.Name,
         TopicId = topic.Id,
-        IsInternal = false,
+        IsInternal = OffsetsTopic.IsInternal(topic.Name),
         Partitions = topic.Partitions.Select(p => DescribePartition(topic.Name, p, live)).ToList(),
     };
 

@@ -30,6 +30,7 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups, Authorizer autho
                 var groupResponse = new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId };
                 if (group.GroupId.Length == 0) groupResponse.ErrorCode = ErrorCodes.InvalidGroupId;
                 else if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, group.GroupId)) groupResponse.ErrorCode = ErrorCodes.GroupAuthorizationFailed;
+                else if (groups.CheckCoordinator(group.GroupId) is var refused and not GroupError.None) groupResponse.ErrorCode = GroupErrors.ToErrorCode(refused);
                 else
                 {
                     var unstable = request.RequireStable ? groups.UnstablePartitions(group.GroupId) : null;
@@ -65,6 +66,23 @@ public sealed class OffsetFetchHandler(GroupCoordinator groups, Authorizer autho
         if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Group, request.GroupId))
         {
             response.ErrorCode = ErrorCodes.GroupAuthorizationFailed;
+            return new(response);
+        }
+        if (groups.CheckCoordinator(request.GroupId) is var notHere and not GroupError.None)
+        {
+            // v0 and v1 have no top-level error: each partition asked carries it (Kafka's own answer).
+            response.ErrorCode = GroupErrors.ToErrorCode(notHere);
+            foreach (var topic in request.Topics ?? [])
+            {
+                response.Topics.Add(new OffsetFetchResponse.OffsetFetchResponseTopic
+                {
+                    Name = topic.Name,
+                    Partitions = topic.PartitionIndexes.Select(p => new OffsetFetchResponse.OffsetFetchResponsePartition
+                    {
+                        PartitionIndex = p, CommittedOffset = -1, CommittedLeaderEpoch = -1, Metadata = "", ErrorCode = response.ErrorCode,
+                    }).ToList(),
+                });
+            }
             return new(response);
         }
         foreach (var topic in Describable(context, groups.FetchOffsets(request.GroupId, topics)).GroupBy(o => o.Topic))

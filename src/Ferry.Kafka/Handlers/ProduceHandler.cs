@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Broker.Transactions;
 using Ferry.Kafka.Protocol;
@@ -145,6 +146,12 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
     private Topic? Resolve(KafkaRequestContext context, string name, out short error)
     {
         error = ErrorCodes.None;
+        if (OffsetsTopic.IsInternal(name))
+        {
+            // Only the group coordinator writes there, as in Kafka (INVALID_TOPIC_EXCEPTION for producers).
+            error = ErrorCodes.InvalidTopicException;
+            return null;
+        }
         if (topics.TryGet(name, out var topic)) return topic;
         if (!TopicNames.IsValid(name, out _))
         {

@@ -20,9 +20,10 @@ internal static class ServeCommand
         var config = new Option<string>("--config") { Description = "JSON configuration file", HelpName = "FILE" };
         var nodeId = new Option<string>("--node-id") { Description = "This node's id in a cluster (one of --voters)", HelpName = "N" };
         var voters = new Option<string>("--voters") { Description = "The cluster's metadata voters, the same on every node; without it: a single node", HelpName = "1@HOST:PORT,..." };
+        var clusterListen = new Option<string>("--cluster-listen") { Description = "Where the inter-node listener binds when peers dial another address than this node's voter entry (default: the voter entry)", HelpName = "HOST:PORT" };
         var logLevel = new Option<string>("--log-level") { Description = "Minimum log level: Trace, Debug, Information, Warning, Error", HelpName = "LEVEL" };
 
-        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, nodeId, voters, config, logLevel };
+        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, nodeId, voters, clusterListen, config, logLevel };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Only the flags given override the config file and the environment.
@@ -41,6 +42,7 @@ internal static class ServeCommand
             Map(logLevel, "Logging:LogLevel:Default");
             Map(nodeId, "Cluster:NodeId");
             Map(voters, "Cluster:Voters");
+            Map(clusterListen, "Cluster:ListenAddress");
 
             // A setting out of range or unreadable, a listener that is not HOST:PORT or whose port is taken, a data
             // directory held by another Ferry: one line saying what is wrong, not a stack trace.

@@ -235,6 +235,10 @@ public sealed class GroupSettings
     /// <summary>Longest metadata string of a committed offset, bytes (default 4096, offset.metadata.max.bytes).</summary>
     [Range(0, 32_767)]
     public int OffsetMetadataMaxBytes { get; set; } = 4096;
+
+    /// <summary>Partitions of <c>__consumer_offsets</c> when it is created (default 8; Kafka's offsets.topic.num.partitions, 50 there).</summary>
+    [Range(1, 1000)]
+    public int OffsetsTopicNumPartitions { get; set; } = Ferry.Broker.Groups.OffsetsTopic.DefaultPartitions;
 }
 
 /// <summary>Settings of a node in a replicated cluster (<c>--node-id</c>, <c>--voters</c>, <c>Cluster:Secret</c>).</summary>
@@ -245,6 +249,15 @@ public sealed class ClusterSettings
 
     /// <summary><c>1@HOST:PORT,2@HOST:PORT,...</c>, the same on every node; this node's entry is its inter-node listener.</summary>
     public string? Voters { get; set; }
+
+    /// <summary>
+    /// Where this node's inter-node listener binds (<c>HOST:PORT</c>) when peers reach it at another address than its
+    /// voter entry (a proxy, NAT); unset: its voter entry. The voter entry stays its identity in the quorum.
+    /// </summary>
+    public string? ListenAddress { get; set; }
+
+    /// <summary>The admin HTTP address peers forward controller requests to (<c>HOST:PORT</c>); unset: the HTTP listener.</summary>
+    public string? AdvertisedHttp { get; set; }
 
     /// <summary>Shared by all nodes (config file or <c>FERRY_CLUSTER__SECRET</c>); peers present it on controller requests.</summary>
     public string? Secret { get; set; }

@@ -43,6 +43,7 @@ internal static class BrokerServices
                     IoMaxBytesPerSecond = storage.CleanerIoMaxBytesPerSecond,
                     BackoffMs = storage.CleanerBackoffMs,
                 },
+                Replicated = ClusterServices.IsClustered(ferry),
             };
         });
         services.AddSingleton(sp => TopicRegistry.Open(sp.GetRequiredService<BrokerOptions>(), sp.GetRequiredService<ILoggerFactory>()));
@@ -67,10 +68,16 @@ internal static class BrokerServices
                 OffsetsRetentionMinutes = groups.OffsetsRetentionMinutes,
                 OffsetsRetentionCheckIntervalMs = groups.OffsetsRetentionCheckIntervalMs,
                 OffsetMetadataMaxBytes = groups.OffsetMetadataMaxBytes,
+                OffsetsTopicPartitions = groups.OffsetsTopicNumPartitions,
             };
-            // Resolved after the topic registry, so the container disposes it first: offsets close before topics.
-            return GroupCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
-                sp.GetRequiredService<ILoggerFactory>());
+            // Resolved after the topic registry, so the container disposes it first: groups stop before topics close.
+            // A single node leads every offsets partition now; a cluster node loads those it comes to lead (BrokerService).
+            var broker = sp.GetRequiredService<BrokerOptions>();
+            var topics = sp.GetRequiredService<TopicRegistry>();
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            return sp.GetRequiredService<IClusterView>() is SingleNodeCluster
+                ? GroupCoordinator.Open(broker, options, topics, loggers)
+                : GroupCoordinator.OpenClustered(broker, options, topics, loggers);
         });
         services.AddSingleton(sp =>
         {
@@ -118,10 +125,16 @@ internal sealed class BrokerService : BackgroundService
 {
     private readonly TopicRegistry _topics;
     private readonly BrokerOptions _options;
+    private readonly GroupCoordinator _groups;
+    private readonly IClusterView _cluster;
+    private readonly IMetadataController _controller;
 
     public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, TransactionCoordinator transactions,
-        IUserStore users, Authorizer authorizer, IHostApplicationLifetime lifetime)
+        IUserStore users, Authorizer authorizer, IHostApplicationLifetime lifetime, IClusterView cluster, IMetadataController controller)
     {
+        _groups = groups;
+        _cluster = cluster;
+        _controller = controller;
         // Opened (and the configured users written, the ACLs read, the transaction log replayed) before any listener accepts.
         GC.KeepAlive(users);
         GC.KeepAlive(authorizer);
@@ -133,20 +146,30 @@ internal sealed class BrokerService : BackgroundService
         lifetime.ApplicationStopping.Register(groups.Stop);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// On a cluster the coordinator follows this node's roles in <c>__consumer_offsets</c> from here: this service starts
+    /// after the cluster and replication services, so each partition already leads when its groups load.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        // The cleaner of compacted topics runs on a thread of its own beside the retention timer.
-        var cleaner = _topics.Cleaner.RunAsync(stoppingToken);
-        await RunRetentionAsync(stoppingToken).ConfigureAwait(false);
-        await cleaner.ConfigureAwait(false);
+        if (_cluster is not SingleNodeCluster) _groups.StartClustered(_cluster, _controller);
+        return base.StartAsync(cancellationToken);
     }
 
-    private async Task RunRetentionAsync(CancellationToken stoppingToken)
+    // The cleaner of compacted topics runs on a thread of its own beside the retention and checkpoint timers.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_topics.Cleaner.RunAsync(stoppingToken),
+            EveryAsync(_options.RetentionCheckInterval, () => _topics.ApplyRetention(), stoppingToken),
+            _options.Replicated
+                ? EveryAsync(_options.HighWatermarkCheckpointInterval, _topics.CheckpointHighWatermarks, stoppingToken)
+                : Task.CompletedTask);
+
+    private static async Task EveryAsync(TimeSpan interval, Action action, CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.RetentionCheckInterval);
+        using var timer = new PeriodicTimer(interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) _topics.ApplyRetention();
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) action();
         }
         catch (OperationCanceledException)
         {

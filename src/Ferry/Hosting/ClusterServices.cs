@@ -48,7 +48,12 @@ internal static class ClusterServices
             Directory = Path.Combine(Path.GetFullPath(options.Data), "cluster"),
             KafkaHost = kafka.AdvertisedHost ?? Host(kafkaListener),
             KafkaPort = kafka.AdvertisedPort ?? kafkaListener.Port,
-            HttpEndPoint = $"http://{Host(httpListener)}:{httpListener.Port}",
+            HttpEndPoint = settings.AdvertisedHttp is { Length: > 0 } advertisedHttp
+                ? "http://" + EndPointSetting(advertisedHttp, "Cluster:AdvertisedHttp")
+                : $"http://{Host(httpListener)}:{httpListener.Port}",
+            ListenEndPoint = settings.ListenAddress is { Length: > 0 } listen
+                ? IPEndPoint.Parse(EndPointSetting(listen, "Cluster:ListenAddress (--cluster-listen)"))
+                : null,
             SessionTimeout = TimeSpan.FromMilliseconds(settings.SessionTimeoutMs),
             LowerElectionTimeoutMs = settings.ElectionTimeoutMs,
             UpperElectionTimeoutMs = settings.ElectionTimeoutMs * 2,
@@ -63,6 +68,12 @@ internal static class ClusterServices
         services.AddHostedService<Ferry.Replication.ReplicationService>();
         return services;
     }
+
+    /// <summary>A <c>HOST:PORT</c> setting with an IP address (the inter-node addresses are dialled as given).</summary>
+    private static string EndPointSetting(string value, string name) =>
+        IPEndPoint.TryParse(value, out var endPoint) && endPoint.Port != 0
+            ? value
+            : throw new FormatException($"{name} '{value}' is not IP:PORT.");
 }
 
 /// <summary>
@@ -70,9 +81,18 @@ internal static class ClusterServices
 /// opened its logs, so that replayed metadata finds them. The container stops it (disposes the controller) before
 /// the topics close.
 /// </summary>
-internal sealed class ClusterService(RaftClusterController controller) : IHostedService
+internal sealed class ClusterService(RaftClusterController controller, IHostApplicationLifetime lifetime) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => controller.StartAsync(cancellationToken);
+    /// <summary>How long a stopping node waits for the controller to move its leaderships before it stops anyway.</summary>
+    private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // On SIGTERM, before the listeners close and the replicas stop: hand the leaderships over first, so that
+        // clients find a new leader at once instead of after the session timeout.
+        lifetime.ApplicationStopping.Register(() => controller.ShutDownAsync(ControlledShutdownTimeout).GetAwaiter().GetResult());
+        return controller.StartAsync(cancellationToken);
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -48,6 +48,37 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
         Assert.Equal([GroupError.None], partitions);
     }
 
+    /// <summary>The log of the <c>__consumer_offsets</c> partition that holds <paramref name="group"/>'s offsets.</summary>
+    private string OffsetsLog(string group) =>
+        Path.Combine(_data, "topics", $"{OffsetsTopic.Name}-{OffsetsTopic.PartitionFor(group, OffsetsTopic.DefaultPartitions)}");
+
+    [Fact]
+    public async Task OffsetsOfTheEarlierOffsetsLog_AreMovedIntoTheOffsetsTopic_AtTheFirstStart()
+    {
+        // An earlier release kept every commit in DATA/__consumer_offsets/, in the same record format.
+        string legacy = Path.Combine(_data, OffsetsTopic.Name);
+        var log = Ferry.Storage.Log.Open(legacy, new Ferry.Storage.LogOptions(), TimeProvider.System, NullLogger.Instance);
+        var builder = new RecordBatchBuilder();
+        builder.Add(OffsetRecords.EncodeKey(new OffsetKey("old-g", "t", 0)), OffsetRecords.EncodeValue(new CommittedOffset(41, -1, "a", 1)), 1);
+        builder.Add(OffsetRecords.EncodeKey(new OffsetKey("old-g", "t", 0)), OffsetRecords.EncodeValue(new CommittedOffset(42, 3, "b", 2)), 2);
+        builder.Add(OffsetRecords.EncodeKey(new OffsetKey("old-h", "t", 1)), OffsetRecords.EncodeValue(new CommittedOffset(7, -1, null, 3)), 3);
+        builder.Add(OffsetRecords.EncodeKey(new OffsetKey("gone", "t", 1)), OffsetRecords.EncodeValue(new CommittedOffset(9, -1, null, 3)), 3);
+        builder.Add(OffsetRecords.EncodeKey(new OffsetKey("gone", "t", 1)), [], 4);
+        Assert.True(log.Append(builder.ToArray()).Succeeded);
+        await log.DisposeAsync();
+
+        var coordinator = Open();
+        Assert.False(Directory.Exists(legacy));
+        Assert.Equal(new CommittedOffset(42, 3, "b", 2), Fetch(coordinator, "old-g", 0));
+        Assert.Equal(7, Fetch(coordinator, "old-h", 1)!.Offset);
+        Assert.Null(Fetch(coordinator, "gone", 1));
+
+        // Moved for good: a restart reads them from the topic.
+        coordinator = await ReopenAsync();
+        Assert.Equal(42, Fetch(coordinator, "old-g", 0)!.Offset);
+        Assert.Equal(7, Fetch(coordinator, "old-h", 1)!.Offset);
+    }
+
     private static CommittedOffset? Fetch(GroupCoordinator coordinator, string group, int partition) =>
         coordinator.FetchOffsets(group, [("t", [partition])]).Single().Offset;
 
@@ -61,7 +92,7 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
         Assert.Equal(199, Fetch(coordinator, "g", 1)!.Offset);
 
         // The reopen rewrote the two live offsets at the tail and dropped the 200 records before them.
-        string log = Path.Combine(_data, "__consumer_offsets");
+        string log = OffsetsLog("g");
         coordinator = await ReopenAsync();
         var segments = Directory.GetFiles(log, "*.log");
         Assert.Single(segments);
@@ -80,12 +111,28 @@ public sealed class GroupCoordinatorTests : IAsyncDisposable
         Assert.False(coordinator.CompactOffsetsIfMostlyDead(minimumRecords: 10));
         await CommitAsync(coordinator, "g", 1, 500);
 
-        var segments = Directory.GetFiles(Path.Combine(_data, "__consumer_offsets"), "*.log");
+        var segments = Directory.GetFiles(OffsetsLog("g"), "*.log");
         Assert.Single(segments);
         coordinator = await ReopenAsync();
         Assert.Equal(98, Fetch(coordinator, "g", 0)!.Offset);
         Assert.Equal(500, Fetch(coordinator, "g", 1)!.Offset);
         Assert.Equal("h", Fetch(coordinator, "h", 0)!.Metadata);
+    }
+
+    [Fact]
+    public async Task DeletingATopic_DeletesEveryGroupsOffsetsForIt_Durably()
+    {
+        var coordinator = Open();
+        _topics!.Create("other", 1);
+        await CommitAsync(coordinator, "g", 0, 5);
+        var (error, _) = await coordinator.CommitOffsetsAsync("g", -1, "", null, [new OffsetCommitEntry("other", 0, 9, -1, null)]);
+        Assert.Equal(GroupError.None, error);
+
+        await _topics.DeleteAsync("t");
+        Assert.Null(Fetch(coordinator, "g", 0));
+        coordinator = await ReopenAsync();
+        Assert.Null(coordinator.FetchOffsets("g", [("t", [0])]).Single().Offset);
+        Assert.Equal(9, coordinator.FetchOffsets("g", [("other", [0])]).Single().Offset!.Offset);
     }
 
     [Fact]

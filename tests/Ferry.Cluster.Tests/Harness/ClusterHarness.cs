@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Ferry.Tests;
 
 namespace Ferry.Cluster.Tests.Harness;
 
@@ -15,13 +14,17 @@ public sealed class ClusterHarness : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly string _root;
 
-    private ClusterHarness(string root, IReadOnlyList<ClusterNodeProcess> nodes)
+    private ClusterHarness(string root, IReadOnlyList<ClusterNodeProcess> nodes, FaultNetwork? network)
     {
         _root = root;
         Nodes = nodes;
+        Network = network;
     }
 
     public IReadOnlyList<ClusterNodeProcess> Nodes { get; }
+
+    /// <summary>The proxies between the nodes, when started with <c>proxied</c>; null otherwise.</summary>
+    public FaultNetwork? Network { get; }
 
     public ClusterNodeProcess Node(int nodeId) => Nodes.First(n => n.NodeId == nodeId);
 
@@ -30,24 +33,44 @@ public sealed class ClusterHarness : IAsyncDisposable
     public string BootstrapServers => string.Join(',', Running.Select(n => n.BootstrapServers));
 
     /// <param name="environment">Extra settings for every node (FERRY_... variables), e.g. shorter timeouts.</param>
-    public static async Task<ClusterHarness> StartAsync(int size = 3, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="running">How many of the voters to start (the first ones); the others can be started later. Null: all.</param>
+    /// <param name="proxied">
+    /// Put a <see cref="FaultNetwork"/> proxy in front of every port peers reach a node at (Raft, Kafka, HTTP): the
+    /// voter list and the advertised addresses name the proxies, the nodes bind elsewhere (<c>--cluster-listen</c>).
+    /// </param>
+    public static async Task<ClusterHarness> StartAsync(int size = 3, IReadOnlyDictionary<string, string>? environment = null, int? running = null,
+        bool proxied = false)
     {
         string root = Path.Combine(Path.GetTempPath(), "ferry-cluster-" + Guid.NewGuid().ToString("N"));
-        var raftPorts = Enumerable.Range(0, size).Select(_ => FerryProcess.FreePort()).ToList();
-        string voters = string.Join(',', raftPorts.Select((port, i) => $"{i + 1}@127.0.0.1:{port}"));
         string secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        var nodes = raftPorts.Select((port, i) => new ClusterNodeProcess(i + 1, Path.Combine(root, $"node{i + 1}"), port, voters, secret,
-            environment ?? new Dictionary<string, string>())).ToList();
-        var harness = new ClusterHarness(root, nodes);
+        // Chosen together, so that no two are the same port (a port freed by one probe is often the next one's).
+        var free = FreePorts(4 * size);
+        var listenPorts = free.Take(size).ToList();
+        List<ClusterNodeProcess> nodes = [];
+        var network = proxied ? new FaultNetwork(() => nodes.Where(n => n.ProcessId is not null && n.IsRunning).Select(n => (n.NodeId, n.ProcessId!.Value))) : null;
+        var raftPorts = network is null ? listenPorts : listenPorts.Select((port, i) => network.AddProxy(i + 1, port, free)).ToList();
+        string voters = string.Join(',', raftPorts.Select((port, i) => $"{i + 1}@127.0.0.1:{port}"));
+        nodes.AddRange(raftPorts.Select((port, i) => new ClusterNodeProcess(i + 1, Path.Combine(root, $"node{i + 1}"), port, voters, secret,
+            environment ?? new Dictionary<string, string>(), (free[size + 3 * i], free[size + 3 * i + 1], free[size + 3 * i + 2])) { RaftListenPort = listenPorts[i] }));
+        if (network is not null)
+        {
+            foreach (var node in nodes)
+            {
+                node.KafkaAdvertisedPort = network.AddProxy(node.NodeId, node.KafkaPort, free);
+                node.HttpAdvertisedPort = network.AddProxy(node.NodeId, node.HttpPort, free);
+            }
+        }
+        var harness = new ClusterHarness(root, nodes, network);
         try
         {
-            await Task.WhenAll(nodes.Select(n => n.StartAsync()));
-            await harness.WaitUntilAsync("every node lists every node alive", async () =>
+            var started = nodes.Take(running ?? size).ToList();
+            await Task.WhenAll(started.Select(n => n.StartAsync()));
+            await harness.WaitUntilAsync("every node lists every started node alive", async () =>
             {
-                foreach (var node in nodes)
+                foreach (var node in started)
                 {
                     var status = await StatusAsync(node);
-                    if (status is null || status["nodes"]!.AsArray().Count(n => n!["alive"]!.GetValue<bool>()) != size) return false;
+                    if (status is null || status["nodes"]!.AsArray().Count(n => n!["alive"]!.GetValue<bool>()) != started.Count) return false;
                 }
                 return true;
             });
@@ -58,6 +81,15 @@ public sealed class ClusterHarness : IAsyncDisposable
             throw;
         }
         return harness;
+    }
+
+    private static List<int> FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)).ToList();
+        foreach (var listener in listeners) listener.Start();
+        var ports = listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port).ToList();
+        foreach (var listener in listeners) listener.Stop();
+        return ports;
     }
 
     /// <summary><c>GET /api/cluster</c> of a node, or null if it does not answer.</summary>
@@ -72,6 +104,18 @@ public sealed class ClusterHarness : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>Partition <paramref name="partition"/> of <paramref name="topic"/> as <paramref name="node"/> reports it (its own view), or null.</summary>
+    public static async Task<(int Leader, int Epoch, int[] Isr)?> PartitionAsync(ClusterNodeProcess node, string topic, int partition = 0)
+    {
+        if (await StatusAsync(node) is not { } status) return null;
+        foreach (var p in status["partitions"]!.AsArray())
+        {
+            if (p!["topic"]!.GetValue<string>() == topic && p["partition"]!.GetValue<int>() == partition)
+                return (p["leader"]!.GetValue<int>(), p["leaderEpoch"]!.GetValue<int>(), p["isr"]!.AsArray().Select(i => i!.GetValue<int>()).Order().ToArray());
+        }
+        return null;
     }
 
     /// <summary>The metadata leader as the running nodes report it, once they agree; -1 if they do not.</summary>
@@ -97,13 +141,15 @@ public sealed class ClusterHarness : IAsyncDisposable
         throw new TimeoutException($"Timed out waiting until {what}.\n{Logs()}");
     }
 
-    public string Logs() => string.Join("\n", Nodes.Select(n => $"--- node {n.NodeId} ---\n{Tail(n.Output, 40)}"));
+    public string Logs() => string.Join("\n", Nodes.Select(n => $"--- node {n.NodeId} ---\n{Tail(n.Output, 40)}"))
+        + (Network is null ? "" : "\n--- network ---\n" + Network.Events());
 
     private static string Tail(string output, int lines) => string.Join('\n', output.Split('\n').TakeLast(lines));
 
     public async ValueTask DisposeAsync()
     {
         foreach (var node in Nodes) await node.DisposeAsync();
+        if (Network is not null) await Network.DisposeAsync();
         try
         {
             Directory.Delete(_root, recursive: true);

@@ -16,26 +16,44 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
-    internal ClusterNodeProcess(int nodeId, string dataDirectory, int raftPort, string voters, string secret, IReadOnlyDictionary<string, string> environment)
+    internal ClusterNodeProcess(int nodeId, string dataDirectory, int raftPort, string voters, string secret, IReadOnlyDictionary<string, string> environment,
+        (int Kafka, int Http, int Amqp) ports)
     {
         NodeId = nodeId;
         DataDirectory = dataDirectory;
         RaftPort = raftPort;
+        RaftListenPort = raftPort;
         _voters = voters;
         _secret = secret;
         _environment = environment;
-        KafkaPort = FerryProcess.FreePort();
-        HttpPort = FerryProcess.FreePort();
-        AmqpPort = FerryProcess.FreePort();
+        (KafkaPort, HttpPort, AmqpPort) = ports;
+        KafkaAdvertisedPort = KafkaPort;
+        HttpAdvertisedPort = HttpPort;
     }
 
     public int NodeId { get; }
     public string DataDirectory { get; }
+
+    /// <summary>This node's voter entry: the address its peers dial (a proxy's when the cluster runs behind a <see cref="FaultNetwork"/>).</summary>
     public int RaftPort { get; }
+
+    /// <summary>Where its inter-node listener binds (<c>--cluster-listen</c>); the voter entry unless proxied.</summary>
+    public int RaftListenPort { get; internal init; }
+
     public int KafkaPort { get; }
+
+    /// <summary>The Kafka port the node registers for peers and clients (<c>Kafka:AdvertisedPort</c>).</summary>
+    public int KafkaAdvertisedPort { get; internal set; }
+
     public int HttpPort { get; }
+
+    /// <summary>Where peers forward controller requests to it (<c>Cluster:AdvertisedHttp</c>).</summary>
+    public int HttpAdvertisedPort { get; internal set; }
+
     public int AmqpPort { get; }
-    public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
+
+    /// <summary>The Kafka address clients bootstrap from: the advertised one, so that client traffic takes the same path as metadata gives.</summary>
+    public string BootstrapServers => $"127.0.0.1:{KafkaAdvertisedPort}";
     public string Http => $"http://127.0.0.1:{HttpPort}";
     public bool IsRunning => _process is { HasExited: false };
     public int? ProcessId => _process?.Id;
@@ -46,8 +64,15 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
     {
         if (IsRunning) throw new InvalidOperationException($"Node {NodeId} is running.");
         var info = FerryProcess.StartInfo("serve", "--data", DataDirectory, "--node-id", NodeId.ToString(CultureInfo.InvariantCulture),
-            "--voters", _voters, "--kafka", BootstrapServers, "--http", $"127.0.0.1:{HttpPort}", "--amqp", $"127.0.0.1:{AmqpPort}");
+            "--voters", _voters, "--kafka", $"127.0.0.1:{KafkaPort}", "--http", $"127.0.0.1:{HttpPort}", "--amqp", $"127.0.0.1:{AmqpPort}");
         info.Environment["FERRY_CLUSTER__SECRET"] = _secret;
+        if (RaftListenPort != RaftPort) info.ArgumentList.Add("--cluster-listen=127.0.0.1:" + RaftListenPort.ToString(CultureInfo.InvariantCulture));
+        if (KafkaAdvertisedPort != KafkaPort)
+        {
+            info.Environment["FERRY_KAFKA__ADVERTISEDHOST"] = "127.0.0.1";
+            info.Environment["FERRY_KAFKA__ADVERTISEDPORT"] = KafkaAdvertisedPort.ToString(CultureInfo.InvariantCulture);
+        }
+        if (HttpAdvertisedPort != HttpPort) info.Environment["FERRY_CLUSTER__ADVERTISEDHTTP"] = "127.0.0.1:" + HttpAdvertisedPort.ToString(CultureInfo.InvariantCulture);
         foreach (var (name, value) in _environment) info.Environment[name] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, e) => Record(e.Data);
@@ -84,6 +109,14 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
     {
         if (_process is not { HasExited: false } process) return;
         process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM: a graceful stop (leaderships handed over first); waits until the process is gone.</summary>
+    public async Task TerminateAsync()
+    {
+        if (_process is not { HasExited: false } process) return;
+        Signal("TERM");
         await process.WaitForExitAsync();
     }
 

@@ -45,6 +45,28 @@ public sealed class ClusterMetadataTests
     }
 
     [Fact]
+    public async Task DefaultReplicationFactorComesFromTheVoters_ACreationBeforeTheThirdRegistersIsRefusedNotPlacedOnTwo()
+    {
+        await using var cluster = await ClusterHarness.StartAsync(3, running: 2);
+        await ControllerAgreedAsync(cluster);
+        using var admin = Admin(cluster.Node(1).BootstrapServers);
+        // No replication factor given: the default is min(3, voters) = 3, which two live nodes cannot hold.
+        var refused = await Assert.ThrowsAsync<CreateTopicsException>(() =>
+            admin.CreateTopicsAsync([new TopicSpecification { Name = "early", NumPartitions = 1 }]));
+        Assert.Equal(ErrorCode.InvalidReplicationFactor, refused.Results[0].Error.Code);
+
+        await cluster.Node(3).StartAsync();
+        await cluster.WaitUntilAsync("the third node has registered", async () =>
+            await ClusterHarness.StatusAsync(cluster.Node(1)) is { } status && status["nodes"]!.AsArray().Count(n => n!["alive"]!.GetValue<bool>()) == 3);
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = "early", NumPartitions = 1 }]);
+        Assert.Equal(3, admin.GetMetadata("early", Timeout).Topics[0].Partitions[0].Replicas.Length);
+        // The offsets topic the nodes asked for at start waited for the third node too.
+        await cluster.WaitUntilAsync("the offsets topic exists", () => Task.FromResult(
+            admin.GetMetadata(Timeout).Topics.Any(t => t.Topic == Ferry.Broker.Groups.OffsetsTopic.Name)));
+        Assert.All(admin.GetMetadata(Ferry.Broker.Groups.OffsetsTopic.Name, Timeout).Topics[0].Partitions, p => Assert.Equal(3, p.Replicas.Length));
+    }
+
+    [Fact]
     public async Task TopicCreatedWithReplicationFactorThreeHasThreeReplicasOnEveryNode()
     {
         await using var cluster = await ClusterHarness.StartAsync(3);

@@ -1,53 +1,72 @@
 using System.Diagnostics;
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 using Ferry.Cluster.Tests.Harness;
 using Ferry.Kafka.Tests.Integration;
 
 namespace Ferry.Cluster.Tests.Integration;
 
 /// <summary>
-/// Scenario 2 of issue 13, measured: the time from the partition leader's SIGKILL to the first acknowledged
-/// idempotent acks=all produce on the new leader. The bound asserted is loose (the machine running tests is
-/// shared); the figure is written to the test output.
+/// Scenario 2 of issue 13, measured: the time from the partition leader's SIGKILL (several runs: the killed node
+/// comes back and catches up between them) or SIGTERM (controlled shutdown: leaderships handed over before it
+/// stops) to the first acknowledged idempotent acks=all produce on the new leader. The bounds asserted are loose
+/// (the machine running tests is shared); median and maximum go to the test output.
 /// </summary>
 public sealed class FailoverTimeTests(ITestOutputHelper output)
 {
     private const string Topic = "failover-time";
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     [Fact]
     public async Task FirstAcknowledgedProduceAfterTheLeadersSigkillComesWithinSeconds()
     {
         Librdkafka.EnsureLoaded();
         await using var cluster = await ClusterHarness.StartAsync(3);
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build();
-        await admin.CreateTopicsAsync([new TopicSpecification { Name = Topic, NumPartitions = 1, ReplicationFactor = 3 }]);
-        await cluster.WaitUntilAsync("the topic has a leader and a full ISR", () =>
-            Task.FromResult(admin.GetMetadata(Topic, Timeout).Topics[0] is { Error.IsError: false, Partitions: [{ Leader: > 0, InSyncReplicas.Length: 3 }] }));
-        using var producer = new ProducerBuilder<Null, string>(new ProducerConfig
+        await Clients.CreateTopicAsync(cluster, Topic);
+        var checker = new Checker();
+        var times = new List<TimeSpan>();
+        int runs = ScenarioTime.Runs(5);
+        for (int run = 0; run < runs; run++)
         {
-            BootstrapServers = cluster.BootstrapServers,
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            MessageTimeoutMs = 60_000,
-            LingerMs = 0,
-            TopicMetadataRefreshIntervalMs = 1000,
-            RetryBackoffMs = 50,
-            RetryBackoffMaxMs = 200,
-        }).Build();
-        for (int i = 0; i < 20; i++) await producer.ProduceAsync(Topic, new Message<Null, string> { Value = "before" });
+            var (leader, _) = await Clients.FullIsrAsync(cluster, Topic, TimeSpan.FromSeconds(90));
+            var failover = await MeasureAsync(cluster, checker, $"run{run}", () => cluster.Node(leader).KillAsync());
+            times.Add(failover);
+            output.WriteLine($"run {run}: leader {leader} SIGKILLed, first acks=all acknowledgement after {failover.TotalMilliseconds:F0} ms");
+            await cluster.Node(leader).StartAsync();
+        }
+        var sorted = times.Order().ToList();
+        output.WriteLine($"SIGKILL failover over {runs} runs: median {sorted[runs / 2].TotalMilliseconds:F0} ms, max {sorted[^1].TotalMilliseconds:F0} ms");
+        Assert.True(sorted[^1] < TimeSpan.FromSeconds(30), $"slowest failover {sorted[^1]}");
+        Assert.Null(checker.Verify(Checker.ReadAll(cluster.BootstrapServers, Topic, TimeSpan.FromSeconds(30))));
+    }
 
-        int leader = admin.GetMetadata(Topic, Timeout).Topics[0].Partitions[0].Leader;
-        await cluster.Node(leader).KillAsync();
-        var sinceKill = Stopwatch.StartNew();
-        var result = await producer.ProduceAsync(Topic, new Message<Null, string> { Value = "after" });
-        var failover = sinceKill.Elapsed;
+    [Fact]
+    public async Task AfterTheLeadersSigtermTheNewLeaderAcknowledgesWithinASecondOrSo()
+    {
+        Librdkafka.EnsureLoaded();
+        await using var cluster = await ClusterHarness.StartAsync(3);
+        var (leader, _) = await Clients.CreateTopicAsync(cluster, Topic);
+        var checker = new Checker();
+        var handoff = await MeasureAsync(cluster, checker, "term", () => cluster.Node(leader).TerminateAsync());
+        output.WriteLine($"leader {leader} SIGTERMed (controlled shutdown), first acks=all acknowledgement after {handoff.TotalMilliseconds:F0} ms");
+        Assert.Contains("Controlled shutdown of node", cluster.Node(leader).Output, StringComparison.Ordinal);
+        // The SIGKILL path needs the session timeout (2 s) to notice; a handoff does not wait for it.
+        Assert.True(handoff < TimeSpan.FromSeconds(10), $"first acknowledgement after {handoff}");
+        Assert.Null(checker.Verify(Checker.ReadAll(cluster.BootstrapServers, Topic, TimeSpan.FromSeconds(30))));
+    }
 
+    /// <summary>
+    /// Produces, stops the leader with <paramref name="stop"/> (which returns once the process is gone), and times,
+    /// from the signal, the first acknowledged produce sent after it: for SIGTERM this counts the whole shutdown.
+    /// </summary>
+    private static async Task<TimeSpan> MeasureAsync(ClusterHarness cluster, Checker checker, string prefix, Func<Task> stop)
+    {
+        using var producer = Clients.Producer(cluster.BootstrapServers, Acks.All, idempotent: true, TimeSpan.FromSeconds(60));
+        await Clients.ProduceAsync(producer, Topic, prefix + "-before", 20, checker);
+        var sinceStop = Stopwatch.StartNew();
+        await stop();
+        var result = await producer.ProduceAsync(Topic, new Message<Null, string> { Value = prefix + "-after" });
+        var elapsed = sinceStop.Elapsed;
         Assert.Equal(PersistenceStatus.Persisted, result.Status);
-        int next = admin.GetMetadata(Topic, Timeout).Topics[0].Partitions[0].Leader;
-        Assert.NotEqual(leader, next);
-        output.WriteLine($"failover: leader {leader} SIGKILLed, new leader {next}, first acks=all acknowledgement after {failover.TotalMilliseconds:F0} ms");
-        Assert.True(failover < TimeSpan.FromSeconds(30), $"first acknowledgement after {failover}");
+        checker.Acknowledged(prefix + "-after", result.Offset.Value);
+        return elapsed;
     }
 }

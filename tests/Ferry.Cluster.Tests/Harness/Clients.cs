@@ -1,0 +1,61 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+
+namespace Ferry.Cluster.Tests.Harness;
+
+/// <summary>The Kafka clients the fault scenarios share: a topic of one RF 3 partition, producers, acknowledged sends into a <see cref="Checker"/>.</summary>
+public static class Clients
+{
+    /// <summary>Creates the topic (1 partition, RF 3) and waits for a leader and a full ISR; returns the leader and its epoch.</summary>
+    public static async Task<(int Leader, int Epoch)> CreateTopicAsync(ClusterHarness cluster, string topic)
+    {
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 3 }]);
+        return await FullIsrAsync(cluster, topic);
+    }
+
+    /// <summary>Waits until a running node reports a leader and all three replicas in sync; returns the leader and epoch.</summary>
+    public static async Task<(int Leader, int Epoch)> FullIsrAsync(ClusterHarness cluster, string topic, TimeSpan? timeout = null)
+    {
+        (int, int) found = default;
+        await cluster.WaitUntilAsync($"{topic} has a leader and a full ISR", async () =>
+        {
+            foreach (var node in cluster.Running)
+            {
+                if (await ClusterHarness.PartitionAsync(node, topic) is not { Leader: > 0, Isr.Length: 3 } p) return false;
+                found = (p.Leader, p.Epoch);
+            }
+            return true;
+        }, timeout);
+        return found;
+    }
+
+    public static IProducer<Null, string> Producer(string bootstrap, Acks acks, bool idempotent, TimeSpan messageTimeout, bool retries = true) =>
+        new ProducerBuilder<Null, string>(new ProducerConfig
+        {
+            BootstrapServers = bootstrap,
+            Acks = acks,
+            EnableIdempotence = idempotent,
+            MessageTimeoutMs = (int)messageTimeout.TotalMilliseconds,
+            RequestTimeoutMs = Math.Min(30_000, (int)messageTimeout.TotalMilliseconds),
+            MessageSendMaxRetries = retries ? null : 0,
+            LingerMs = 0,
+            RetryBackoffMs = 50,
+            RetryBackoffMaxMs = 200,
+            TopicMetadataRefreshIntervalMs = 1000,
+        }).Build();
+
+    /// <summary>Sends <paramref name="count"/> values <c>PREFIX-N</c> at once and waits; every acknowledgement goes into the checker (a failure throws).</summary>
+    public static async Task ProduceAsync(IProducer<Null, string> producer, string topic, string prefix, int count, Checker checker)
+    {
+        var sends = new List<Task>();
+        for (int i = 0; i < count; i++)
+        {
+            string value = prefix + "-" + i.ToString(CultureInfo.InvariantCulture);
+            sends.Add(producer.ProduceAsync(topic, new Message<Null, string> { Value = value })
+                .ContinueWith(t => checker.Acknowledged(value, t.Result.Offset.Value), TaskScheduler.Default));
+        }
+        await Task.WhenAll(sends);
+    }
+}
