@@ -371,7 +371,7 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         var set = new HashSet<(string, int)>();
         foreach (var pending in group.PendingTransactionalOffsets.Values) set.UnionWith(pending.Keys);
         return set;
-    }, EmptyPartitions);
+    }, EmptyPartitions, _ => EmptyPartitions);
 
     private static readonly HashSet<(string, int)> EmptyPartitions = [];
 
