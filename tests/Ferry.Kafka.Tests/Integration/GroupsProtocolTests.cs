@@ -68,11 +68,19 @@ public sealed class GroupsProtocolTests
         Assert.Equal(leader.MemberId, leader.Leader);
         using var other = await RawKafkaClient.ConnectAsync(server.KafkaPort);
         var secondJoin = other.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 5, Join(group, "", topic, "follower-instance"));
-        // The new member starts a rebalance; the leader learns it from its heartbeat and rejoins.
-        var heartbeat = await client.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 3, new HeartbeatRequest
+        // The new member starts a rebalance; the leader learns it from its heartbeat and rejoins. The join travels on
+        // another connection, so a heartbeat may still come first and find the group stable: ask until it does not.
+        HeartbeatResponse heartbeat;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do
         {
-            GroupId = group, GenerationId = leader.GenerationId, MemberId = leader.MemberId, GroupInstanceId = "leader-instance",
-        });
+            heartbeat = await client.SendAsync<HeartbeatResponse>(ApiKeys.Heartbeat, 3, new HeartbeatRequest
+            {
+                GroupId = group, GenerationId = leader.GenerationId, MemberId = leader.MemberId, GroupInstanceId = "leader-instance",
+            });
+            if (heartbeat.ErrorCode == ErrorCodes.None) await Task.Delay(50);
+        }
+        while (heartbeat.ErrorCode == ErrorCodes.None && DateTime.UtcNow < deadline);
         Assert.Equal(ErrorCodes.RebalanceInProgress, heartbeat.ErrorCode);
         var rejoined = await client.SendAsync<JoinGroupResponse>(ApiKeys.JoinGroup, 5, Join(group, leader.MemberId, topic, "leader-instance"));
         var follower = await secondJoin;
