@@ -210,7 +210,14 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         if (_stopping) return GroupError.CoordinatorNotAvailable;
         int index = PartitionOf(groupId);
         if (index < 0) return GroupError.CoordinatorNotAvailable;
-        if (!_owned.TryGetValue(index, out owned!)) return GroupError.NotCoordinator;
+        if (!_owned.TryGetValue(index, out owned!))
+        {
+            // Leadership may have arrived a moment before the load began (BeginLoad runs off the metadata thread):
+            // other nodes already name this one in FindCoordinator, so tell the client to wait, not to look again.
+            return _topics.TryGet(OffsetsTopic.Name, out var topic) && topic.TryGetPartition(index) is { IsLeader: true }
+                ? GroupError.CoordinatorLoadInProgress
+                : GroupError.NotCoordinator;
+        }
         return owned.Loaded ? GroupError.None : GroupError.CoordinatorLoadInProgress;
     }
 
