@@ -43,8 +43,26 @@ internal sealed class FerryProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A free port below Linux's ephemeral range (32768 and up), so that no outgoing connection of another test can
+    /// take it as its local port between this check and ferry's bind.
+    /// </summary>
     public static int FreePort()
     {
+        for (int i = 0; i < 100; i++)
+        {
+            int port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -100,7 +118,22 @@ internal sealed class FerryProcess : IAsyncDisposable
     /// <summary>As <see cref="StartAsync"/> with the Kafka listener on <paramref name="kafka"/>: a restart where clients already connected expect it.</summary>
     public static async Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra)
     {
-        int http = FreePort(), amqp = FreePort();
+        // A port found free can be taken before ferry binds it (by another test's listener or as the local port of
+        // an outgoing connection): start again on fresh ports when that is why ferry stopped.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnPortsAsync(dataDir, kafka, FreePort(), FreePort(), extra);
+            }
+            catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase))
+            {
+            }
+        }
+    }
+
+    private static async Task<FerryProcess> StartOnPortsAsync(string dataDir, int kafka, int http, int amqp, string[] extra)
+    {
         string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
             "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{amqp}", .. extra];
         var process = Process.Start(StartInfo(args))!;
@@ -109,7 +142,15 @@ internal sealed class FerryProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await ferry.WaitUntilHealthyAsync();
+        try
+        {
+            await ferry.WaitUntilHealthyAsync();
+        }
+        catch
+        {
+            await ferry.DisposeAsync();
+            throw;
+        }
         return ferry;
     }
 
