@@ -138,7 +138,7 @@ public sealed partial class Log : IAsyncDisposable
         if (baseOffsets.Count == 0)
         {
             long start = clean?.LogEndOffset ?? 0;
-            segments.Add(LogSegment.Create(directory, start, options.IndexIntervalBytes, now));
+            segments.Add(LogSegment.Create(directory, start, options.IndexIntervalBytes, options.Files, now));
         }
         for (int i = 0; i < baseOffsets.Count; i++)
         {
@@ -172,7 +172,7 @@ public sealed partial class Log : IAsyncDisposable
         {
             if (index.HasSentinel(fileSize)) index.TruncateToPosition((int)fileSize);
             return LogSegment.Open(directory, baseOffset, index, fileSize, clean.LogEndOffset, clean.MaxTimestamp,
-                options.IndexIntervalBytes, now);
+                options.IndexIntervalBytes, options.Files, now);
         }
         if (!isTail && index is not null && index.HasSentinel(fileSize))
         {
@@ -181,7 +181,7 @@ public sealed partial class Log : IAsyncDisposable
             if (next == nextBase)
             {
                 return LogSegment.Open(directory, baseOffset, index, fileSize, next, sentinel.MaxTimestampBefore,
-                    options.IndexIntervalBytes, now);
+                    options.IndexIntervalBytes, options.Files, now);
             }
         }
 
@@ -212,7 +212,7 @@ public sealed partial class Log : IAsyncDisposable
                 LogEvents.SegmentGap(logger, dataPath, nextOffset, nextBase);
         }
         return LogSegment.Open(directory, baseOffset, scan.Index, scan.ValidSize, nextOffset, scan.MaxTimestamp,
-            options.IndexIntervalBytes, now);
+            options.IndexIntervalBytes, options.Files, now);
     }
 
     public void UpdateOptions(LogOptions options)
@@ -315,7 +315,7 @@ public sealed partial class Log : IAsyncDisposable
     {
         var old = _segments[^1];
         old.Seal();
-        var fresh = LogSegment.Create(Directory, old.NextOffset, Options.IndexIntervalBytes, now);
+        var fresh = LogSegment.Create(Directory, old.NextOffset, Options.IndexIntervalBytes, Options.Files, now);
         _segments = [.. _segments, fresh];
         LogEvents.Rolled(_logger, Directory, fresh.BaseOffset);
         return fresh;
@@ -539,7 +539,7 @@ public sealed partial class Log : IAsyncDisposable
             if (offset <= _segments[0].BaseOffset)
             {
                 foreach (var segment in _segments) segment.Retire(delete: true);
-                _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
+                _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, Options.Files, now)];
                 if (offset < LogStartOffset && File.Exists(Path.Combine(Directory, LogStartCheckpoint))) WriteLogStartCheckpoint(offset);
                 Volatile.Write(ref _logStartOffset, offset);
                 _committer.LowerDurableOffset(offset);
@@ -575,7 +575,7 @@ public sealed partial class Log : IAsyncDisposable
         {
             long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var segment in _segments) segment.Retire(delete: true);
-            _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, now)];
+            _segments = [LogSegment.Create(Directory, offset, Options.IndexIntervalBytes, Options.Files, now)];
             Volatile.Write(ref _logStartOffset, offset);
             _committer.Reset(offset);
             if (CleanerCheckpoint != offset) CleanerCheckpoint = offset;
@@ -671,8 +671,9 @@ public sealed partial class Log : IAsyncDisposable
                 File.Delete(CleanedSegmentSwap.Cleaned(SegmentFileNames.TimeIndex(Directory, baseOffset)));
                 return false;
             }
+            foreach (var source in sources) source.KeepFileOpen(); // readers finish on them once the names are swapped
             CleanedSegmentSwap.Commit(Directory, Array.ConvertAll(sources, s => s.BaseOffset));
-            var cleaned = LogSegment.Open(Directory, baseOffset, index, size, nextOffset, maxTimestamp, Options.IndexIntervalBytes, sources[^1].CreatedAtMs);
+            var cleaned = LogSegment.Open(Directory, baseOffset, index, size, nextOffset, maxTimestamp, Options.IndexIntervalBytes, Options.Files, sources[^1].CreatedAtMs);
             _segments = [.. _segments[..at], cleaned, .. _segments[(at + sources.Length)..]];
             // Their files are gone or replaced already; readers holding them finish on the open handles.
             foreach (var source in sources) source.Retire(delete: false);

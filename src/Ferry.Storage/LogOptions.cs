@@ -1,8 +1,13 @@
+using Ferry.Storage.Files;
+
 namespace Ferry.Storage;
 
 /// <summary>Per-log settings, named after the Kafka topic configs they implement.</summary>
 public sealed record LogOptions
 {
+    /// <summary>Where segment files get their descriptors: the process's bounded cache unless a test brings its own.</summary>
+    public FileHandleCache Files { get; init; } = FileHandleCache.Shared;
+
     /// <summary>segment.bytes: roll the active segment before it would pass this size (default 1 GiB).</summary>
     public int SegmentBytes { get; init; } = 1 << 30;
 

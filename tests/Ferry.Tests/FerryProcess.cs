@@ -113,10 +113,17 @@ internal sealed class FerryProcess : IAsyncDisposable
 
     public string Server => $"http://127.0.0.1:{HttpPort}";
 
-    public static Task<FerryProcess> StartAsync(string dataDir, params string[] extra) => StartOnPortAsync(dataDir, FreePort(), extra);
+    public static Task<FerryProcess> StartAsync(string dataDir, params string[] extra) => StartOnFreshPortsAsync(dataDir, null, null, extra);
+
+    /// <summary>As <see cref="StartAsync"/>, under <paramref name="openFiles"/> as the process's descriptor limit (prlimit).</summary>
+    public static Task<FerryProcess> StartWithOpenFileLimitAsync(string dataDir, int openFiles, params string[] extra) =>
+        StartOnFreshPortsAsync(dataDir, null, openFiles, extra);
 
     /// <summary>As <see cref="StartAsync"/> with the Kafka listener on <paramref name="kafka"/>: a restart where clients already connected expect it.</summary>
-    public static async Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra)
+    public static Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra) =>
+        StartOnFreshPortsAsync(dataDir, kafka, null, extra);
+
+    private static async Task<FerryProcess> StartOnFreshPortsAsync(string dataDir, int? kafka, int? openFiles, string[] extra)
     {
         // A port found free can be taken before ferry binds it (by another test's listener or as the local port of
         // an outgoing connection): start again on fresh ports when that is why ferry stopped.
@@ -124,7 +131,7 @@ internal sealed class FerryProcess : IAsyncDisposable
         {
             try
             {
-                return await StartOnPortsAsync(dataDir, kafka, FreePort(), FreePort(), extra);
+                return await StartOnPortsAsync(dataDir, kafka ?? FreePort(), FreePort(), FreePort(), extra, openFiles);
             }
             catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase))
             {
@@ -132,11 +139,19 @@ internal sealed class FerryProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<FerryProcess> StartOnPortsAsync(string dataDir, int kafka, int http, int amqp, string[] extra)
+    private static async Task<FerryProcess> StartOnPortsAsync(string dataDir, int kafka, int http, int amqp, string[] extra, int? openFiles = null)
     {
         string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
             "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{amqp}", .. extra];
-        var process = Process.Start(StartInfo(args))!;
+        var info = StartInfo(args);
+        if (openFiles is { } limit)
+        {
+            string[] command = [info.FileName, .. info.ArgumentList];
+            info.FileName = "prlimit";
+            info.ArgumentList.Clear();
+            foreach (var arg in (string[])[$"--nofile={limit}:{limit}", "--", .. command]) info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info)!;
         var ferry = new FerryProcess(process, http, kafka, amqp);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using Ferry.Broker.Metadata;
 using Ferry.Storage;
+using Ferry.Storage.Durability;
+using Ferry.Storage.Files;
 using Ferry.Storage.Records;
 using Microsoft.Extensions.Logging;
 
@@ -44,7 +46,9 @@ internal sealed class QueueStore : IAsyncDisposable
     private readonly string _directory;
     private readonly Log _log;
     private readonly RecordBatchBuilder _builder = new();
-    private FileStream _acks;
+    private CachedFile _acks;
+    /// <summary>Where the next ack-file entry goes (the file is only appended to between rewrites).</summary>
+    private long _acksLength;
     private byte[] _scratch = new byte[512];
     private byte[] _batch = new byte[1024];
     /// <summary>Per offset in [low, end), a ring: <see cref="Settled"/> and <see cref="Delivered"/> bits.</summary>
@@ -53,11 +57,12 @@ internal sealed class QueueStore : IAsyncDisposable
     private long _nextSegmentBase = long.MaxValue;
     private int _segmentCount;
 
-    private QueueStore(string directory, Log log, FileStream acks, long low)
+    private QueueStore(string directory, Log log, CachedFile acks, long acksLength, long low)
     {
         _directory = directory;
         _log = log;
         _acks = acks;
+        _acksLength = acksLength;
         _low = low;
         RefreshSegments();
     }
@@ -115,8 +120,8 @@ internal sealed class QueueStore : IAsyncDisposable
         }
 
         DurableFile.WriteAllBytes(acksPath, compact);
-        var acks = new FileStream(acksPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        var store = new QueueStore(directory, log, acks, low);
+        var acks = OpenAcks(acksPath);
+        var store = new QueueStore(directory, log, acks, compact.Length, low);
         foreach (long offset in settled) store.Mark(offset, Settled);
         foreach (long offset in delivered) store.Mark(offset, Delivered);
         store.AdvanceLow();
@@ -207,8 +212,13 @@ internal sealed class QueueStore : IAsyncDisposable
             Mark(offsets[i], flag);
         }
 
-        _acks.Write(bytes);
+        using var acks = _acks.Use();
+        RandomAccess.Write(acks.Handle, bytes, _acksLength);
+        _acksLength += bytes.Length;
     }
+
+    /// <summary>The ack file under the process's bound on open descriptors (10,000 queues must not hold 10,000 of them).</summary>
+    private static CachedFile OpenAcks(string path) => FileHandleCache.Shared.Open(path, FileMode.Open, FileAccess.Write, FileShare.Read);
 
     private void Mark(long offset, byte flag)
     {
@@ -260,7 +270,8 @@ internal sealed class QueueStore : IAsyncDisposable
         string acksPath = Path.Combine(_directory, "acks");
         _acks.Dispose();
         DurableFile.WriteAllBytes(acksPath, compact.GetBuffer().AsSpan(0, (int)compact.Length));
-        _acks = new FileStream(acksPath, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _acks = OpenAcks(acksPath);
+        _acksLength = compact.Length;
     }
 
     private void RefreshSegments()
@@ -274,14 +285,14 @@ internal sealed class QueueStore : IAsyncDisposable
 
     public async ValueTask CloseAsync()
     {
-        _acks.Flush(flushToDisk: true);
-        await _acks.DisposeAsync().ConfigureAwait(false);
+        using (var acks = _acks.Use()) FileSync.DataSync(acks.Handle);
+        _acks.Dispose();
         await _log.DisposeAsync().ConfigureAwait(false);
     }
 
     public async ValueTask DeleteAsync()
     {
-        await _acks.DisposeAsync().ConfigureAwait(false);
+        _acks.Dispose();
         await _log.DeleteAsync().ConfigureAwait(false);
         try
         {

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
+using Ferry.Storage.Files;
 using Ferry.Storage.Indexes;
 using Ferry.Storage.Records;
-using Microsoft.Win32.SafeHandles;
 
 namespace Ferry.Storage.Segments;
 
@@ -16,7 +16,7 @@ namespace Ferry.Storage.Segments;
 /// </remarks>
 public sealed class LogSegment
 {
-    private readonly SafeFileHandle _file;
+    private readonly CachedFile _file;
     private readonly int _indexIntervalBytes;
     private long _size;
     private long _nextOffset;
@@ -24,7 +24,7 @@ public sealed class LogSegment
     private int _bytesSinceIndexEntry;
     private int _references = 1;
 
-    private LogSegment(string directory, long baseOffset, SafeFileHandle file, long size, SegmentIndex index,
+    private LogSegment(string directory, long baseOffset, CachedFile file, long size, SegmentIndex index,
         int indexIntervalBytes, long createdAtMs)
     {
         Directory = directory;
@@ -56,9 +56,9 @@ public sealed class LogSegment
     public string OffsetIndexPath => SegmentFileNames.OffsetIndex(Directory, BaseOffset);
     public string TimeIndexPath => SegmentFileNames.TimeIndex(Directory, BaseOffset);
 
-    public static LogSegment Create(string directory, long baseOffset, int indexIntervalBytes, long nowMs)
+    public static LogSegment Create(string directory, long baseOffset, int indexIntervalBytes, FileHandleCache files, long nowMs)
     {
-        var file = System.IO.File.OpenHandle(SegmentFileNames.Data(directory, baseOffset), FileMode.CreateNew,
+        var file = files.Open(SegmentFileNames.Data(directory, baseOffset), FileMode.CreateNew,
             FileAccess.ReadWrite, FileShare.Read);
         // The new file's name must be durable before an fsync of its data can promise anything.
         Durability.FileSync.SyncDirectory(directory);
@@ -70,9 +70,9 @@ public sealed class LogSegment
     /// <see cref="Recovery.SegmentScanner"/>) whose facts have been established by the caller.
     /// </summary>
     internal static LogSegment Open(string directory, long baseOffset, SegmentIndex index, long size,
-        long nextOffset, long maxTimestamp, int indexIntervalBytes, long nowMs)
+        long nextOffset, long maxTimestamp, int indexIntervalBytes, FileHandleCache files, long nowMs)
     {
-        var file = System.IO.File.OpenHandle(SegmentFileNames.Data(directory, baseOffset), FileMode.Open,
+        var file = files.Open(SegmentFileNames.Data(directory, baseOffset), FileMode.Open,
             FileAccess.ReadWrite, FileShare.Read);
         var segment = new LogSegment(directory, baseOffset, file, size, index, indexIntervalBytes, nowMs)
         {
@@ -91,18 +91,21 @@ public sealed class LogSegment
     internal void Append(ReadOnlySpan<byte> batches, long nextOffset)
     {
         long position = _size;
-        try
+        using (var file = _file.Use())
         {
-            RandomAccess.Write(_file, batches, position);
-        }
-        catch (IOException)
-        {
-            // Disk full (ENOSPC) or an I/O error: part of the batches may be in the file. Cut it back so that nothing
-            // past the last whole append is ever read (a clean restart trusts the file's length), and leave the
-            // index and the segment's size as they were; the caller refuses the append.
-            try { RandomAccess.SetLength(_file, position); }
-            catch (IOException) { }
-            throw;
+            try
+            {
+                RandomAccess.Write(file.Handle, batches, position);
+            }
+            catch (IOException)
+            {
+                // Disk full (ENOSPC) or an I/O error: part of the batches may be in the file. Cut it back so that nothing
+                // past the last whole append is ever read (a clean restart trusts the file's length), and leave the
+                // index and the segment's size as they were; the caller refuses the append.
+                try { RandomAccess.SetLength(file.Handle, position); }
+                catch (IOException) { }
+                throw;
+            }
         }
 
         for (var rest = batches; !rest.IsEmpty;)
@@ -140,9 +143,10 @@ public sealed class LogSegment
         var entry = Index.FloorByOffset(RelativeOffset(Math.Max(offset, BaseOffset)));
         long position = entry?.Position ?? 0;
         Span<byte> header = stackalloc byte[RecordBatch.LastOffsetDeltaOffset + 4];
+        using var file = _file.Use();
         while (position + header.Length <= limit)
         {
-            RandomAccess.Read(_file, header, position);
+            RandomAccess.Read(file.Handle, header, position);
             long baseOffset = RecordBatch.BaseOffset(header);
             int size = RecordBatch.TotalSize(header);
             long last = baseOffset + RecordBatch.LastOffsetDelta(header);
@@ -168,9 +172,10 @@ public sealed class LogSegment
         var entry = Index.FloorByTimestamp(timestamp);
         long position = entry?.Position ?? 0;
         Span<byte> header = stackalloc byte[RecordBatch.MaxTimestampOffset + 8];
+        using var file = _file.Use();
         while (position + header.Length <= limit)
         {
-            RandomAccess.Read(_file, header, position);
+            RandomAccess.Read(file.Handle, header, position);
             if (RecordBatch.MaxTimestamp(header) >= timestamp)
             {
                 batchPosition = position;
@@ -181,13 +186,21 @@ public sealed class LogSegment
         return -1;
     }
 
-    public int Read(Span<byte> destination, long position) => RandomAccess.Read(_file, destination, position);
+    public int Read(Span<byte> destination, long position)
+    {
+        using var file = _file.Use();
+        return RandomAccess.Read(file.Handle, destination, position);
+    }
 
     public void Flush()
     {
         Durability.StorageFaults.BeforeSync(DataPath);
-        Durability.FileSync.DataSync(_file);
+        using var file = _file.Use();
+        Durability.FileSync.DataSync(file.Handle);
     }
+
+    /// <summary>Whether the data file holds a descriptor now (the process-wide cache closes idle ones).</summary>
+    internal bool IsFileOpen => _file.IsOpen;
 
     /// <summary>Writes the sentinel (whole-file coverage) and the index files. Called on roll and clean close.</summary>
     internal void Seal()
@@ -202,7 +215,7 @@ public sealed class LogSegment
     internal void TruncateTo(long position, long nextOffset, long maxTimestamp)
     {
         Index.TruncateToPosition((int)position);
-        RandomAccess.SetLength(_file, position);
+        using (var file = _file.Use()) RandomAccess.SetLength(file.Handle, position);
         Volatile.Write(ref _size, position);
         Volatile.Write(ref _nextOffset, nextOffset);
         Volatile.Write(ref _maxTimestamp, maxTimestamp);
@@ -236,9 +249,18 @@ public sealed class LogSegment
     /// </summary>
     internal void Retire(bool delete)
     {
-        if (delete) DeleteFiles();
+        // Readers may still hold this segment; once its name is gone (or names a cleaned replacement) a closed
+        // descriptor could not be reopened by path, so the descriptor stays open until the last reader lets go.
+        if (delete)
+        {
+            _file.KeepOpen();
+            DeleteFiles();
+        }
         Release();
     }
+
+    /// <summary>The path is about to name another file (a cleaned segment swapped in): keep this one's descriptor.</summary>
+    internal void KeepFileOpen() => _file.KeepOpen();
 
     private void Close() => _file.Dispose();
 
@@ -253,7 +275,7 @@ public sealed class LogSegment
     internal long ReadBaseOffsetAt(long position)
     {
         Span<byte> header = stackalloc byte[8];
-        RandomAccess.Read(_file, header, position);
+        using (var file = _file.Use()) RandomAccess.Read(file.Handle, header, position);
         return BinaryPrimitives.ReadInt64BigEndian(header);
     }
 }

@@ -184,6 +184,13 @@ public sealed class StorageSettings
     /// <summary>Largest record batch accepted, bytes (default 1 MiB + 12, Kafka's max.message.bytes).</summary>
     [Range(1024, int.MaxValue)]
     public int MaxBatchBytes { get; set; } = 1024 * 1024 + 12;
+
+    /// <summary>
+    /// Most segment and queue ack files holding a descriptor at once; idle ones are closed past it and reopened on
+    /// use (default 0: half the process's open-file limit).
+    /// </summary>
+    [Range(0, int.MaxValue)]
+    public int MaxOpenFiles { get; set; }
 }
 
 /// <summary>Consumer groups and their committed offsets (Kafka's group coordinator settings).</summary>

@@ -10,6 +10,7 @@ using Ferry.Configuration;
 using Ferry.Kafka;
 using Ferry.Storage;
 using Ferry.Storage.Compaction;
+using Ferry.Storage.Files;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ internal static class BrokerServices
         {
             var ferry = sp.GetRequiredService<IOptions<FerryOptions>>().Value;
             var storage = ferry.Storage;
+            if (storage.MaxOpenFiles > 0) FileHandleCache.Shared.Limit = storage.MaxOpenFiles;
             return new BrokerOptions
             {
                 DataDirectory = sp.GetRequiredService<DataDirectoryLock>().Directory,
