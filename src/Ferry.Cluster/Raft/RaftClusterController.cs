@@ -26,6 +26,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public const string SecretHeader = "Ferry-Cluster-Secret";
     public const string ControllerPath = "/internal/cluster/controller";
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(200);
 
     private readonly ClusterOptions _options;
     private readonly TopicRegistry _topics;
@@ -321,7 +322,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                 return new ControllerReply { AppliedIndex = _wal!.LastCommittedEntryIndex };
             }
             var (reply, records) = Decide(request);
-            foreach (var record in records) await ProposeAsync(record, token).ConfigureAwait(false);
+            if (records.Count > 0) await ProposeAsync(MetadataRecord.Of(records), token).ConfigureAwait(false);
             reply.AppliedIndex = _wal!.LastCommittedEntryIndex;
             return reply;
         }
@@ -538,8 +539,15 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                 continue;
             }
             if (!_unreachableSince.TryGetValue(nodeId, out long since)) _unreachableSince[nodeId] = since = now;
-            if (now - since < _options.SessionTimeout.TotalMilliseconds || !_image.IsAlive(nodeId)) continue;
-            NodeFenced(_logger, nodeId, now - since);
+            if (!_image.IsAlive(nodeId)) continue;
+            if (now - since < _options.SessionTimeout.TotalMilliseconds)
+            {
+                // A refused connection means no process is listening: fenced at once, not after the session timeout.
+                if (now - since < _options.RefusedFenceDelay.TotalMilliseconds
+                    || !await PeerProbe.RefusesConnectionsAsync(member.EndPoint, ProbeTimeout, token).ConfigureAwait(false)) continue;
+                NodeRefused(_logger, nodeId, now - since);
+            }
+            else NodeFenced(_logger, nodeId, now - since);
             records.Add(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId });
         }
         if (records.Count == 0 && Decisions.Rebalance(_image).Count == 0) return;
@@ -547,7 +555,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         try
         {
             foreach (var fence in records) await FenceAsync(fence.NodeId, token).ConfigureAwait(false);
-            foreach (var change in Decisions.Rebalance(_image)) await ProposeAsync(change, token).ConfigureAwait(false);
+            if (Decisions.Rebalance(_image) is { Count: > 0 } changes) await ProposeAsync(MetadataRecord.Of(changes), token).ConfigureAwait(false);
         }
         finally
         {
@@ -555,11 +563,14 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
     }
 
-    /// <summary>Fences a node and elects new leaders (from the ISR) for what it led; under the leader lock.</summary>
+    /// <summary>
+    /// Fences a node and elects new leaders (from the ISR) for what it led, in one entry (one commit, and no moment
+    /// where the node is gone but still named leader); under the leader lock.
+    /// </summary>
     private async Task FenceAsync(int nodeId, CancellationToken token)
     {
-        await ProposeAsync(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId }, token).ConfigureAwait(false);
-        foreach (var change in Decisions.OnFenced(_image, nodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
+        List<MetadataRecord> records = [new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId }, .. Decisions.OnFenced(_image, nodeId)];
+        await ProposeAsync(MetadataRecord.Of(records), token).ConfigureAwait(false);
     }
 
     private int NodeIdOf(EndPoint endPoint)
@@ -675,6 +686,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms: fenced, its partitions get leaders from their ISR")]
     private static partial void NodeFenced(ILogger logger, int nodeId, long milliseconds);
+
+    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms and its inter-node port refuses connections: fenced, its partitions get leaders from their ISR")]
+    private static partial void NodeRefused(ILogger logger, int nodeId, long milliseconds);
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
     private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);
