@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace Ferry.Cluster.Raft;
 
 /// <summary>
-/// Tells a dead peer from a slow one: a peer whose inter-node port refuses connections (TCP reset on connect) has
+/// Tells a dead peer from a slow one: a peer whose listening port refuses connections (TCP reset on connect) has
 /// no process listening there, which a busy or paused process never causes (those time out instead). The quorum
 /// leader uses it to fence a killed node without waiting out the whole session timeout, which stays the rule for
 /// every other kind of silence.
@@ -14,7 +14,7 @@ internal static class PeerProbe
     /// <summary>True when a connection to <paramref name="endPoint"/> is refused within <paramref name="timeout"/>; false if it opens or times out.</summary>
     public static async Task<bool> RefusesConnectionsAsync(EndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp); // dual mode: IPv4 and IPv6 addresses alike
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try

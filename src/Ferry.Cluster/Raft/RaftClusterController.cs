@@ -37,6 +37,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private readonly Lock _subscribersLock = new();
     private readonly List<Action<PartitionRoleChange>> _subscribers = [];
     private readonly Dictionary<int, long> _unreachableSince = [];
+    private readonly HashSet<int> _probed = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly byte[] _secret;
@@ -486,7 +487,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                         await RegisterAsync(token).ConfigureAwait(false);
                     }
                     bool leader = IsLeader;
-                    if (leader && !wasLeader) _unreachableSince.Clear();
+                    if (leader && !wasLeader)
+                    {
+                        _unreachableSince.Clear();
+                        _probed.Clear();
+                    }
                     wasLeader = leader;
                     if (leader) await SuperviseAsync(token).ConfigureAwait(false);
                 }
@@ -536,15 +541,22 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             if (member.Status != ClusterMemberStatus.Unavailable)
             {
                 _unreachableSince.Remove(nodeId);
+                _probed.Remove(nodeId);
                 continue;
             }
             if (!_unreachableSince.TryGetValue(nodeId, out long since)) _unreachableSince[nodeId] = since = now;
             if (!_image.IsAlive(nodeId)) continue;
             if (now - since < _options.SessionTimeout.TotalMilliseconds)
             {
-                // A refused connection means no process is listening: fenced at once, not after the session timeout.
-                if (now - since < _options.RefusedFenceDelay.TotalMilliseconds
-                    || !await PeerProbe.RefusesConnectionsAsync(member.EndPoint, ProbeTimeout, token).ConfigureAwait(false)) continue;
+                // Heartbeats failing and its registered Kafka listener refusing connections: no process is there (a
+                // node still starting answers heartbeats, so it is never probed): fenced at once, not after the session
+                // timeout. The Kafka port rather than the inter-node one: a probe that opened a half connection on the
+                // Raft transport (a TLS handshake never finished) slowed the majority's election behind the fault proxies.
+                // Once per spell of unreachability: a peer that is only cut off or slow is not dialled again and again.
+                if (now - since < _options.RefusedFenceDelay.TotalMilliseconds || !_probed.Add(nodeId)
+                    || !_image.Nodes.TryGetValue(nodeId, out var registered)
+                    || !await PeerProbe.RefusesConnectionsAsync(new DnsEndPoint(registered.KafkaHost, registered.KafkaPort), ProbeTimeout, token)
+                        .ConfigureAwait(false)) continue;
                 NodeRefused(_logger, nodeId, now - since);
             }
             else NodeFenced(_logger, nodeId, now - since);
@@ -687,7 +699,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms: fenced, its partitions get leaders from their ISR")]
     private static partial void NodeFenced(ILogger logger, int nodeId, long milliseconds);
 
-    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms and its inter-node port refuses connections: fenced, its partitions get leaders from their ISR")]
+    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms and its Kafka port refuses connections: fenced, its partitions get leaders from their ISR")]
     private static partial void NodeRefused(ILogger logger, int nodeId, long milliseconds);
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
