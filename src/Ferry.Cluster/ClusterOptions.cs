@@ -50,6 +50,11 @@ public sealed class ClusterOptions
     public required string HttpEndPoint { get; init; }
     /// <summary>A node the quorum leader cannot reach for this long is fenced and loses its leaderships.</summary>
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// Sooner than that, a node unreachable for this long whose inter-node port refuses connections (its process is
+    /// gone) is fenced; the delay asks for DotNext's failed heartbeats to agree with the probe before acting on it.
+    /// </summary>
+    public TimeSpan RefusedFenceDelay { get; init; } = TimeSpan.FromMilliseconds(200);
     public int LowerElectionTimeoutMs { get; init; } = 400;
     public int UpperElectionTimeoutMs { get; init; } = 800;
 

@@ -11,7 +11,7 @@ public sealed record TopicImage(string Name, Guid Id, IReadOnlyDictionary<string
 
 /// <summary>
 /// The committed metadata: nodes, topics with their partitions' replication state, the producer-id high mark.
-/// Changed only by <see cref="Apply"/>, which is deterministic (no clock, no randomness, no I/O), so every node that
+/// Changed only by <see cref="Apply(MetadataRecord)"/>, which is deterministic (no clock, no randomness, no I/O), so every node that
 /// applies the same records in the same order holds the same image. Readers get immutable snapshots lock-free.
 /// </summary>
 public sealed class MetadataImage
@@ -26,8 +26,32 @@ public sealed class MetadataImage
     /// <remarks>Called by one thread at a time (the log applier).</remarks>
     public bool Apply(MetadataRecord record)
     {
+        if (record is { Type: MetadataRecordType.Batch, Records: { } records }) return Apply(records).Count > 0;
+        if (Next(_state, record) is not { } next) return false;
+        _state = next;
+        return true;
+    }
+
+    /// <summary>
+    /// Applies the records of a batch in order and publishes the result at once, so that readers see all of them or
+    /// none; returns those that changed something.
+    /// </summary>
+    public List<MetadataRecord> Apply(IReadOnlyList<MetadataRecord> records)
+    {
         var state = _state;
-        var next = record.Type switch
+        var changed = new List<MetadataRecord>(records.Count);
+        foreach (var record in records)
+        {
+            if (record.Type == MetadataRecordType.Batch || Next(state, record) is not { } next) continue;
+            state = next;
+            changed.Add(record);
+        }
+        _state = state;
+        return changed;
+    }
+
+    private static State? Next(State state, MetadataRecord record) =>
+        record.Type switch
         {
             MetadataRecordType.RegisterNode => state with
             {
@@ -67,10 +91,6 @@ public sealed class MetadataImage
             MetadataRecordType.ProducerIds when record.ProducerIdEnd > state.ProducerIdEnd => state with { ProducerIdEnd = record.ProducerIdEnd },
             _ => null,
         };
-        if (next is null) return false;
-        _state = next;
-        return true;
-    }
 
     public bool IsAlive(int nodeId) => _state.Nodes.TryGetValue(nodeId, out var node) && !node.Fenced;
 

@@ -17,6 +17,11 @@ public enum MetadataRecordType
     PartitionChange,
     /// <summary>Producer ids below <see cref="MetadataRecord.ProducerIdEnd"/> are taken.</summary>
     ProducerIds,
+    /// <summary>
+    /// Several records in one log entry, applied in order as one commit (KRaft writes a fencing and the elections it
+    /// causes in one batch too): no node answers in between with a fenced leader and no successor.
+    /// </summary>
+    Batch,
 }
 
 /// <summary>
@@ -45,6 +50,13 @@ public sealed class MetadataRecord
     public int PartitionEpoch { get; set; }
 
     public long ProducerIdEnd { get; set; }
+
+    /// <summary>The records of a <see cref="MetadataRecordType.Batch"/>, in order.</summary>
+    public List<MetadataRecord>? Records { get; set; }
+
+    /// <summary>The records as one entry: a batch of them, or the record itself when there is one.</summary>
+    public static MetadataRecord Of(List<MetadataRecord> records) =>
+        records.Count == 1 ? records[0] : new MetadataRecord { Type = MetadataRecordType.Batch, Records = records };
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, MetadataJsonContext.Default.MetadataRecord);
 

@@ -6,7 +6,7 @@ using Ferry.Cluster.Controller;
 namespace Ferry.Cluster.Raft;
 
 /// <summary>
-/// DotNext's side of the metadata log: each committed entry is one <see cref="MetadataRecord"/>, applied to the
+/// DotNext's side of the metadata log: each committed entry is one <see cref="MetadataRecord"/> (or a batch of them), applied to the
 /// <see cref="MetadataImage"/> and then handed to <see cref="Applied"/> (which makes the node's topics match).
 /// Every 100 entries the image is written as a snapshot, so a restart replays at most that many records.
 /// </summary>
@@ -25,7 +25,13 @@ internal sealed class MetadataStateMachine(DirectoryInfo location, MetadataImage
         if (!entry.TryGetPayload(out var payload)) return false;
         if (payload.IsEmpty) return false;
         var record = MetadataRecord.Deserialize(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
-        if (image.Apply(record) && Applied is { } applied) await applied(record).ConfigureAwait(false);
+        // A batch is published to readers at once, then its records take effect on this node one by one.
+        var changed = record is { Type: MetadataRecordType.Batch, Records: { } records } ? image.Apply(records)
+            : image.Apply(record) ? [record] : [];
+        if (Applied is { } applied)
+        {
+            foreach (var done in changed) await applied(done).ConfigureAwait(false);
+        }
         return entry.Index % SnapshotEvery == 0;
     }
 

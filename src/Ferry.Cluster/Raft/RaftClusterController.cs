@@ -26,6 +26,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public const string SecretHeader = "Ferry-Cluster-Secret";
     public const string ControllerPath = "/internal/cluster/controller";
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(200);
 
     private readonly ClusterOptions _options;
     private readonly TopicRegistry _topics;
@@ -36,6 +37,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private readonly Lock _subscribersLock = new();
     private readonly List<Action<PartitionRoleChange>> _subscribers = [];
     private readonly Dictionary<int, long> _unreachableSince = [];
+    private readonly HashSet<int> _probed = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly byte[] _secret;
@@ -321,7 +323,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                 return new ControllerReply { AppliedIndex = _wal!.LastCommittedEntryIndex };
             }
             var (reply, records) = Decide(request);
-            foreach (var record in records) await ProposeAsync(record, token).ConfigureAwait(false);
+            if (records.Count > 0) await ProposeAsync(MetadataRecord.Of(records), token).ConfigureAwait(false);
             reply.AppliedIndex = _wal!.LastCommittedEntryIndex;
             return reply;
         }
@@ -485,7 +487,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                         await RegisterAsync(token).ConfigureAwait(false);
                     }
                     bool leader = IsLeader;
-                    if (leader && !wasLeader) _unreachableSince.Clear();
+                    if (leader && !wasLeader)
+                    {
+                        _unreachableSince.Clear();
+                        _probed.Clear();
+                    }
                     wasLeader = leader;
                     if (leader) await SuperviseAsync(token).ConfigureAwait(false);
                 }
@@ -535,11 +541,25 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             if (member.Status != ClusterMemberStatus.Unavailable)
             {
                 _unreachableSince.Remove(nodeId);
+                _probed.Remove(nodeId);
                 continue;
             }
             if (!_unreachableSince.TryGetValue(nodeId, out long since)) _unreachableSince[nodeId] = since = now;
-            if (now - since < _options.SessionTimeout.TotalMilliseconds || !_image.IsAlive(nodeId)) continue;
-            NodeFenced(_logger, nodeId, now - since);
+            if (!_image.IsAlive(nodeId)) continue;
+            if (now - since < _options.SessionTimeout.TotalMilliseconds)
+            {
+                // Heartbeats failing and its registered Kafka listener refusing connections: no process is there (a
+                // node still starting answers heartbeats, so it is never probed): fenced at once, not after the session
+                // timeout. The Kafka port rather than the inter-node one: a probe that opened a half connection on the
+                // Raft transport (a TLS handshake never finished) slowed the majority's election behind the fault proxies.
+                // Once per spell of unreachability: a peer that is only cut off or slow is not dialled again and again.
+                if (now - since < _options.RefusedFenceDelay.TotalMilliseconds || !_probed.Add(nodeId)
+                    || !_image.Nodes.TryGetValue(nodeId, out var registered)
+                    || !await PeerProbe.RefusesConnectionsAsync(new DnsEndPoint(registered.KafkaHost, registered.KafkaPort), ProbeTimeout, token)
+                        .ConfigureAwait(false)) continue;
+                NodeRefused(_logger, nodeId, now - since);
+            }
+            else NodeFenced(_logger, nodeId, now - since);
             records.Add(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId });
         }
         if (records.Count == 0 && Decisions.Rebalance(_image).Count == 0) return;
@@ -547,7 +567,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         try
         {
             foreach (var fence in records) await FenceAsync(fence.NodeId, token).ConfigureAwait(false);
-            foreach (var change in Decisions.Rebalance(_image)) await ProposeAsync(change, token).ConfigureAwait(false);
+            if (Decisions.Rebalance(_image) is { Count: > 0 } changes) await ProposeAsync(MetadataRecord.Of(changes), token).ConfigureAwait(false);
         }
         finally
         {
@@ -555,11 +575,14 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
     }
 
-    /// <summary>Fences a node and elects new leaders (from the ISR) for what it led; under the leader lock.</summary>
+    /// <summary>
+    /// Fences a node and elects new leaders (from the ISR) for what it led, in one entry (one commit, and no moment
+    /// where the node is gone but still named leader); under the leader lock.
+    /// </summary>
     private async Task FenceAsync(int nodeId, CancellationToken token)
     {
-        await ProposeAsync(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId }, token).ConfigureAwait(false);
-        foreach (var change in Decisions.OnFenced(_image, nodeId)) await ProposeAsync(change, token).ConfigureAwait(false);
+        List<MetadataRecord> records = [new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId }, .. Decisions.OnFenced(_image, nodeId)];
+        await ProposeAsync(MetadataRecord.Of(records), token).ConfigureAwait(false);
     }
 
     private int NodeIdOf(EndPoint endPoint)
@@ -675,6 +698,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms: fenced, its partitions get leaders from their ISR")]
     private static partial void NodeFenced(ILogger logger, int nodeId, long milliseconds);
+
+    [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms and its Kafka port refuses connections: fenced, its partitions get leaders from their ISR")]
+    private static partial void NodeRefused(ILogger logger, int nodeId, long milliseconds);
 
     [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
     private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);

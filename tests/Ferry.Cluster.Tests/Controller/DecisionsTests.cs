@@ -122,4 +122,23 @@ public sealed class DecisionsTests
         Assert.Equal(1000, restored.ProducerIdEnd);
         Assert.Equal(records[1].TopicId, restored.Topics["a"].Id);
     }
+
+    [Fact]
+    public void AFencingAndItsElectionsTravelAsOneBatchThatReadersSeeWhole()
+    {
+        var image = Image(("t", [[1, 2, 3], [2, 3, 1]]));
+        List<MetadataRecord> records = [new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = 1 }, .. Decisions.OnFenced(image, 1)];
+        var batch = MetadataRecord.Deserialize(MetadataRecord.Of(records).Serialize());
+        Assert.Equal(MetadataRecordType.Batch, batch.Type);
+        var before = image.Topics;
+
+        var changed = image.Apply(batch.Records!);
+        Assert.Equal(3, changed.Count);
+        Assert.False(image.IsAlive(1));
+        Assert.Equal(2, image.Topics["t"].Partitions[0].Leader);
+        Assert.Equal([2, 3], image.Topics["t"].Partitions[1].Isr);
+        // What a reader held before the batch is untouched (one swap, not three).
+        Assert.Equal(1, before["t"].Partitions[0].Leader);
+        Assert.Same(records[0], MetadataRecord.Of([records[0]]));
+    }
 }
