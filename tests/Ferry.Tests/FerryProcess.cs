@@ -97,13 +97,36 @@ internal sealed class FerryProcess : IAsyncDisposable
 
     public static Task<FerryProcess> StartAsync(string dataDir, params string[] extra) => StartOnPortAsync(dataDir, FreePort(), extra);
 
+    /// <summary>
+    /// As <see cref="StartAsync"/> under an open-file limit (<c>ulimit -n</c>, soft and hard) of its own: the shell
+    /// sets it and execs ferry, so the process id is ferry's.
+    /// </summary>
+    public static Task<FerryProcess> StartWithOpenFileLimitAsync(string dataDir, int openFiles, params string[] extra) =>
+        StartOnPortAsync(dataDir, FreePort(), info =>
+        {
+            var limited = new ProcessStartInfo("bash")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            limited.ArgumentList.Add("-c");
+            limited.ArgumentList.Add($"ulimit -n {openFiles} && exec \"$0\" \"$@\"");
+            limited.ArgumentList.Add(info.FileName);
+            foreach (string arg in info.ArgumentList) limited.ArgumentList.Add(arg);
+            return limited;
+        }, extra);
+
     /// <summary>As <see cref="StartAsync"/> with the Kafka listener on <paramref name="kafka"/>: a restart where clients already connected expect it.</summary>
-    public static async Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra)
+    public static Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra) =>
+        StartOnPortAsync(dataDir, kafka, static info => info, extra);
+
+    private static async Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, Func<ProcessStartInfo, ProcessStartInfo> wrap, string[] extra)
     {
         int http = FreePort(), amqp = FreePort();
         string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
             "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{amqp}", .. extra];
-        var process = Process.Start(StartInfo(args))!;
+        var process = Process.Start(wrap(StartInfo(args)))!;
         var ferry = new FerryProcess(process, http, kafka, amqp);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (ferry._output) ferry._output.Add(e.Data); };
