@@ -34,7 +34,7 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
         for (int cycle = 0; cycle < cycles; cycle++)
         {
             var started = Stopwatch.StartNew();
-            await using var ferry = await FerryProcess.StartAsync(data);
+            await using var ferry = await StartAsync(data);
             startups.Add(started.Elapsed.TotalMilliseconds);
             using var stop = new CancellationTokenSource();
             var kafka = Task.Run(() => ProduceKafka(ferry, cycle, acknowledged, stop.Token));
@@ -53,7 +53,7 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
             output.WriteLine($"cycle {cycle}: start-up {startups[^1]:F0} ms, data {DirectorySize(data) >> 10} KiB, acknowledged {acknowledged.Count} Kafka, {confirmed.Count} AMQP");
         }
 
-        await using var check = await FerryProcess.StartAsync(data);
+        await using var check = await StartAsync(data);
         var stored = ReadKafka(check, out int kafkaDuplicates);
         var lost = acknowledged.Where(a => !stored.TryGetValue(a.Key, out long offset) || offset != a.Value).ToList();
         var queued = await DrainAmqpAsync(check);
@@ -67,6 +67,25 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
         Assert.True(kafkaDuplicates == 0, $"{kafkaDuplicates} Kafka values stored twice by an idempotent producer");
         Assert.True(unconfirmedLost.Count == 0, $"{unconfirmedLost.Count} confirmed AMQP messages lost, e.g. {string.Join(", ", unconfirmedLost.Take(5))}");
         Assert.True(amqpDuplicates == 0, $"{amqpDuplicates} AMQP messages queued twice");
+    }
+
+    /// <summary>
+    /// Starts ferry, again if a port the harness picked was taken by another process before ferry bound it (the
+    /// machine's other tests pick free ports too): after 200 cycles the check run once lost that race.
+    /// </summary>
+    private static async Task<FerryProcess> StartAsync(string data)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await FerryProcess.StartAsync(data);
+            }
+            catch (InvalidOperationException ex) when (attempt < 5 && ex.Message.Contains("address in use", StringComparison.Ordinal))
+            {
+                // Another free port next time.
+            }
+        }
     }
 
     private static void ProduceKafka(FerryProcess ferry, int cycle, ConcurrentDictionary<string, long> acknowledged, CancellationToken stop)
