@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using Ferry.Storage.Compaction;
 using Ferry.Storage.Durability;
 using Ferry.Storage.Indexes;
@@ -55,7 +54,7 @@ public sealed partial class Log : IAsyncDisposable
         _time = time;
         _logger = logger;
         _committer = new GroupCommitter(LogEndOffset, () => LogEndOffset, FlushThrough);
-        _cleanerCheckpoint = ReadCheckpoint(directory, CleanerCheckpointFile);
+        _cleanerCheckpoint = ReadCheckpoint(directory, CleanerCheckpointFile, logger);
     }
 
     /// <summary>
@@ -78,7 +77,7 @@ public sealed partial class Log : IAsyncDisposable
         set
         {
             Volatile.Write(ref _cleanerCheckpoint, value);
-            AtomicFile.Write(Path.Combine(Directory, CleanerCheckpointFile), Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)));
+            AtomicFile.Write(Path.Combine(Directory, CleanerCheckpointFile), ChecksummedText.Format(value.ToString(CultureInfo.InvariantCulture)));
         }
     }
 
@@ -128,7 +127,7 @@ public sealed partial class Log : IAsyncDisposable
         CleanedSegmentSwap.Recover(directory);
 
         var marker = Path.Combine(directory, CleanShutdownMarker);
-        var clean = CleanShutdown.TryRead(marker);
+        var clean = CleanShutdown.TryRead(marker, logger);
         // The marker is consumed at once: if this run crashes, the next open must not trust it.
         File.Delete(marker);
 
@@ -146,7 +145,7 @@ public sealed partial class Log : IAsyncDisposable
             long nextBase = isTail ? -1 : baseOffsets[i + 1];
             segments.Add(OpenSegment(directory, baseOffsets[i], nextBase, isTail, clean, options, recovery, now, logger));
         }
-        long logStart = Math.Max(segments[0].BaseOffset, Math.Max(clean?.LogStartOffset ?? 0, ReadCheckpoint(directory, LogStartCheckpoint)));
+        long logStart = Math.Max(segments[0].BaseOffset, Math.Max(clean?.LogStartOffset ?? 0, ReadCheckpoint(directory, LogStartCheckpoint, logger)));
         logStart = Math.Min(logStart, segments[^1].NextOffset);
         // A crash between the checkpoint and the deletion of the segments it made obsolete: delete them now.
         while (segments.Count > 1 && segments[1].BaseOffset <= logStart)
@@ -649,7 +648,7 @@ public sealed partial class Log : IAsyncDisposable
     }
 
     private void WriteLogStartCheckpoint(long offset) =>
-        AtomicFile.Write(Path.Combine(Directory, LogStartCheckpoint), Encoding.ASCII.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
+        AtomicFile.Write(Path.Combine(Directory, LogStartCheckpoint), ChecksummedText.Format(offset.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>
     /// Puts a cleaned segment in the place of <paramref name="sources"/> (consecutive closed segments), under the
@@ -681,13 +680,31 @@ public sealed partial class Log : IAsyncDisposable
         }
     }
 
-    /// <summary>A checkpointed offset, or 0 when there is none (or it cannot be read: the segments then decide).</summary>
-    private static long ReadCheckpoint(string directory, string name)
+    /// <summary>
+    /// A checkpointed offset, or 0 when there is none or it cannot be believed (the segments then decide: the log
+    /// starts at its first segment, the cleaner from the start, and nothing is deleted for it).
+    /// </summary>
+    private static long ReadCheckpoint(string directory, string name, ILogger logger)
     {
+        var path = Path.Combine(directory, name);
         try
         {
-            var path = Path.Combine(directory, name);
-            return File.Exists(path) && long.TryParse(File.ReadAllText(path), NumberStyles.None, CultureInfo.InvariantCulture, out long offset) ? offset : 0;
+            switch (ChecksummedText.Read(path, out string text))
+            {
+                case ChecksummedRead.Valid:
+                // Unchecked: written before checkpoints had checksums. A damaged checksummed file that lost its tag
+                // to truncation reads as a prefix of its number, which is lower: it can make the log keep more, never
+                // delete more.
+                case ChecksummedRead.Unchecked:
+                    if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long offset)) return offset;
+                    LogEvents.DamagedFileIgnored(logger, path, "not an offset");
+                    return 0;
+                case ChecksummedRead.Damaged:
+                    LogEvents.DamagedFileIgnored(logger, path, "checksum mismatch");
+                    return 0;
+                default:
+                    return 0;
+            }
         }
         catch (IOException)
         {
@@ -697,12 +714,17 @@ public sealed partial class Log : IAsyncDisposable
 
     private sealed record CleanShutdown(long ActiveBaseOffset, long ActiveSegmentSize, long LogEndOffset, long MaxTimestamp, long LogStartOffset)
     {
-        public static CleanShutdown? TryRead(string path)
+        public static CleanShutdown? TryRead(string path, ILogger logger)
         {
             try
             {
-                if (!File.Exists(path)) return null;
-                var parts = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var read = ChecksummedText.Read(path, out string text);
+                if (read == ChecksummedRead.Missing) return null;
+                // Without a valid checksum (damaged, or written before markers had one) the marker is not believed:
+                // the tail is scanned, which costs time only.
+                if (read == ChecksummedRead.Damaged) LogEvents.DamagedFileIgnored(logger, path, "checksum mismatch");
+                if (read != ChecksummedRead.Valid) return null;
+                var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (parts.Length != 5) return null;
                 var values = Array.ConvertAll(parts, p => long.Parse(p, CultureInfo.InvariantCulture));
                 return new CleanShutdown(values[0], values[1], values[2], values[3], values[4]);
@@ -716,7 +738,7 @@ public sealed partial class Log : IAsyncDisposable
         public static void Write(string path, CleanShutdown marker)
         {
             using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-            file.Write(System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            file.Write(ChecksummedText.Format(string.Create(CultureInfo.InvariantCulture,
                 $"{marker.ActiveBaseOffset} {marker.ActiveSegmentSize} {marker.LogEndOffset} {marker.MaxTimestamp} {marker.LogStartOffset}")));
             file.Flush(flushToDisk: true);
         }
@@ -732,6 +754,9 @@ public sealed partial class Log : IAsyncDisposable
 
         [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Log {Directory} rolled a new segment at offset {BaseOffset}")]
         public static partial void Rolled(ILogger logger, string directory, long baseOffset);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "{Path} is damaged ({Reason}) and is ignored; the log is recovered from its segments")]
+        public static partial void DamagedFileIgnored(ILogger logger, string path, string reason);
 
         [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Log {Directory} retention deleted {Count} segments; log start is now {LogStart}")]
         public static partial void RetentionDeleted(ILogger logger, string directory, int count, long logStart);

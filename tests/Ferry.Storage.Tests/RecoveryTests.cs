@@ -1,3 +1,4 @@
+using Ferry.Storage.Durability;
 using Ferry.Storage.Records;
 
 namespace Ferry.Storage.Tests;
@@ -196,5 +197,36 @@ public sealed class RecoveryTests
 
         Assert.False(reopened.Recovery.CleanShutdown && reopened.Recovery.ScannedSegments == 0);
         Assert.Equal([0, 1], Batches.ReadToEnd(reopened).Select(Batches.BatchId));
+    }
+
+    [Fact]
+    public async Task Roll_SyncsTheSegmentBeforeItsSentinelIsWritten()
+    {
+        // The next unclean open trusts a sealed segment's sentinel without scanning: the data it covers must be on
+        // disk first, or a power cut just after the roll leaves an unsynced tail unchecked. No fsync on durable writes
+        // here (acks=1), so the roll's is the only one.
+        using var dir = new TempDirectory();
+        string firstIndex = Path.Combine(dir.Path, $"{0:D20}.index");
+        var syncs = new List<(string Path, bool IndexExisted)>();
+        StorageFaults.FailSync = path =>
+        {
+            if (path.StartsWith(dir.Path, StringComparison.Ordinal)) lock (syncs) syncs.Add((path, File.Exists(firstIndex)));
+            return false;
+        };
+        try
+        {
+            await using var log = Log.Open(dir.Path, new LogOptions { SegmentBytes = 2000, FsyncOnDurableWrite = false });
+            while (log.SegmentCount < 2) log.Append(Batches.Make(0));
+            Assert.True(File.Exists(firstIndex));
+        }
+        finally
+        {
+            StorageFaults.FailSync = null;
+        }
+        lock (syncs)
+        {
+            var first = syncs.First(s => s.Path == TailFile(dir.Path));
+            Assert.False(first.IndexExisted, "the sealed segment's index (with its sentinel) was written before its data was synced");
+        }
     }
 }

@@ -270,6 +270,14 @@ internal sealed partial class AmqpConnection : IDisposable
         // as RabbitMQ sends, and a bounded wait for close-ok.
         var shutdown = _context.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, shutdown);
+        // A publisher idle in ReadAsync when the alarm goes up must be told now (RabbitMQ sends connection.blocked
+        // to publishing connections as the alarm is set), not at its next frame: that could be a heartbeat 30 s on.
+        // The cancelled read returns to the top of the loop, which blocks.
+        void WakeReader()
+        {
+            if (HasPublished) input.CancelPendingRead();
+        }
+        _alarm.AlarmRaised += WakeReader;
         try
         {
             while (_state != State.Closed)
@@ -333,6 +341,7 @@ internal sealed partial class AmqpConnection : IDisposable
         }
         finally
         {
+            _alarm.AlarmRaised -= WakeReader;
             closeTimeout?.Dispose();
         }
     }

@@ -21,7 +21,8 @@ namespace Ferry.Broker.Queues;
 ///              | timestamp = enqueue time (Unix ms, for x-message-ttl after a restart)
 /// acks         append-only: one int64 big-endian offset per settled message (ack, reject, expiry, drop, purge),
 ///              or per first delivery of a message with bit 62 set (<see cref="DeliveredBit"/>)
-/// checkpoint   int64: every offset below it is settled (written atomically with DurableFile)
+/// checkpoint   int64: every offset below it is settled, then the CRC-32C (uint32) of those 8 bytes (written
+///              atomically with DurableFile; a damaged one is ignored: what it hid is redelivered, never lost)
 /// </code>
 /// <para>Durability: appends are fsync'd through the log's group commit before a publisher confirm. Acks
 /// are written to the page cache (survives SIGKILL, not power loss) and fsync'd on clean close: an ack lost
@@ -31,7 +32,7 @@ namespace Ferry.Broker.Queues;
 /// the ack file rewritten with the offsets at or above it. After a crash the log start may fall back to the
 /// first remaining segment; the checkpoint hides what was settled below it.</para>
 /// </remarks>
-internal sealed class QueueStore : IAsyncDisposable
+internal sealed partial class QueueStore : IAsyncDisposable
 {
     /// <summary>Marks an ack-file entry as "delivered, not yet settled" (offsets stay far below 2^62).</summary>
     private const long DeliveredBit = 1L << 62;
@@ -80,8 +81,14 @@ internal sealed class QueueStore : IAsyncDisposable
         Directory.CreateDirectory(directory);
         var log = Log.Open(Path.Combine(directory, "log"), options, time, logger);
         long low = log.LogStartOffset;
-        byte[]? checkpoint = DurableFile.ReadAllBytes(Path.Combine(directory, "checkpoint"));
-        if (checkpoint is { Length: 8 }) low = Math.Max(low, BinaryPrimitives.ReadInt64BigEndian(checkpoint));
+        string checkpointPath = Path.Combine(directory, "checkpoint");
+        byte[]? checkpoint = DurableFile.ReadAllBytes(checkpointPath);
+        // 8 bytes: written before checkpoints had a checksum. Anything else unbelieved: a flipped bit that raised it
+        // would hide unsettled messages; ignoring it only redelivers settled ones, as at-least-once allows.
+        if (checkpoint is { Length: 8 } || checkpoint is { Length: 12 } && BinaryPrimitives.ReadUInt32BigEndian(checkpoint.AsSpan(8)) == Crc32C.Compute(checkpoint.AsSpan(0, 8)))
+            low = Math.Max(low, BinaryPrimitives.ReadInt64BigEndian(checkpoint));
+        else if (checkpoint is not null)
+            DamagedCheckpoint(logger, checkpointPath);
         low = Math.Min(low, log.LogEndOffset);
 
         var settled = new HashSet<long>();
@@ -249,8 +256,9 @@ internal sealed class QueueStore : IAsyncDisposable
     private void Reclaim()
     {
         _log.AdvanceLogStart(_low);
-        byte[] checkpoint = new byte[8];
+        byte[] checkpoint = new byte[12];
         BinaryPrimitives.WriteInt64BigEndian(checkpoint, _low);
+        BinaryPrimitives.WriteUInt32BigEndian(checkpoint.AsSpan(8), Crc32C.Compute(checkpoint.AsSpan(0, 8)));
         DurableFile.WriteAllBytes(Path.Combine(_directory, "checkpoint"), checkpoint);
         RefreshSegments();
 
@@ -303,4 +311,7 @@ internal sealed class QueueStore : IAsyncDisposable
             // Best effort: a leftover directory of a deleted queue is never opened again (ids are not reused).
         }
     }
+
+    [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Queue checkpoint {Path} is damaged and is ignored: messages settled below it may be redelivered")]
+    private static partial void DamagedCheckpoint(ILogger logger, string path);
 }

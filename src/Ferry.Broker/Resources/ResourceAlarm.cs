@@ -18,6 +18,8 @@ public sealed partial class ResourceAlarm : IDisposable
     private readonly Lock _timerLock = new();
     private TaskCompletionSource _cleared = Completed();
     private string? _reason;
+    private long _lastFreeDiskBytes = long.MaxValue;
+    private bool _probeFailing;
 
     public ResourceAlarm(ResourceAlarmOptions options, ILogger<ResourceAlarm> logger, TimeProvider? time = null,
         Func<long>? freeDiskBytes = null)
@@ -40,6 +42,12 @@ public sealed partial class ResourceAlarm : IDisposable
 
     public bool IsRaised => Reason is not null;
 
+    /// <summary>
+    /// Fired (on the checking thread) each time the alarm goes up, so that a connection idle in a socket read learns
+    /// of it at once rather than at its client's next frame.
+    /// </summary>
+    public event Action? AlarmRaised;
+
     /// <summary>Completes when the alarm is (or becomes) clear.</summary>
     public Task WhenClearAsync() => Volatile.Read(ref _cleared).Task;
 
@@ -47,15 +55,32 @@ public sealed partial class ResourceAlarm : IDisposable
     public void Check()
     {
         string? reason = null;
-        long free = _freeDiskBytes();
+        long free;
+        try
+        {
+            free = _freeDiskBytes();
+            _lastFreeDiskBytes = free;
+            _probeFailing = false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // Out of file descriptors (EMFILE under a connection flood), among others, fails the probe while the
+            // broker can still serve. On the timer an exception would end the process: keep the last reading and
+            // say so once per run of failures.
+            if (!_probeFailing) ProbeFailed(_logger, ex.Message);
+            _probeFailing = true;
+            free = _lastFreeDiskBytes;
+        }
         if (free < Options.DiskFreeLimitBytes) reason = $"low on disk: {free} bytes free, limit {Options.DiskFreeLimitBytes}";
         long used = _usedMemoryBytes();
         if (reason is null && used > _memoryLimitBytes) reason = $"low on memory: heap {used} bytes, limit {_memoryLimitBytes}";
 
+        bool raised;
         lock (_timerLock)
         {
             string? previous = _reason;
             if ((previous is null) == (reason is null)) return;
+            raised = reason is not null;
             Volatile.Write(ref _reason, reason);
             if (reason is not null)
             {
@@ -68,6 +93,7 @@ public sealed partial class ResourceAlarm : IDisposable
                 Cleared(_logger);
             }
         }
+        if (raised) AlarmRaised?.Invoke();
     }
 
     private static TaskCompletionSource Completed()
@@ -81,6 +107,9 @@ public sealed partial class ResourceAlarm : IDisposable
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Resource alarm raised, publishers are blocked: {Reason}")]
     private static partial void Raised(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2119, Level = LogLevel.Warning, Message = "Resource alarm cannot read the free disk space, keeping the last reading: {Error}")]
+    private static partial void ProbeFailed(ILogger logger, string error);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Resource alarm cleared, publishers may go on")]
     private static partial void Cleared(ILogger logger);

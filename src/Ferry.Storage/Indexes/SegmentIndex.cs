@@ -5,7 +5,8 @@ namespace Ferry.Storage.Indexes;
 /// <summary>
 /// The sparse offset and time index of one segment, held in memory and written to its two files
 /// (<c>.index</c>: relative offset int32, position int32; <c>.timeindex</c>: max timestamp before int64,
-/// relative offset int32) when the segment is rolled or the log closes cleanly.
+/// relative offset int32) when the segment is rolled or the log closes cleanly. Each file ends with the CRC-32C
+/// (uint32) of its entries: a flipped bit that kept the entries ordered sent reads into the middle of a batch.
 /// </summary>
 /// <remarks>
 /// One writer appends; readers search concurrently without locks. The writer publishes a grown array
@@ -17,6 +18,7 @@ public sealed class SegmentIndex
 {
     public const int OffsetEntrySize = 8;
     public const int TimeEntrySize = 12;
+    public const int ChecksumSize = 4;
 
     private IndexEntry[] _entries = new IndexEntry[16];
     private int _count;
@@ -86,8 +88,8 @@ public sealed class SegmentIndex
     public void WriteFiles(string offsetIndexPath, string timeIndexPath)
     {
         int count = Count;
-        var offsets = new byte[count * OffsetEntrySize];
-        var times = new byte[count * TimeEntrySize];
+        var offsets = new byte[count * OffsetEntrySize + ChecksumSize];
+        var times = new byte[count * TimeEntrySize + ChecksumSize];
         for (int i = 0; i < count; i++)
         {
             var e = _entries[i];
@@ -96,9 +98,19 @@ public sealed class SegmentIndex
             BinaryPrimitives.WriteInt64BigEndian(times.AsSpan(i * TimeEntrySize), e.MaxTimestampBefore);
             BinaryPrimitives.WriteInt32BigEndian(times.AsSpan(i * TimeEntrySize + 8), e.RelativeOffset);
         }
+        SetChecksum(offsets);
+        SetChecksum(times);
         WriteDurably(offsetIndexPath, offsets);
         WriteDurably(timeIndexPath, times);
     }
+
+    private static void SetChecksum(byte[] file) =>
+        BinaryPrimitives.WriteUInt32BigEndian(file.AsSpan(file.Length - ChecksumSize), Records.Crc32C.Compute(file.AsSpan(0, file.Length - ChecksumSize)));
+
+    /// <summary>Whether <paramref name="file"/> is whole entries of <paramref name="entrySize"/> and a matching checksum (files without one, from before, are rebuilt).</summary>
+    private static bool ChecksumMatches(byte[] file, int entrySize) =>
+        file.Length >= ChecksumSize && (file.Length - ChecksumSize) % entrySize == 0
+        && BinaryPrimitives.ReadUInt32BigEndian(file.AsSpan(file.Length - ChecksumSize)) == Records.Crc32C.Compute(file.AsSpan(0, file.Length - ChecksumSize));
 
     private static void WriteDurably(string path, byte[] bytes)
     {
@@ -125,7 +137,7 @@ public sealed class SegmentIndex
         {
             return null;
         }
-        if (offsets.Length % OffsetEntrySize != 0 || times.Length % TimeEntrySize != 0) return null;
+        if (!ChecksumMatches(offsets, OffsetEntrySize) || !ChecksumMatches(times, TimeEntrySize)) return null;
         int count = offsets.Length / OffsetEntrySize;
         if (times.Length / TimeEntrySize != count) return null;
         if (count == 0) return dataSize == 0 ? new SegmentIndex() : null;

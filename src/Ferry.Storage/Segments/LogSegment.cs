@@ -202,9 +202,15 @@ public sealed class LogSegment
     /// <summary>Whether the data file holds a descriptor now (the process-wide cache closes idle ones).</summary>
     internal bool IsFileOpen => _file.IsOpen;
 
-    /// <summary>Writes the sentinel (whole-file coverage) and the index files. Called on roll and clean close.</summary>
+    /// <summary>
+    /// Syncs the data, then writes the sentinel (whole-file coverage) and the index files. Called on roll. The next
+    /// unclean open trusts a sealed segment without scanning it, so the sentinel may reach the disk only after the
+    /// bytes it vouches for: a power cut just after a roll would otherwise leave this segment's unsynced tail
+    /// (torn or zeroed, at its full length) unchecked and served.
+    /// </summary>
     internal void Seal()
     {
+        Flush();
         long size = Size;
         if (!Index.HasSentinel(size) && size > 0)
             Index.Add(new IndexEntry(RelativeOffset(NextOffset), checked((int)size), MaxTimestamp));

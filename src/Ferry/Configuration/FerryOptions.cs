@@ -104,6 +104,14 @@ public sealed class SecuritySettings
     /// <summary>Open connections one client address may hold on each kind of port (Kafka, AMQP, HTTP); 0 (the default) for no limit.</summary>
     [Range(0, 1_000_000)]
     public int MaxConnectionsPerAddress { get; set; }
+
+    /// <summary>
+    /// Client connections this process holds at once over all Kafka, AMQP and HTTP listeners; more are closed at once
+    /// with a log line. 0 (the default): three quarters of the file descriptors free under the open-file limit
+    /// (<c>ulimit -n</c>) when the first connection arrives, so that a flood of connections cannot exhaust them.
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int MaxConnections { get; set; }
 }
 
 /// <summary>The admin HTTP API (section <c>Admin</c>).</summary>

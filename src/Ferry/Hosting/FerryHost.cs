@@ -65,7 +65,7 @@ public static class FerryHost
         }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds), options.Security.MaxConnectionsPerAddress);
+            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds), options.Security.MaxConnectionsPerAddress, options.Security.MaxConnections);
             kestrel.AddServerHeader = false;
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.

@@ -26,7 +26,7 @@ internal static class Listeners
         ListenerAddress.ParseList(options.Amqp, "Listeners:Amqp", ListenerAddress.AmqpSchemes),
         ListenerAddress.ParseList(options.Http, "Listeners:Http", ListenerAddress.HttpSchemes));
 
-    public static void Bind(KestrelServerOptions kestrel, Set listeners, TimeSpan handshakeTimeout, int maxConnectionsPerAddress = 0)
+    public static void Bind(KestrelServerOptions kestrel, Set listeners, TimeSpan handshakeTimeout, int maxConnectionsPerAddress = 0, int maxConnections = 0)
     {
         // One limiter per kind of port, shared by its listeners; ahead of TLS, so refused sockets cost no handshake.
         ILogger? logger = null;
@@ -35,10 +35,14 @@ internal static class Listeners
         var httpLimit = Limiter("HTTP");
         var kafkaLimit = Limiter("Kafka");
         var amqpLimit = Limiter("AMQP");
+        // One cap for the process, first of all: a refused socket costs nothing more than its accept.
+        ILogger? capLogger = null;
+        var cap = new ConnectionCap(maxConnections, () => capLogger ??= kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Ferry.Hosting.ConnectionCap"));
         foreach (var http in listeners.Http)
         {
             kestrel.Listen(http.EndPoint, listener =>
             {
+                cap.Use(listener);
                 httpLimit?.Use(listener);
                 if (http.Tls) UseTls(kestrel, listener, handshakeTimeout, requireClientCertificate: false);
             });
@@ -48,6 +52,7 @@ internal static class Listeners
             var feature = KafkaListenerFeature.FromName(kafka.Scheme);
             kestrel.Listen(kafka.EndPoint, listener =>
             {
+                cap.Use(listener);
                 kafkaLimit?.Use(listener);
                 // SSL without SASL: the client certificate is the authentication, so one is required when a CA is set.
                 if (kafka.Tls) UseTls(kestrel, listener, handshakeTimeout, requireClientCertificate: !kafka.Sasl);
@@ -63,6 +68,7 @@ internal static class Listeners
         {
             kestrel.Listen(amqp.EndPoint, listener =>
             {
+                cap.Use(listener);
                 amqpLimit?.Use(listener);
                 if (amqp.Tls) UseTls(kestrel, listener, handshakeTimeout, requireClientCertificate: true);
                 listener.UseConnectionHandler<AmqpConnectionHandler>();

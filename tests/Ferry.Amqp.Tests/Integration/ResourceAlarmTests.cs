@@ -38,4 +38,27 @@ public sealed class ResourceAlarmTests
         await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(2u, await channel.MessageCountAsync("alarmed"));
     }
+
+    [Fact]
+    public async Task DiskAlarm_RaisedWhilePublisherIdle_BlockedAtOnce()
+    {
+        await using var server = await FerryServer.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Resources:DiskFreeLimitBytes"] = "0",
+        });
+        var alarm = server.Services.GetRequiredService<ResourceAlarm>();
+        var factory = server.Factory();
+        factory.RequestedHeartbeat = TimeSpan.Zero; // no heartbeats: nothing from the client could wake a blocked read
+        await using var connection = await factory.CreateConnectionAsync();
+        var blocked = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.ConnectionBlockedAsync += (_, e) => { blocked.TrySetResult(e.Reason); return Task.CompletedTask; };
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        await channel.QueueDeclareAsync("idle", durable: true, exclusive: false, autoDelete: false);
+        await channel.BasicPublishAsync("", "idle", true, new BasicProperties { Persistent = true }, "one"u8.ToArray());
+
+        // The client now sends nothing: the broker must speak first.
+        alarm.Options.DiskFreeLimitBytes = long.MaxValue;
+        alarm.Check();
+        Assert.Contains("disk", await blocked.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+    }
 }
