@@ -366,7 +366,9 @@ public sealed partial class QueueBroker : IAsyncDisposable
                     if (existing.AutoDelete != autoDelete) return QueueInequivalent("auto_delete", name, autoDelete, existing.AutoDelete);
                     var parsed = QueueArguments.Parse(arguments, out string? error);
                     if (error is not null) return BrokerResult.Fail(406, "PRECONDITION_FAILED - " + error);
-                    if (parsed != existing.Arguments) return QueueInequivalent("x-arguments", name, "(new)", "(declared)");
+                    if (parsed.TypeGiven && parsed.Type != existing.Arguments.Type)
+                        return QueueInequivalent("x-queue-type", name, TypeName(parsed.Type), TypeName(existing.Arguments.Type));
+                    if (!parsed.EquivalentTo(existing.Arguments)) return QueueInequivalent("x-arguments", name, "(new)", "(declared)");
                 }
 
                 existing.Touch();
@@ -387,6 +389,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
                 return BrokerResult.Fail(406, "PRECONDITION_FAILED - invalid arg 'x-dead-letter-routing-key': Routing key but no dead letter exchange");
             }
 
+            if (typed.Type == QueueType.Quorum && CheckQuorum(name, durable, exclusive, autoDelete, typed) is { Succeeded: false } refused) return refused;
             if (name.Length == 0) name = "amq.gen-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
             bool persisted = durable && !exclusive;
             long id = persisted ? _nextQueueId++ : 0;
@@ -405,6 +408,22 @@ public sealed partial class QueueBroker : IAsyncDisposable
             if (persisted) SaveLocked();
             return BrokerResult.Ok;
         }
+    }
+
+    private static string TypeName(QueueType type) => type == QueueType.Quorum ? "quorum" : "classic";
+
+    /// <summary>
+    /// What RabbitMQ refuses on a quorum queue, with its words: auto-delete, exclusive, non-durable (checked in that
+    /// order, as <c>rabbit_quorum_queue</c> does), and <c>x-max-priority</c> (quorum queues have no priority levels to size).
+    /// </summary>
+    private static BrokerResult CheckQuorum(string name, bool durable, bool exclusive, bool autoDelete, QueueArguments arguments)
+    {
+        if (autoDelete) return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid property 'auto-delete' for queue '{name}' in vhost '/'");
+        if (exclusive) return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid property 'exclusive-owner' for queue '{name}' in vhost '/'");
+        if (!durable) return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid property 'non-durable' for queue '{name}' in vhost '/'");
+        if (arguments.MaxPriority > 0)
+            return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue '{name}' in vhost '/' of queue type quorum");
+        return BrokerResult.Ok;
     }
 
     private static BrokerResult QueueInequivalent(string what, string name, object received, object current) =>
