@@ -525,6 +525,7 @@ internal sealed class AmqpChannel
     {
         Require('r', "queue", QueueName(m.Queue));
         Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
+        if (queue.Unavailable is { } unavailable) throw new AmqpChannelException(AmqpConstants.NotFound, unavailable);
         if (!queue.TryGet(m.NoAck, out var entry, out uint remaining))
         {
             Send(new BasicGetEmpty());

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Exchanges;
 using Ferry.Broker.Metadata;
 using Ferry.Storage;
@@ -21,6 +22,12 @@ public sealed class QueueBrokerOptions
 
     /// <summary>Bytes of message buffers kept for reuse when no message holds them (default 64 MiB).</summary>
     public long MessagePoolBytes { get; init; } = 64L << 20;
+
+    /// <summary>The vhost this broker serves (its quorum queues' topics carry a hash of it).</summary>
+    public string VirtualHost { get; init; } = "/";
+
+    /// <summary>The cluster quorum queues are replicated on; null: quorum queues are refused (406).</summary>
+    public Quorum.QuorumQueueCluster? Quorum { get; init; }
 }
 
 /// <summary>Per-caller scratch lists for routing, reused so that a publish allocates nothing to route.</summary>
@@ -129,6 +136,13 @@ public sealed partial class QueueBroker : IAsyncDisposable
             {
                 var raw = _codec.DecodeTable(q.Arguments);
                 var arguments = QueueArguments.Parse(raw, out _);
+                if (arguments.Type == QueueType.Quorum)
+                {
+                    // Its messages are in its replicated log: unavailable until this node's role in it is known.
+                    _queues[q.Name] = Placeholder(q.Name, raw, q.Arguments, PartitionState.NoLeader);
+                    continue;
+                }
+
                 var recovered = new List<RecoveredMessage>();
                 var store = QueueStore.Open(QueueDirectory(q.Id), _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
                 var queue = new AmqpQueue(this, q.Name, q.Id, true, false, q.AutoDelete, null, arguments, raw, q.Arguments, store, _options.Time);
@@ -389,25 +403,40 @@ public sealed partial class QueueBroker : IAsyncDisposable
                 return BrokerResult.Fail(406, "PRECONDITION_FAILED - invalid arg 'x-dead-letter-routing-key': Routing key but no dead letter exchange");
             }
 
-            if (typed.Type == QueueType.Quorum && CheckQuorum(name, durable, exclusive, autoDelete, typed) is { Succeeded: false } refused) return refused;
-            if (name.Length == 0) name = "amq.gen-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            bool persisted = durable && !exclusive;
-            long id = persisted ? _nextQueueId++ : 0;
-            byte[] encoded = _codec.EncodeTable(Copy(arguments));
-            QueueStore? store = null;
-            if (persisted)
+            if (typed.Type != QueueType.Quorum)
             {
-                var recovered = new List<RecoveredMessage>();
-                string directory = QueueDirectory(id);
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // a leftover of a crashed delete
-                store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
+                queue = CreateClassicLocked(name, durable, exclusive, autoDelete, arguments, owner, typed);
+                return BrokerResult.Ok;
             }
 
-            queue = new AmqpQueue(this, name, id, durable, exclusive, autoDelete, exclusive ? owner : null, typed, arguments, encoded, store, _options.Time);
-            _queues[name] = queue;
-            if (persisted) SaveLocked();
-            return BrokerResult.Ok;
+            if (CheckQuorum(name, durable, exclusive, autoDelete, typed) is { Succeeded: false } refused) return refused;
+            if (name.Length == 0) return BrokerResult.Fail(406, "PRECONDITION_FAILED - a quorum queue needs a name (server-named queues are classic)");
         }
+
+        // Outside the topology lock: the controller and the new leader are waited for (role changes take the lock).
+        return DeclareQuorum(name, arguments, out queue);
+    }
+
+    private AmqpQueue CreateClassicLocked(string name, bool durable, bool exclusive, bool autoDelete,
+        IReadOnlyDictionary<string, object?>? arguments, string owner, QueueArguments typed)
+    {
+        if (name.Length == 0) name = "amq.gen-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        bool persisted = durable && !exclusive;
+        long id = persisted ? _nextQueueId++ : 0;
+        byte[] encoded = _codec.EncodeTable(Copy(arguments));
+        QueueStore? store = null;
+        if (persisted)
+        {
+            var recovered = new List<RecoveredMessage>();
+            string directory = QueueDirectory(id);
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // a leftover of a crashed delete
+            store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
+        }
+
+        var queue = new AmqpQueue(this, name, id, durable, exclusive, autoDelete, exclusive ? owner : null, typed, arguments, encoded, store, _options.Time);
+        _queues[name] = queue;
+        if (persisted) SaveLocked();
+        return queue;
     }
 
     private static string TypeName(QueueType type) => type == QueueType.Quorum ? "quorum" : "classic";
@@ -479,6 +508,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
 
         var (consumers, messages) = queue.MarkDeleted();
         foreach (var consumer in consumers) consumer.OnQueueDeleted(queue);
+        if (queue.Arguments.Type == QueueType.Quorum) DeleteQuorumTopic(queue);
         var deletion = DeleteStoreAsync(queue);
         lock (_pendingDeletes)
         {
@@ -652,6 +682,8 @@ public sealed partial class QueueBroker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        StopQuorumQueues();
+        await _quorumSweep.ConfigureAwait(false);
         Task[] deletes;
         lock (_pendingDeletes) deletes = [.. _pendingDeletes];
         await Task.WhenAll(deletes).ConfigureAwait(false);
