@@ -249,7 +249,8 @@ public sealed partial class QueueBroker
 
             var installed = _installed.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             // A single node leads the new partition at once, with no role change to announce it: load it here.
-            if (QuorumPartition(topic) is { IsLeader: true } partition && !_ledEpochs.ContainsKey(topic)) LoadQuorumQueue(topic, partition.LeaderEpoch);
+            if (quorum.Cluster is SingleNodeCluster && QuorumPartition(topic) is { } partition && !_ledEpochs.ContainsKey(topic))
+                LoadQuorumQueue(topic, partition.LeaderEpoch);
             if (!_queues.ContainsKey(name)) installed.Task.WaitAsync(timeout.Token).GetAwaiter().GetResult();
             return _queues.TryGetValue(name, out queue) ? BrokerResult.Ok : BrokerResult.Fail(404, $"NOT_FOUND - no queue '{name}' in vhost '{_options.VirtualHost}'");
         }
