@@ -45,6 +45,10 @@ public sealed partial class QueueBroker
         if (quorum.Cluster is not SingleNodeCluster) _quorumSweep = SweepFollowersAsync(quorum, _quorumStop.Token);
     }
 
+    /// <summary>A quorum queue's partition as this node has applied it (leader, members, in-sync members), or null.</summary>
+    public PartitionState? QuorumStateOf(string queue) =>
+        _options.Quorum?.Cluster.GetPartition(QuorumQueueCluster.TopicFor(_options.VirtualHost, queue), 0);
+
     private void OnQuorumRoleChange(PartitionRoleChange change)
     {
         if (!change.Topic.StartsWith(QuorumPrefix, StringComparison.Ordinal) || change.Partition != 0) return;
