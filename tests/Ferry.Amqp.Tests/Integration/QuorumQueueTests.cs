@@ -148,4 +148,46 @@ public sealed class QuorumQueueTests
         var ex = await Assert.ThrowsAsync<RabbitMQ.Client.Exceptions.OperationInterruptedException>(() => other.QueueDeclarePassiveAsync(q));
         Assert.Equal(404, ex.ShutdownReason!.ReplyCode);
     }
+
+    [Fact]
+    public async Task SettledSegments_AreReclaimed_AndTheQueueSurvivesARestart()
+    {
+        string data = FerryServer.NewDataDirectory();
+        string q = Name("qq-reclaim");
+        var body = new byte[10_000];
+        const int count = 2500; // 25 MB: more than one 16 MiB segment
+        await using (var server = await FerryServer.StartAsync(data))
+        {
+            await using var connection = await server.ConnectAsync();
+            await using var channel = await connection.CreateChannelAsync(Confirms);
+            await channel.QueueDeclareAsync(q, true, false, false, Quorum());
+            for (int sent = 0; sent < count; sent += 50)
+            {
+                var batch = Enumerable.Range(0, 50).Select(_ => channel.BasicPublishAsync("", q, true, new BasicProperties(), body).AsTask());
+                await Task.WhenAll(batch);
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                var got = await GetAsync(channel, q, autoAck: false);
+                await channel.BasicAckAsync(got.DeliveryTag, false);
+            }
+
+            string log = Directory.GetDirectories(Path.Combine(data, "topics"), "__quorum.*").Single();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (File.Exists(Path.Combine(log, "00000000000000000000.log")) && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.False(File.Exists(Path.Combine(log, "00000000000000000000.log")), "the first segment, all settled, was not reclaimed");
+        }
+
+        await using (var server = await FerryServer.StartAsync(data))
+        {
+            // The declaration was carried forward: the queue is still a quorum queue, empty, and works.
+            await using var connection = await server.ConnectAsync();
+            await using var channel = await connection.CreateChannelAsync(Confirms);
+            await channel.QueueDeclareAsync(q, true, false, false, Quorum());
+            Assert.Equal(0u, (await channel.QueueDeclarePassiveAsync(q)).MessageCount);
+            await channel.BasicPublishAsync("", q, true, new BasicProperties(), "again"u8.ToArray());
+            Assert.Equal("again", Encoding.UTF8.GetString((await GetAsync(channel, q)).Body.Span));
+        }
+    }
 }

@@ -53,7 +53,7 @@ public sealed class QuorumQueueCluster(TopicRegistry topics, IClusterView cluste
     }
 
     /// <summary>
-    /// The topic's settings: nothing is deleted by age or size (settlement decides), and min.insync.replicas is a
+    /// The topic's settings: nothing is deleted by age or size (settlement decides, <see cref="QuorumQueueLog"/>), and min.insync.replicas is a
     /// majority of the members, so a publish is confirmed only once a majority has it (Raft's commit rule).
     /// </summary>
     public static Dictionary<string, string> Configs(int members) => new()
@@ -61,5 +61,7 @@ public sealed class QuorumQueueCluster(TopicRegistry topics, IClusterView cluste
         [TopicConfig.RetentionMs] = "-1",
         [TopicConfig.RetentionBytes] = "-1",
         [TopicConfig.MinInsyncReplicas] = (members / 2 + 1).ToString(CultureInfo.InvariantCulture),
+        // Small segments, as classic queues' logs: settled messages are reclaimed a whole segment at a time.
+        [TopicConfig.SegmentBytes] = (16 << 20).ToString(CultureInfo.InvariantCulture),
     };
 }

@@ -11,15 +11,23 @@ namespace Ferry.Broker.Queues.Quorum;
 /// rebuilds the exact queue by reading it (<see cref="Load"/>).
 /// </summary>
 /// <remarks>
-/// A publish is confirmed, and delivered, once committed: below the high watermark (on every in-sync replica, which
+/// <para>A publish is confirmed, and delivered, once committed: below the high watermark (on every in-sync replica, which
 /// with min.insync.replicas = a majority is at least a majority) and fsync'd here — followers fsync before they fetch
 /// further. Settlements and returns are written without waiting, as acks are on classic queues: one lost to a failover
-/// only means a redelivery.
+/// only means a redelivery.</para>
+/// <para>Reclaiming: once every record of the oldest segment is done with (<see cref="SettledOffsets"/>), the declaration
+/// is written again at the log's end and, once that copy is committed, the log start moves past the segment (Kafka's
+/// DeleteRecords, which followers follow), so the log holds what is still open plus one declaration.</para>
 /// </remarks>
 internal sealed class QuorumQueueLog(Partition partition, int leaderEpoch) : IQueueLog
 {
     private readonly MessageRecords _writer = new();
     private readonly Dictionary<long, int> _deliveryCounts = [];
+    private readonly SettledOffsets _done = new();
+    private byte[]? _definition;
+    private int _segmentCount;
+    private long _nextSegmentBase = long.MaxValue;
+    private volatile bool _reclaiming;
 
     public Partition Partition { get; } = partition;
 
@@ -76,6 +84,15 @@ internal sealed class QuorumQueueLog(Partition partition, int leaderEpoch) : IQu
             }
         });
         foreach (var message in live.Values) recovered.Add((message, counts.GetValueOrDefault(message.Offset)));
+        // Everything that is not a live message is done with: the reclaiming low-water mark starts from there.
+        long start = Partition.LogStartOffset, end = Partition.LogEndOffset;
+        _done.Reset(start);
+        for (long o = start; o < end; o++)
+        {
+            if (!live.ContainsKey(o)) _done.MarkDone(o);
+        }
+        _definition = definition;
+        RefreshSegments();
         return definition;
     }
 
@@ -96,7 +113,13 @@ internal sealed class QuorumQueueLog(Partition partition, int leaderEpoch) : IQu
     }
 
     /// <summary>Writes the declaration; returns its offset, to wait on.</summary>
-    public long AppendDeclaration(ReadOnlySpan<byte> definition, long timestamp) => AppendOrThrow(_writer.BuildDeclare(definition, timestamp));
+    public long AppendDeclaration(byte[] definition, long timestamp)
+    {
+        _definition = definition;
+        long offset = AppendOrThrow(_writer.BuildDeclare(definition, timestamp));
+        _done.MarkDone(offset);
+        return offset;
+    }
 
     public long Append(AmqpMessage message, long timestamp) => AppendOrThrow(_writer.Build(message, timestamp));
 
@@ -125,8 +148,13 @@ internal sealed class QuorumQueueLog(Partition partition, int leaderEpoch) : IQu
     public void Settle(ReadOnlySpan<long> offsets)
     {
         if (offsets.IsEmpty) return;
-        foreach (long offset in offsets) _deliveryCounts.Remove(offset);
+        foreach (long offset in offsets)
+        {
+            _deliveryCounts.Remove(offset);
+            _done.MarkDone(offset);
+        }
         Write(MessageRecords.QuorumOp.Settle, offsets);
+        MaybeReclaim();
     }
 
     /// <summary>Not recorded: a new leader marks every message it recovers redelivered.</summary>
@@ -152,7 +180,52 @@ internal sealed class QuorumQueueLog(Partition partition, int leaderEpoch) : IQu
     {
         // A settlement this node can no longer write is the next leader's to redo: it redelivers the message.
         if (!Leads) return;
-        Partition.AppendRaw(_writer.Build(op, offsets, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        var result = Partition.AppendRaw(_writer.Build(op, offsets, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        if (result.Succeeded) _done.MarkDone(result.BaseOffset);
+    }
+
+    private void RefreshSegments()
+    {
+        var bases = Partition.SegmentBaseOffsets;
+        _segmentCount = bases.Count;
+        _nextSegmentBase = bases.Count > 1 ? bases[1] : long.MaxValue;
+    }
+
+    /// <summary>When the oldest segment holds nothing open any more: copy the declaration forward, then drop the segment.</summary>
+    private void MaybeReclaim()
+    {
+        if (Partition.SegmentCount != _segmentCount) RefreshSegments();
+        if (_reclaiming || _definition is null || _done.Low < _nextSegmentBase || !Leads) return;
+        long upTo = _done.Low;
+        long copy;
+        try
+        {
+            copy = AppendDeclaration(_definition, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
+        catch (QueueLogUnavailableException)
+        {
+            return;
+        }
+        _reclaiming = true;
+        _ = ReclaimAsync(Math.Min(upTo, copy), copy);
+    }
+
+    private async Task ReclaimAsync(long upTo, long copy)
+    {
+        try
+        {
+            // The old declaration goes only once its copy is on a majority: a new leader always finds one.
+            await Partition.WaitForCommitAsync(copy).ConfigureAwait(false);
+            if (Leads) Partition.DeleteRecords(upTo);
+        }
+        catch (Exception e) when (e is PartitionCommitException or ObjectDisposedException or IOException)
+        {
+            // Leadership moved or the node is closing: the next leader reclaims.
+        }
+        finally
+        {
+            _reclaiming = false;
+        }
     }
 
     /// <summary>The partition belongs to the topic registry, which closes it.</summary>
