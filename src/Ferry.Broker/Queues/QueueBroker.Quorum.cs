@@ -54,6 +54,10 @@ public sealed partial class QueueBroker
         if (!change.Topic.StartsWith(QuorumPrefix, StringComparison.Ordinal) || change.Partition != 0) return;
         switch (change.Role)
         {
+            // A single node replays its roles inside Subscribe, before the listeners serve: its queues are loaded by then.
+            case PartitionRole.Leader when change.State is { } state && _options.Quorum!.Cluster is SingleNodeCluster:
+                LoadQuorumQueue(change.Topic, state.LeaderEpoch);
+                break;
             case PartitionRole.Leader when change.State is { } state:
                 _ = Task.Run(() => LoadQuorumQueue(change.Topic, state.LeaderEpoch));
                 break;
