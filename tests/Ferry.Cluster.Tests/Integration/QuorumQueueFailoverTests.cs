@@ -98,10 +98,12 @@ public sealed class QuorumQueueFailoverTests(ITestOutputHelper output)
             var leader = (await LeaderAsync(cluster, topic!))!.Value.Node;
             var victim = round % 2 == 0 ? leader : cluster.Nodes.First(n => n != leader);
             int before = traffic.Confirmed.Count;
+            var killed = System.Diagnostics.Stopwatch.StartNew();
             await victim.KillAsync();
             output.WriteLine($"round {round}: SIGKILLed {(victim == leader ? "leader" : "follower")} {victim.NodeId} after {before} confirmed");
             await cluster.WaitUntilAsync("a live member leads", async () => await LeaderAsync(cluster, topic!) is { } l && l.Node != victim);
             await cluster.WaitUntilAsync("confirms resume", () => Task.FromResult(traffic.Confirmed.Count > before + 10));
+            output.WriteLine($"round {round}: 10 more confirmed {killed.ElapsedMilliseconds} ms after the SIGKILL");
             await victim.StartAsync();
             await cluster.WaitUntilAsync("the restarted member is back in sync", async () => await LeaderAsync(cluster, topic!) is { Isr.Length: 3 },
                 TimeSpan.FromSeconds(90));
