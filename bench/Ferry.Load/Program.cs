@@ -27,6 +27,7 @@ static int Usage()
           amqp           one publisher, one consumer                  [--durable true|false]
                            true: durable queue, persistent messages, confirms (<= 1000 in flight), manual ack, prefetch 1000
                            false: transient queue and messages, no confirms, auto-ack
+                         [--queue-type classic|quorum] (quorum: x-queue-type quorum, with --durable true)
           nats           JetStream file stream, async publish with acks (<= 1000 in flight), durable pull consumer, explicit ack
         --rate 0 (default) measures maximum throughput; a rate paces the publisher and measures publish-to-consume latency.
         """);
@@ -37,7 +38,7 @@ namespace Ferry.Load
 {
     internal sealed record LoadOptions(
         string Scenario, string Target, int Size, double Seconds, string Acks, int Rate, string Label,
-        bool Durable, int Producers, int InFlight, int Prefetch, string Client)
+        bool Durable, int Producers, int InFlight, int Prefetch, string Client, string QueueType)
     {
         /// <summary>Latency samples start after this warm-up (connections, metadata, first fetch, JIT): 1 s, or half of a shorter run.</summary>
         public long WarmupSequences => Rate <= 0 ? long.MaxValue : (long)(Rate * Math.Min(1.0, Seconds * 0.5));
@@ -73,7 +74,8 @@ namespace Ferry.Load
                 int.Parse(Arg("--producers", "3"), CultureInfo.InvariantCulture),
                 int.Parse(Arg("--in-flight", "1000"), CultureInfo.InvariantCulture),
                 int.Parse(Arg("--prefetch", "1000"), CultureInfo.InvariantCulture),
-                Arg("--client", "librdkafka"));
+                Arg("--client", "librdkafka"),
+                Arg("--queue-type", "classic"));
         }
     }
 }

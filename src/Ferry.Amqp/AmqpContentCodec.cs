@@ -145,6 +145,21 @@ internal sealed class AmqpContentCodec : IMessageContentCodec
         return bytes;
     }
 
+    public byte[] SetHeader(ReadOnlySpan<byte> rawProperties, string name, long value)
+    {
+        var reader = new AmqpReader(rawProperties);
+        var properties = BasicProperties.Read(ref reader);
+        var headers = properties.Headers is null
+            ? new Dictionary<string, object?>(StringComparer.Ordinal)
+            : new Dictionary<string, object?>(properties.Headers, StringComparer.Ordinal);
+        headers[name] = value;
+        properties.Headers = headers;
+        var bytes = new byte[properties.GetSize()];
+        var writer = new AmqpWriter(bytes);
+        properties.Write(ref writer);
+        return bytes;
+    }
+
     public byte[] EncodeTable(IDictionary<string, object?>? table)
     {
         var bytes = new byte[AmqpWriter.GetTableSize(table)];

@@ -1,6 +1,9 @@
 using Ferry.Amqp.Channels;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
+using Ferry.Broker.Queues.Quorum;
+using Ferry.Broker.Topics;
 using Ferry.Broker.VirtualHosts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,23 +26,29 @@ public static class AmqpServiceCollectionExtensions
         services.AddSingleton<IMessageContentCodec, AmqpContentCodec>();
         services.TryAddSingleton<ConnectionRegistry>();
         services.AddSingleton<DirectReplyTo>();
-        services.AddSingleton(sp => CreateBroker(sp, Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory)));
+        services.AddSingleton(sp => CreateBroker(sp, VirtualHostRegistry.Default, Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory)));
         // Vhost "/" is the QueueBroker singleton (what the admin API and metrics read); the others are made on demand.
         services.AddSingleton(sp => new VirtualHostRegistry(sp.GetRequiredService<QueueBroker>(),
-            Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory), directory => CreateBroker(sp, directory)));
+            Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory), (name, directory) => CreateBroker(sp, name, directory)));
         services.AddHostedService<AmqpBrokerService>();
         return services;
     }
 
-    private static QueueBroker CreateBroker(IServiceProvider sp, string directory)
+    private static QueueBroker CreateBroker(IServiceProvider sp, string virtualHost, string directory)
     {
         var options = sp.GetRequiredService<IOptions<AmqpOptions>>().Value;
+        // Quorum queues live on the cluster's partitions (a single node is a cluster of one); a host without one refuses them.
+        var topics = sp.GetService<TopicRegistry>();
+        var quorum = topics is null ? null
+            : new QuorumQueueCluster(topics, sp.GetRequiredService<IClusterView>(), sp.GetRequiredService<IMetadataController>());
         return new QueueBroker(
             new QueueBrokerOptions
             {
                 DataDirectory = directory,
                 QueueLogOptions = options.QueueLogOptions,
                 MessagePoolBytes = options.MessagePoolBytes,
+                VirtualHost = virtualHost,
+                Quorum = quorum,
             },
             sp.GetRequiredService<IMessageContentCodec>(),
             sp.GetRequiredService<ILogger<QueueBroker>>());

@@ -153,7 +153,15 @@ public sealed class CliTests(LiveFerry ferry) : IClassFixture<LiveFerry>
 
         var (code, stdout, _) = await ferry.RunAsync("queues", "list");
         Assert.Equal(0, code);
-        Assert.Matches(@"cli-jobs\s+yes\s+0\s+0\s+0", stdout);
+        Assert.Matches(@"cli-jobs\s+classic\s+-\s+-\s+-\s+yes\s+0\s+0\s+0", stdout);
+
+        // A quorum queue shows its leader, members and in-sync members (one node: this one, for all three).
+        var quorum = await ferry.Http.PutAsync("/api/queues/cli-quorum", JsonContent.Create(new { durable = true, arguments = new Dictionary<string, string> { ["x-queue-type"] = "quorum" } }));
+        Assert.Equal(System.Net.HttpStatusCode.Created, quorum.StatusCode);
+        (code, stdout, _) = await ferry.RunAsync("queues", "list");
+        Assert.Equal(0, code);
+        Assert.Matches(@"cli-quorum\s+quorum\s+(\d+)\s+\1\s+\1\s+yes", stdout);
+        Assert.Equal(0, (await ferry.RunAsync("queues", "delete", "cli-quorum")).ExitCode);
 
         (code, stdout, _) = await ferry.RunAsync("queues", "list", "--json");
         Assert.Equal(0, code);

@@ -32,7 +32,8 @@ internal static class AmqpScenario
         await using var consumerChannel = await consumerConnection.CreateChannelAsync();
         await using var publisherChannel = await publisherConnection.CreateChannelAsync(
             new CreateChannelOptions(publisherConfirmationsEnabled: durable, publisherConfirmationTrackingEnabled: false));
-        await consumerChannel.QueueDeclareAsync(queue, durable: durable, exclusive: false, autoDelete: false);
+        var queueArguments = options.QueueType == "classic" ? null : new Dictionary<string, object?> { ["x-queue-type"] = options.QueueType };
+        await consumerChannel.QueueDeclareAsync(queue, durable: durable, exclusive: false, autoDelete: false, arguments: queueArguments);
 
         var delivery = new Delivery(options.WarmupSequences);
         var sw = Stopwatch.StartNew();

@@ -391,6 +391,13 @@ internal sealed class AmqpChannel
 
         Require('r', "queue", QueueName(m.Queue));
         Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
+        if (queue.Arguments.Type == QueueType.Quorum && _globalPrefetch != 0)
+        {
+            // RabbitMQ: quorum queues have no channel-wide prefetch; use per-consumer prefetch (global=false).
+            throw new AmqpChannelException(AmqpConstants.PreconditionFailed,
+                $"PRECONDITION_FAILED - consuming from quorum queue '{queue.Name}' in vhost '/' with global qos is not supported");
+        }
+
         ChannelConsumer consumer;
         lock (_lock)
         {
@@ -518,6 +525,7 @@ internal sealed class AmqpChannel
     {
         Require('r', "queue", QueueName(m.Queue));
         Check(Broker.FindQueue(QueueName(m.Queue), _connection.Id, out var queue));
+        if (queue.Unavailable is { } unavailable) throw new AmqpChannelException(AmqpConstants.NotFound, unavailable);
         if (!queue.TryGet(m.NoAck, out var entry, out uint remaining))
         {
             Send(new BasicGetEmpty());

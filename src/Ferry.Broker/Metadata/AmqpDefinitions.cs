@@ -54,4 +54,5 @@ internal sealed class BindingDefinition
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(AmqpDefinitions))]
+[JsonSerializable(typeof(QueueDefinition))]
 internal sealed partial class AmqpDefinitionsJsonContext : JsonSerializerContext;

@@ -143,6 +143,9 @@ public interface IMessageContentCodec
     /// </summary>
     byte[] AddDeath(AmqpMessage message, string queue, string reason, long nowUnixSeconds);
 
+    /// <summary>The raw properties with header <paramref name="name"/> set to <paramref name="value"/> (a quorum queue's x-delivery-count).</summary>
+    byte[] SetHeader(ReadOnlySpan<byte> rawProperties, string name, long value);
+
     byte[] EncodeTable(IDictionary<string, object?>? table);
 
     Dictionary<string, object?>? DecodeTable(ReadOnlySpan<byte> encoded);

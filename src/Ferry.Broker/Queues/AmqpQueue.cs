@@ -36,7 +36,10 @@ public sealed class AmqpQueue : IBindingDestination
     private readonly TimeProvider _time;
     private readonly ITimer _ttlTimer;
     private readonly ITimer? _expiresTimer;
-    private readonly QueueStore? _store;
+    private readonly IQueueLog? _store;
+    /// <summary>A quorum queue's publishes written but not yet committed: delivered once they are (<see cref="PumpCommitsAsync"/>).</summary>
+    private readonly EntryDeque _uncommitted = new();
+    private bool _pumping;
     private long _ttlDue = long.MaxValue;
     private long _readyCount;
     private long _readyBytes;
@@ -48,7 +51,7 @@ public sealed class AmqpQueue : IBindingDestination
 
     internal AmqpQueue(QueueBroker broker, string name, long id, bool durable, bool exclusive, bool autoDelete,
         string? owner, QueueArguments arguments, IReadOnlyDictionary<string, object?>? rawArguments,
-        byte[] encodedArguments, QueueStore? store, TimeProvider time)
+        byte[] encodedArguments, IQueueLog? store, TimeProvider time, string? unavailable = null)
     {
         _broker = broker;
         Name = name;
@@ -62,6 +65,7 @@ public sealed class AmqpQueue : IBindingDestination
         EncodedArguments = encodedArguments;
         _store = store;
         _time = time;
+        Unavailable = unavailable;
         _ready = new EntryDeque[Math.Max(1, arguments.MaxPriority + 1)];
         for (int i = 0; i < _ready.Length; i++) _ready[i] = new EntryDeque();
         _ttlTimer = time.CreateTimer(static s => ((AmqpQueue)s!).OnTtlTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -89,6 +93,12 @@ public sealed class AmqpQueue : IBindingDestination
 
     public QueueArguments Arguments { get; }
 
+    /// <summary>
+    /// Set on a quorum queue this node knows but does not lead: the channel error to answer consume and get with.
+    /// Publishes routed to it are refused (a nack with confirms), never dropped as if delivered.
+    /// </summary>
+    public string? Unavailable { get; }
+
     public IReadOnlyDictionary<string, object?>? RawArguments { get; }
 
     public byte[] EncodedArguments { get; }
@@ -101,7 +111,7 @@ public sealed class AmqpQueue : IBindingDestination
 
     public uint MessageCount
     {
-        get { lock (_lock) return (uint)Math.Min(_readyCount, uint.MaxValue); }
+        get { lock (_lock) return (uint)Math.Min(_readyCount + _uncommitted.Count, uint.MaxValue); }
     }
 
     public uint ConsumerCount
@@ -118,7 +128,19 @@ public sealed class AmqpQueue : IBindingDestination
 
     internal int StoreSegmentCount => _store?.SegmentCount ?? 0;
 
-    internal QueueStore? Store => _store;
+    internal IQueueLog? Store => _store;
+
+    /// <summary>Puts a quorum queue's recovered messages back (its new leader's state), each with its delivery count.</summary>
+    internal void Restore(List<(RecoveredMessage Message, int DeliveryCount)> recovered, Quorum.QuorumQueueLog log)
+    {
+        var messages = new List<RecoveredMessage>(recovered.Count);
+        foreach (var (message, count) in recovered)
+        {
+            log.SetDeliveryCount(message.Offset, count);
+            messages.Add(count > 0 ? message with { Message = WithDeliveryCount(message.Message, count) } : message);
+        }
+        Restore(messages);
+    }
 
     /// <summary>Puts recovered messages back at start-up, in log order.</summary>
     internal void Restore(List<RecoveredMessage> recovered)
@@ -144,6 +166,8 @@ public sealed class AmqpQueue : IBindingDestination
         lock (_lock)
         {
             if (_deleted) return EnqueueOutcome.Accepted;
+            if (Unavailable is not null) return EnqueueOutcome.Rejected;
+            if (_store is { Replicated: true }) return EnqueueReplicatedLocked(message, out durableEnd);
             if (Arguments.Overflow == QueueOverflow.RejectPublish && IsFullLocked(message.BodySize)) return EnqueueOutcome.Rejected;
             long now = Now;
             long offset = -1;
@@ -167,6 +191,85 @@ public sealed class AmqpQueue : IBindingDestination
 
         FlushDeadLetters();
         return EnqueueOutcome.Accepted;
+    }
+
+    /// <summary>
+    /// A quorum queue's publish: written to its log (every message, as RabbitMQ's quorum queues keep them all) and held
+    /// back from consumers until committed, so that no consumer sees a message a failover could take back.
+    /// </summary>
+    private EnqueueOutcome EnqueueReplicatedLocked(AmqpMessage message, out long durableEnd)
+    {
+        durableEnd = -1;
+        if (Arguments.Overflow == QueueOverflow.RejectPublish && IsFullLocked(message.BodySize)) return EnqueueOutcome.Rejected;
+        long now = Now;
+        long offset;
+        try
+        {
+            offset = _store!.Append(message, now);
+        }
+        catch (QueueLogUnavailableException)
+        {
+            return EnqueueOutcome.Rejected;
+        }
+
+        durableEnd = offset + 1;
+        message.Retain();
+        _uncommitted.PushTail(new QueueEntry(message, offset, ExpiresAt(message, now), false));
+        Traffic.AddIn(1, message.BodySize);
+        if (!_pumping)
+        {
+            _pumping = true;
+            _ = PumpCommitsAsync();
+        }
+
+        return EnqueueOutcome.Accepted;
+    }
+
+    /// <summary>
+    /// Moves committed publishes to the ready list, a batch at a time: waits for the newest written, then takes every one
+    /// up to it. Ends when nothing waits, or when the log can no longer commit (leadership lost: the next leader has them).
+    /// </summary>
+    private async Task PumpCommitsAsync()
+    {
+        while (true)
+        {
+            long last;
+            lock (_lock)
+            {
+                if (_uncommitted.Count == 0 || _deleted)
+                {
+                    _pumping = false;
+                    return;
+                }
+
+                last = _uncommitted.PeekTail().Offset;
+            }
+
+            try
+            {
+                await _store!.WaitForDurableAsync(last + 1).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is QueueLogUnavailableException or ObjectDisposedException or IOException)
+            {
+                lock (_lock) _pumping = false;
+                return;
+            }
+
+            lock (_lock)
+            {
+                if (_deleted) continue;
+                while (_uncommitted.Count > 0 && _uncommitted.PeekHead().Offset <= last) PushReady(_uncommitted.PopHead());
+                if (Arguments.Overflow == QueueOverflow.DropHead)
+                {
+                    while (_readyCount > 0 && IsOverLocked()) DropLocked(PopReady(), "maxlen");
+                }
+
+                DrainLocked(Now);
+                ScheduleTtlLocked();
+            }
+
+            FlushDeadLetters();
+        }
     }
 
     public Task WaitForDurableAsync(long endOffset) => _store?.WaitForDurableAsync(endOffset) ?? Task.CompletedTask;
@@ -408,12 +511,48 @@ public sealed class AmqpQueue : IBindingDestination
                 return;
             }
 
-            for (int i = entries.Length - 1; i >= 0; i--) PushReadyHead(entries[i].AsRedelivered());
+            if (_store is { Replicated: true } log)
+            {
+                for (int i = entries.Length - 1; i >= 0; i--) ReturnLocked(log, entries[i]);
+            }
+            else
+            {
+                for (int i = entries.Length - 1; i >= 0; i--) PushReadyHead(entries[i].AsRedelivered());
+            }
+
             DrainLocked(Now);
             ScheduleTtlLocked();
         }
 
         FlushDeadLetters();
+    }
+
+    /// <summary>
+    /// A quorum queue's delivery came back: its delivery count goes up (recorded in the log) and travels with it as
+    /// x-delivery-count; past x-delivery-limit it is dead-lettered with reason <c>delivery_limit</c> instead (RabbitMQ 4).
+    /// </summary>
+    private void ReturnLocked(IQueueLog log, in QueueEntry entry)
+    {
+        int count = log.Returned(entry.Offset);
+        if (Arguments.DeliveryLimit >= 0 && count > Arguments.DeliveryLimit)
+        {
+            DropLocked(entry, "delivery_limit");
+            return;
+        }
+
+        var counted = WithDeliveryCount(entry.Message, count);
+        entry.Message.Release();
+        PushReadyHead(entry with { Message = counted, Redelivered = true });
+    }
+
+    /// <summary>A copy of <paramref name="message"/> with x-delivery-count set (the caller still owns the original).</summary>
+    private AmqpMessage WithDeliveryCount(AmqpMessage message, int count)
+    {
+        byte[] properties = _broker.Codec.SetHeader(message.RawProperties, "x-delivery-count", count);
+        var copy = _broker.Messages.Rent(message.Exchange, message.RoutingKey, properties.Length, message.BodySize, _broker.Codec.ReadInfo(properties));
+        properties.CopyTo(copy.WritableContent);
+        message.Body.Span.CopyTo(copy.WritableContent[properties.Length..]);
+        return copy;
     }
 
     /// <summary>Rejected without requeue: dead-lettered (reason <c>rejected</c>) or dropped.</summary>
@@ -442,6 +581,7 @@ public sealed class AmqpQueue : IBindingDestination
         lock (_lock)
         {
             if (_deleted) return BrokerResult.Fail(404, $"NOT_FOUND - no queue '{Name}' in vhost '/'");
+            if (Unavailable is not null) return BrokerResult.Fail(404, Unavailable);
             if (_consumers.Count > 0 && (consumer.Exclusive || _consumers[0].Exclusive))
             {
                 return BrokerResult.Fail(403, $"ACCESS_REFUSED - queue '{Name}' in vhost '/' in exclusive use");
@@ -521,6 +661,7 @@ public sealed class AmqpQueue : IBindingDestination
             uint messages = (uint)_readyCount;
             var removed = new List<QueueEntry>();
             foreach (var deque in _ready) deque.Clear(removed);
+            _uncommitted.Clear(removed);
             ReleaseAll(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(removed));
             _readyCount = 0;
             _readyBytes = 0;

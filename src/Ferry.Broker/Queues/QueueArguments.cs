@@ -1,5 +1,14 @@
 namespace Ferry.Broker.Queues;
 
+/// <summary>x-queue-type: where a queue's messages live (RabbitMQ's queue types; streams are not built yet).</summary>
+public enum QueueType
+{
+    /// <summary>One node's queue: its log on the node that declared it.</summary>
+    Classic,
+    /// <summary>A replicated queue: its log is a partition replicated on min(3, nodes) nodes, led by one of them.</summary>
+    Quorum,
+}
+
 public enum QueueOverflow
 {
     DropHead,
@@ -35,6 +44,24 @@ public sealed record QueueArguments
     public int MaxPriority { get; init; }
 
     public bool SingleActiveConsumer { get; init; }
+
+    public QueueType Type { get; init; } = QueueType.Classic;
+
+    /// <summary>Whether x-queue-type was given: a redeclare that leaves it out matches any type (RabbitMQ 3.12+ does too).</summary>
+    public bool TypeGiven { get; init; }
+
+    /// <summary>
+    /// x-delivery-limit of a quorum queue: a message whose delivery count reaches it is dead-lettered (reason
+    /// <c>delivery_limit</c>) instead of coming back; -1 no limit. RabbitMQ 4 defaults to 20; classic queues ignore it.
+    /// </summary>
+    public long DeliveryLimit { get; init; } = DefaultDeliveryLimit;
+
+    /// <summary>RabbitMQ 4's default x-delivery-limit for quorum queues.</summary>
+    public const long DefaultDeliveryLimit = 20;
+
+    /// <summary>What a redeclare compares: the type only when both declarations name it.</summary>
+    public bool EquivalentTo(QueueArguments existing) =>
+        this with { TypeGiven = false, Type = existing.Type } == existing with { TypeGiven = false };
 
     public static QueueArguments None { get; } = new();
 
@@ -83,6 +110,19 @@ public sealed record QueueArguments
                 case "x-single-active-consumer":
                     if (value is not bool sac) { error = "invalid arg 'x-single-active-consumer'"; return None; }
                     args = args with { SingleActiveConsumer = sac };
+                    break;
+                case "x-queue-type":
+                    switch (AsString(value))
+                    {
+                        case "classic": args = args with { Type = QueueType.Classic, TypeGiven = true }; break;
+                        case "quorum": args = args with { Type = QueueType.Quorum, TypeGiven = true }; break;
+                        case "stream": error = "invalid arg 'x-queue-type': stream queues are not supported by Ferry (use a Kafka topic, or a quorum queue)"; return None;
+                        case var other: error = $"invalid arg 'x-queue-type': unknown queue type '{other ?? value?.ToString()}'"; return None;
+                    }
+                    break;
+                case "x-delivery-limit":
+                    if (!TryLong(value, out long limit) || limit < -1) { error = "invalid arg 'x-delivery-limit'"; return None; }
+                    args = args with { DeliveryLimit = limit };
                     break;
                 default:
                     break; // unknown arguments are kept but ignored, as RabbitMQ does

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Exchanges;
 using Ferry.Broker.Metadata;
 using Ferry.Storage;
@@ -21,6 +22,12 @@ public sealed class QueueBrokerOptions
 
     /// <summary>Bytes of message buffers kept for reuse when no message holds them (default 64 MiB).</summary>
     public long MessagePoolBytes { get; init; } = 64L << 20;
+
+    /// <summary>The vhost this broker serves (its quorum queues' topics carry a hash of it).</summary>
+    public string VirtualHost { get; init; } = "/";
+
+    /// <summary>The cluster quorum queues are replicated on; null: quorum queues are refused (406).</summary>
+    public Quorum.QuorumQueueCluster? Quorum { get; init; }
 }
 
 /// <summary>Per-caller scratch lists for routing, reused so that a publish allocates nothing to route.</summary>
@@ -129,6 +136,13 @@ public sealed partial class QueueBroker : IAsyncDisposable
             {
                 var raw = _codec.DecodeTable(q.Arguments);
                 var arguments = QueueArguments.Parse(raw, out _);
+                if (arguments.Type == QueueType.Quorum)
+                {
+                    // Its messages are in its replicated log: unavailable until this node's role in it is known.
+                    _queues[q.Name] = Placeholder(q.Name, raw, q.Arguments, PartitionState.NoLeader);
+                    continue;
+                }
+
                 var recovered = new List<RecoveredMessage>();
                 var store = QueueStore.Open(QueueDirectory(q.Id), _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
                 var queue = new AmqpQueue(this, q.Name, q.Id, true, false, q.AutoDelete, null, arguments, raw, q.Arguments, store, _options.Time);
@@ -366,7 +380,9 @@ public sealed partial class QueueBroker : IAsyncDisposable
                     if (existing.AutoDelete != autoDelete) return QueueInequivalent("auto_delete", name, autoDelete, existing.AutoDelete);
                     var parsed = QueueArguments.Parse(arguments, out string? error);
                     if (error is not null) return BrokerResult.Fail(406, "PRECONDITION_FAILED - " + error);
-                    if (parsed != existing.Arguments) return QueueInequivalent("x-arguments", name, "(new)", "(declared)");
+                    if (parsed.TypeGiven && parsed.Type != existing.Arguments.Type)
+                        return QueueInequivalent("x-queue-type", name, TypeName(parsed.Type), TypeName(existing.Arguments.Type));
+                    if (!parsed.EquivalentTo(existing.Arguments)) return QueueInequivalent("x-arguments", name, "(new)", "(declared)");
                 }
 
                 existing.Touch();
@@ -387,24 +403,56 @@ public sealed partial class QueueBroker : IAsyncDisposable
                 return BrokerResult.Fail(406, "PRECONDITION_FAILED - invalid arg 'x-dead-letter-routing-key': Routing key but no dead letter exchange");
             }
 
-            if (name.Length == 0) name = "amq.gen-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            bool persisted = durable && !exclusive;
-            long id = persisted ? _nextQueueId++ : 0;
-            byte[] encoded = _codec.EncodeTable(Copy(arguments));
-            QueueStore? store = null;
-            if (persisted)
+            if (typed.Type != QueueType.Quorum)
             {
-                var recovered = new List<RecoveredMessage>();
-                string directory = QueueDirectory(id);
-                if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // a leftover of a crashed delete
-                store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
+                queue = CreateClassicLocked(name, durable, exclusive, autoDelete, arguments, owner, typed);
+                return BrokerResult.Ok;
             }
 
-            queue = new AmqpQueue(this, name, id, durable, exclusive, autoDelete, exclusive ? owner : null, typed, arguments, encoded, store, _options.Time);
-            _queues[name] = queue;
-            if (persisted) SaveLocked();
-            return BrokerResult.Ok;
+            if (CheckQuorum(name, durable, exclusive, autoDelete, typed) is { Succeeded: false } refused) return refused;
+            if (name.Length == 0) return BrokerResult.Fail(406, "PRECONDITION_FAILED - a quorum queue needs a name (server-named queues are classic)");
         }
+
+        // Outside the topology lock: the controller and the new leader are waited for (role changes take the lock).
+        return DeclareQuorum(name, arguments, out queue);
+    }
+
+    private AmqpQueue CreateClassicLocked(string name, bool durable, bool exclusive, bool autoDelete,
+        IReadOnlyDictionary<string, object?>? arguments, string owner, QueueArguments typed)
+    {
+        if (name.Length == 0) name = "amq.gen-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        bool persisted = durable && !exclusive;
+        long id = persisted ? _nextQueueId++ : 0;
+        byte[] encoded = _codec.EncodeTable(Copy(arguments));
+        QueueStore? store = null;
+        if (persisted)
+        {
+            var recovered = new List<RecoveredMessage>();
+            string directory = QueueDirectory(id);
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true); // a leftover of a crashed delete
+            store = QueueStore.Open(directory, _options.QueueLogOptions, _options.Time, _logger, _codec, Messages, recovered);
+        }
+
+        var queue = new AmqpQueue(this, name, id, durable, exclusive, autoDelete, exclusive ? owner : null, typed, arguments, encoded, store, _options.Time);
+        _queues[name] = queue;
+        if (persisted) SaveLocked();
+        return queue;
+    }
+
+    private static string TypeName(QueueType type) => type == QueueType.Quorum ? "quorum" : "classic";
+
+    /// <summary>
+    /// What RabbitMQ refuses on a quorum queue, with its words: auto-delete, exclusive, non-durable (checked in that
+    /// order, as <c>rabbit_quorum_queue</c> does), and <c>x-max-priority</c> (quorum queues have no priority levels to size).
+    /// </summary>
+    private static BrokerResult CheckQuorum(string name, bool durable, bool exclusive, bool autoDelete, QueueArguments arguments)
+    {
+        if (autoDelete) return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid property 'auto-delete' for queue '{name}' in vhost '/'");
+        if (exclusive) return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid property 'exclusive-owner' for queue '{name}' in vhost '/'");
+        if (!durable) return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid property 'non-durable' for queue '{name}' in vhost '/'");
+        if (arguments.MaxPriority > 0)
+            return BrokerResult.Fail(406, $"PRECONDITION_FAILED - invalid arg 'x-max-priority' for queue '{name}' in vhost '/' of queue type quorum");
+        return BrokerResult.Ok;
     }
 
     private static BrokerResult QueueInequivalent(string what, string name, object received, object current) =>
@@ -460,6 +508,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
 
         var (consumers, messages) = queue.MarkDeleted();
         foreach (var consumer in consumers) consumer.OnQueueDeleted(queue);
+        if (queue.Arguments.Type == QueueType.Quorum) DeleteQuorumTopic(queue);
         var deletion = DeleteStoreAsync(queue);
         lock (_pendingDeletes)
         {
@@ -633,6 +682,8 @@ public sealed partial class QueueBroker : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        StopQuorumQueues();
+        await _quorumSweep.ConfigureAwait(false);
         Task[] deletes;
         lock (_pendingDeletes) deletes = [.. _pendingDeletes];
         await Task.WhenAll(deletes).ConfigureAwait(false);

@@ -21,6 +21,8 @@ internal sealed class EntryDeque
 
     public ref readonly QueueEntry PeekHead() => ref _items[_head];
 
+    public ref readonly QueueEntry PeekTail() => ref _items[(_head + _count - 1) % _items.Length];
+
     public void PushTail(in QueueEntry entry)
     {
         if (_count == _items.Length) Grow();

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using Ferry.Broker.Metadata;
 using Ferry.Storage;
 using Ferry.Storage.Durability;
@@ -32,7 +31,7 @@ namespace Ferry.Broker.Queues;
 /// the ack file rewritten with the offsets at or above it. After a crash the log start may fall back to the
 /// first remaining segment; the checkpoint hides what was settled below it.</para>
 /// </remarks>
-internal sealed partial class QueueStore : IAsyncDisposable
+internal sealed partial class QueueStore : IQueueLog, IAsyncDisposable
 {
     /// <summary>Marks an ack-file entry as "delivered, not yet settled" (offsets stay far below 2^62).</summary>
     private const long DeliveredBit = 1L << 62;
@@ -40,18 +39,13 @@ internal sealed partial class QueueStore : IAsyncDisposable
     private const byte Settled = 1;
     private const byte Delivered = 2;
 
-    private static readonly byte[] ExchangeKey = "x-exchange"u8.ToArray();
-    private static readonly byte[] RoutingKeyKey = "x-routing-key"u8.ToArray();
-    private static readonly byte[] PropertiesKey = "x-properties"u8.ToArray();
 
     private readonly string _directory;
     private readonly Log _log;
-    private readonly RecordBatchBuilder _builder = new();
+    private readonly MessageRecords _writer = new();
     private CachedFile _acks;
     /// <summary>Where the next ack-file entry goes (the file is only appended to between rewrites).</summary>
     private long _acksLength;
-    private byte[] _scratch = new byte[512];
-    private byte[] _batch = new byte[1024];
     /// <summary>Per offset in [low, end), a ring: <see cref="Settled"/> and <see cref="Delivered"/> bits.</summary>
     private byte[] _flags = new byte[1024];
     private long _low;
@@ -69,6 +63,8 @@ internal sealed partial class QueueStore : IAsyncDisposable
     }
 
     public long LogEndOffset => _log.LogEndOffset;
+
+    public bool Replicated => false;
 
     public long SizeInBytes => _log.SizeInBytes;
 
@@ -143,51 +139,15 @@ internal sealed partial class QueueStore : IAsyncDisposable
             while (reader.TryRead(out var record))
             {
                 if (record.Offset < low || settled.Contains(record.Offset)) continue;
-                recovered.Add(new RecoveredMessage(Decode(record, codec, pool), record.Offset, record.Timestamp, delivered.Contains(record.Offset)));
+                recovered.Add(new RecoveredMessage(MessageRecords.Decode(record, codec, pool), record.Offset, record.Timestamp, delivered.Contains(record.Offset)));
             }
         });
-
-    private static AmqpMessage Decode(in Record record, IMessageContentCodec codec, MessagePool pool)
-    {
-        string exchange = "", routingKey = "";
-        scoped ReadOnlySpan<byte> properties = default;
-        var headers = record.Headers;
-        for (int i = 0; i < record.HeaderCount; i++)
-        {
-            RecordReader.ReadHeader(ref headers, out var key, out var value);
-            if (key.SequenceEqual(ExchangeKey)) exchange = Encoding.UTF8.GetString(value);
-            else if (key.SequenceEqual(RoutingKeyKey)) routingKey = Encoding.UTF8.GetString(value);
-            else if (key.SequenceEqual(PropertiesKey)) properties = value;
-        }
-
-        var message = pool.Rent(exchange, routingKey, properties.Length, record.Value.Length, codec.ReadInfo(properties));
-        properties.CopyTo(message.WritableContent);
-        record.Value.CopyTo(message.WritableContent[properties.Length..]);
-        return message;
-    }
 
     /// <summary>Appends one message (caller holds the queue lock); returns its offset. Durable once
     /// <see cref="WaitForDurableAsync"/> of offset + 1 completes.</summary>
     public long Append(AmqpMessage message, long timestamp)
     {
-        int exchangeLength = Encoding.UTF8.GetByteCount(message.Exchange);
-        int keyLength = Encoding.UTF8.GetByteCount(message.RoutingKey);
-        if (_scratch.Length < exchangeLength + keyLength) _scratch = new byte[(exchangeLength + keyLength) * 2];
-        Encoding.UTF8.GetBytes(message.Exchange, _scratch);
-        Encoding.UTF8.GetBytes(message.RoutingKey, _scratch.AsSpan(exchangeLength));
-
-        _builder.Clear();
-        ReadOnlySpan<RecordHeader> headers =
-        [
-            new(ExchangeKey, _scratch.AsMemory(0, exchangeLength)),
-            new(RoutingKeyKey, _scratch.AsMemory(exchangeLength, keyLength)),
-            new(PropertiesKey, message.RawPropertiesMemory),
-        ];
-        _builder.Add(default, message.Body.Span, timestamp, headers, nullKey: true);
-        int size = _builder.Size;
-        if (_batch.Length < size) _batch = new byte[Math.Max(size, _batch.Length * 2)];
-        _builder.WriteTo(_batch);
-        var result = _log.Append(_batch.AsSpan(0, size));
+        var result = _log.Append(_writer.Build(message, timestamp));
         if (!result.Succeeded) throw new IOException($"Queue log append failed: {result.Error}.");
         if (_log.SegmentCount != _segmentCount) RefreshSegments();
         return result.BaseOffset;
@@ -209,6 +169,9 @@ internal sealed partial class QueueStore : IAsyncDisposable
     {
         if (!offsets.IsEmpty) Record(offsets, DeliveredBit, Delivered);
     }
+
+    /// <summary>A classic queue keeps no delivery count (RabbitMQ's classic queues do not either).</summary>
+    public int Returned(long offset) => 0;
 
     private void Record(ReadOnlySpan<long> offsets, long entryBit, byte flag)
     {

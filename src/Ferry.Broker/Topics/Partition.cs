@@ -104,6 +104,9 @@ public sealed class Partition
     public long SizeInBytes => Log.SizeInBytes;
     public int SegmentCount => Log.SegmentCount;
 
+    /// <summary>The base offset of every segment, oldest first (a queue on the partition reclaims whole segments).</summary>
+    public IReadOnlyList<long> SegmentBaseOffsets => Log.SegmentBaseOffsets;
+
     /// <summary>Where each leader epoch starts in the log.</summary>
     public LeaderEpochCache Epochs => _epochs;
 

@@ -22,14 +22,14 @@ public sealed class VirtualHostRegistry : IAsyncDisposable
     public const string Default = "/";
 
     private readonly string _root;
-    private readonly Func<string, QueueBroker> _create;
+    private readonly Func<string, string, QueueBroker> _create;
     private readonly Lock _writing = new();
     private volatile ImmutableDictionary<string, QueueBroker> _hosts;
 
     /// <param name="defaultHost">The broker of <c>/</c>.</param>
     /// <param name="root">The AMQP data directory (that of <c>/</c>).</param>
-    /// <param name="create">Makes the (not yet loaded) broker of a vhost from its data directory.</param>
-    public VirtualHostRegistry(QueueBroker defaultHost, string root, Func<string, QueueBroker> create)
+    /// <param name="create">Makes the (not yet loaded) broker of a vhost from its name and data directory.</param>
+    public VirtualHostRegistry(QueueBroker defaultHost, string root, Func<string, string, QueueBroker> create)
     {
         _root = root;
         _create = create;
@@ -51,6 +51,7 @@ public sealed class VirtualHostRegistry : IAsyncDisposable
     public void Load()
     {
         DefaultHost.Load();
+        DefaultHost.StartQuorumQueues();
         if (DurableFile.ReadAllBytes(ListPath) is not { } content) return;
         var file = JsonSerializer.Deserialize(content, VirtualHostsJsonContext.Default.VirtualHostsFile) ?? new VirtualHostsFile();
         lock (_writing)
@@ -59,8 +60,9 @@ public sealed class VirtualHostRegistry : IAsyncDisposable
             foreach (string name in file.Names)
             {
                 if (hosts.ContainsKey(name)) continue;
-                var broker = _create(DirectoryOf(name));
+                var broker = _create(name, DirectoryOf(name));
                 broker.Load();
+                broker.StartQuorumQueues();
                 hosts = hosts.Add(name, broker);
             }
             _hosts = hosts;
@@ -74,8 +76,9 @@ public sealed class VirtualHostRegistry : IAsyncDisposable
         lock (_writing)
         {
             if (_hosts.ContainsKey(name)) return false;
-            var broker = _create(DirectoryOf(name));
+            var broker = _create(name, DirectoryOf(name));
             broker.Load();
+            broker.StartQuorumQueues();
             Save(_hosts.Add(name, broker));
             return true;
         }

@@ -2,6 +2,7 @@ using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
+using Ferry.Broker.Queues.Quorum;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Security;
@@ -42,6 +43,12 @@ public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataControlle
             {
                 result.ErrorCode = ErrorCodes.InvalidRequest;
                 result.ErrorMessage = $"{topicName} holds every group's committed offsets and cannot be deleted.";
+                continue;
+            }
+            if (QuorumQueueCluster.IsQuorumTopic(topicName))
+            {
+                result.ErrorCode = ErrorCodes.InvalidRequest;
+                result.ErrorMessage = $"{topicName} is the log of an AMQP quorum queue: delete the queue instead.";
                 continue;
             }
             var outcome = await controller.DeleteTopicAsync(topicName).ConfigureAwait(false);

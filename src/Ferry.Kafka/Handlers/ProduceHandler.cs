@@ -4,6 +4,7 @@ using Ferry.Broker.Security.Acls;
 using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Broker.Transactions;
+using Ferry.Broker.Queues.Quorum;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Security;
@@ -146,7 +147,7 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
     private Topic? Resolve(KafkaRequestContext context, string name, out short error)
     {
         error = ErrorCodes.None;
-        if (OffsetsTopic.IsInternal(name))
+        if (OffsetsTopic.IsInternal(name) || QuorumQueueCluster.IsQuorumTopic(name))
         {
             // Only the group coordinator writes there, as in Kafka (INVALID_TOPIC_EXCEPTION for producers).
             error = ErrorCodes.InvalidTopicException;

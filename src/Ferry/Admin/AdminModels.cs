@@ -78,7 +78,11 @@ internal sealed record QueueInfo(
     long DeliveredTotal,
     MessageRates Rates,
     Dictionary<string, string>? Arguments,
-    string Vhost = "/");
+    string Vhost = "/",
+    string Type = "classic",
+    int? Leader = null,
+    IReadOnlyList<int>? Members = null,
+    IReadOnlyList<int>? InSync = null);
 
 internal sealed record DeclareQueueRequest(bool Durable = true, bool AutoDelete = false, Dictionary<string, string>? Arguments = null);
 

@@ -19,7 +19,7 @@ internal static class QueueEndpoints
     public static IEndpointRouteBuilder MapQueueEndpoints(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/api/queues", (VirtualHostRegistry vhosts, RateSampler rates) =>
-            AdminResults.Json(vhosts.Names.SelectMany(v => vhosts.TryGet(v, out var broker) ? broker.Queues.Select(q => Describe(v, q, rates)) : [])
+            AdminResults.Json(vhosts.Names.SelectMany(v => vhosts.TryGet(v, out var broker) ? broker.Queues.Select(q => Describe(v, broker, q, rates)) : [])
                 .OrderBy(q => q.Vhost, StringComparer.Ordinal).ThenBy(q => q.Name, StringComparer.Ordinal).ToList(), FerryJsonContext.Api.ListQueueInfo));
 
         // RabbitMQ's paths with the vhost segment (URL-encoded, "/" as %2F); the older paths without it mean vhost "/".
@@ -63,7 +63,7 @@ internal static class QueueEndpoints
     }
 
     private static IResult GetQueue(string vhost, QueueBroker broker, string name, RateSampler rates) =>
-        broker.TryGetQueue(name, out var queue) ? AdminResults.Json(Describe(vhost, queue, rates), FerryJsonContext.Api.QueueInfo) : UnknownQueue(name);
+        broker.TryGetQueue(name, out var queue) ? AdminResults.Json(Describe(vhost, broker, queue, rates), FerryJsonContext.Api.QueueInfo) : UnknownQueue(name);
 
     private static async Task<IResult> PutQueueAsync(string vhost, QueueBroker broker, string name, HttpRequest request, RateSampler rates)
     {
@@ -74,7 +74,7 @@ internal static class QueueEndpoints
         var arguments = body!.Arguments?.ToDictionary(a => a.Key, a => (object?)ParseArgument(a.Value));
         var result = broker.DeclareQueue(name, passive: false, body.Durable, exclusive: false, body.AutoDelete, arguments, AdminOwner, out var queue);
         if (!result.Succeeded) return FromBrokerResult(result);
-        return AdminResults.Json(Describe(vhost, queue!, rates), FerryJsonContext.Api.QueueInfo,
+        return AdminResults.Json(Describe(vhost, broker, queue!, rates), FerryJsonContext.Api.QueueInfo,
             existed ? StatusCodes.Status200OK : StatusCodes.Status201Created);
     }
 
@@ -125,13 +125,17 @@ internal static class QueueEndpoints
     };
 
     /// <summary>Rates are sampled for vhost "/" only (the sampler knows queues by name).</summary>
-    private static QueueInfo Describe(string vhost, AmqpQueue queue, RateSampler rates)
+    private static QueueInfo Describe(string vhost, QueueBroker broker, AmqpQueue queue, RateSampler rates)
     {
         long ready = queue.MessageCount;
         long unacked = queue.UnackedCount;
         var rate = vhost == VirtualHostRegistry.Default ? rates.Queue(queue.Name) : MessageRates.Zero;
-        return new QueueInfo(queue.Name, queue.Durable, queue.Exclusive, queue.AutoDelete, ready + unacked, ready, unacked,
+        var info = new QueueInfo(queue.Name, queue.Durable, queue.Exclusive, queue.AutoDelete, ready + unacked, ready, unacked,
             (int)queue.ConsumerCount, queue.Traffic.MessagesIn, queue.Traffic.MessagesOut, rate, Format(queue.RawArguments), vhost);
+        if (queue.Arguments.Type != QueueType.Quorum) return info;
+        // A quorum queue: its partition's committed state, as this node has applied it (the leader, members, in-sync members).
+        var state = broker.QuorumStateOf(queue.Name);
+        return info with { Type = "quorum", Leader = state?.Leader, Members = state?.Replicas, InSync = state?.Isr };
     }
 
     /// <summary>Numbers as numbers (x-max-length, x-message-ttl); everything else as a string.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using Ferry.Admin;
 using static Ferry.Cli.ClientCommand;
@@ -17,9 +18,10 @@ internal static class QueuesCommand
                 context.WriteJson(queues, FerryJsonContext.Api.ListQueueInfo);
                 return ExitCodes.Ok;
             }
-            var table = NewTable("QUEUE", "DURABLE", "READY", "UNACKED", "CONSUMERS", "IN/S", "OUT/S");
+            var table = NewTable("QUEUE", "TYPE", "LEADER", "MEMBERS", "IN SYNC", "DURABLE", "READY", "UNACKED", "CONSUMERS", "IN/S", "OUT/S");
             foreach (var q in queues)
-                table.Row(q.Name, q.Durable ? "yes" : "no", q.Ready, q.Unacked, q.Consumers, Rate(q.Rates.MessagesInPerSecond), Rate(q.Rates.MessagesOutPerSecond));
+                table.Row(q.Name, q.Type, q.Leader is { } leader ? leader.ToString(CultureInfo.InvariantCulture) : "-", Ids(q.Members), Ids(q.InSync),
+                    q.Durable ? "yes" : "no", q.Ready, q.Unacked, q.Consumers, Rate(q.Rates.MessagesInPerSecond), Rate(q.Rates.MessagesOutPerSecond));
             context.Write(table);
             return ExitCodes.Ok;
         });
@@ -107,6 +109,8 @@ internal static class QueuesCommand
         });
         return new Command("connections", "Show client connections (Kafka and AMQP)") { list };
     }
+
+    private static string Ids(IReadOnlyList<int>? ids) => ids is null or { Count: 0 } ? "-" : string.Join(',', ids);
 
     private static Argument<string> QueueArgument() => new("queue") { Description = "Queue name" };
 }
