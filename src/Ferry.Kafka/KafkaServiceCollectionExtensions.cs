@@ -17,6 +17,7 @@ public static class KafkaServiceCollectionExtensions
         services.AddSingleton<IKafkaHandler, AlterConfigsHandler>();
         services.AddSingleton<IKafkaHandler, EndTxnHandler>();
         services.AddSingleton<IKafkaHandler, TxnOffsetCommitHandler>();
+        services.AddSingleton<IKafkaHandler, WriteTxnMarkersHandler>();
         services.AddSingleton<IKafkaHandler, ApiVersionsHandler>();
         services.AddSingleton<IKafkaHandler, CreateAclsHandler>();
         services.AddSingleton<IKafkaHandler, CreatePartitionsHandler>();

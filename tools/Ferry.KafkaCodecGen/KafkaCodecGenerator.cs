@@ -22,7 +22,7 @@ public static class KafkaCodecGenerator
         "OffsetFetch", "ListGroups", "DescribeGroups", "DeleteGroups", "OffsetDelete", "SaslHandshake",
         "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers", "DescribeUserScramCredentials",
         "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
-        "DescribeTransactions", "ListTransactions", "DescribeAcls", "CreateAcls", "DeleteAcls",
+        "DescribeTransactions", "ListTransactions", "DescribeAcls", "CreateAcls", "DeleteAcls", "WriteTxnMarkers",
     ];
 
     /// <summary>Schemas generated besides the APIs' requests and responses.</summary>

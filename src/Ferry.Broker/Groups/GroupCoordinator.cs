@@ -92,30 +92,12 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
     {
         _subscription = cluster.Subscribe(change =>
         {
-            if (!OffsetsTopic.IsInternal(change.Topic)) return;
+            if (!string.Equals(change.Topic, OffsetsTopic.Name, StringComparison.Ordinal)) return;
             if (change.Role == PartitionRole.Leader && change.State is { } state) BeginLoad(change.Partition, state.LeaderEpoch);
             else Unload(change.Partition);
         });
-        _ensureTopic = EnsureOffsetsTopicAsync(controller, _stop.Token);
-    }
-
-    private async Task EnsureOffsetsTopicAsync(IMetadataController controller, CancellationToken stop)
-    {
-        try
-        {
-            while (!_topics.TryGet(OffsetsTopic.Name, out _))
-            {
-                var result = await controller.CreateTopicAsync(new TopicSpec(OffsetsTopic.Name, Options.OffsetsTopicPartitions,
-                    Configs: OffsetsTopic.Configs), stop).ConfigureAwait(false);
-                if (result.Succeeded || result.Error == TopicError.TopicAlreadyExists) break;
-                OffsetsTopicWaiting(Logger, result.Message);
-                await Task.Delay(500, stop).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // Stopping.
-        }
+        _ensureTopic = InternalTopics.EnsureCreatedAsync(_topics, controller, new TopicSpec(OffsetsTopic.Name, Options.OffsetsTopicPartitions,
+            Configs: OffsetsTopic.Configs), reason => OffsetsTopicWaiting(Logger, reason), _stop.Token);
     }
 
     /// <summary>Leadership of an offsets partition arrived (at <paramref name="leaderEpoch"/>): read it, off the caller's thread.</summary>
@@ -369,6 +351,33 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
                 committed = pending.Select(kv => (new OffsetKey(groupId, kv.Key.Topic, kv.Key.Partition), (CommittedOffset?)kv.Value)).ToList();
         }
         if (committed is not null) ApplyCommitted(completing, committed, write.LastOffset);
+    }
+
+    /// <summary>
+    /// The transaction marker for one <c>__consumer_offsets</c> partition (WriteTxnMarkers names partitions, not groups):
+    /// <see cref="CompleteTransactionAsync"/> for every group there with offsets pending in the producer's transaction.
+    /// NOT_COORDINATOR when this node does not lead the partition (the coordinator asks the new leader).
+    /// </summary>
+    public async Task<GroupError> CompleteTransactionInPartitionAsync(int offsetsPartition, long producerId, bool commit)
+    {
+        if (_stopping) return GroupError.CoordinatorNotAvailable;
+        if (!_owned.TryGetValue(offsetsPartition, out var owned)) return GroupError.NotCoordinator;
+        if (!owned.Loaded) return GroupError.CoordinatorLoadInProgress;
+        var pending = _groups.Values.Where(g => PartitionOf(g.Id) == offsetsPartition && HasPending(g, producerId)).Select(g => g.Id).ToList();
+        try
+        {
+            foreach (var groupId in pending) await CompleteTransactionAsync(groupId, producerId, commit).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return _owned.ContainsKey(offsetsPartition) ? GroupError.CoordinatorNotAvailable : GroupError.NotCoordinator;
+        }
+        return GroupError.None;
+    }
+
+    private static bool HasPending(ConsumerGroup group, long producerId)
+    {
+        lock (group.Lock) return group.PendingTransactionalOffsets.ContainsKey(producerId);
     }
 
     /// <summary>Partitions of the group with offsets still inside an open transaction (OffsetFetch require_stable: UNSTABLE_OFFSET_COMMIT).</summary>

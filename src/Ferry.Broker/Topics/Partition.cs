@@ -255,7 +255,7 @@ public sealed class Partition
             {
                 if (ControlRecord.ReadMarker(batch) is { } commit)
                 {
-                    _producers.RecordMarker(producerId, RecordBatch.ProducerEpoch(batch));
+                    _producers.RecordMarker(producerId, RecordBatch.ProducerEpoch(batch), ControlRecord.ReadCoordinatorEpoch(batch));
                     _transactions.OnMarker(producerId, baseOffset, commit);
                 }
             }
@@ -285,10 +285,12 @@ public sealed class Partition
             if (!role.IsLeader) return PartitionAppendResult.Failed(PartitionAppendError.NotLeaderOrFollower);
             if (_producers.CurrentEpoch(producerId) is { } current && current > producerEpoch)
                 return PartitionAppendResult.Failed(PartitionAppendError.InvalidProducerEpoch);
+            if (_producers.CoordinatorEpoch(producerId) > coordinatorEpoch)
+                return PartitionAppendResult.Failed(PartitionAppendError.TransactionCoordinatorFenced);
             appended = AppendAsLeader(marker, role.LeaderEpoch);
             if (appended.Succeeded)
             {
-                _producers.RecordMarker(producerId, producerEpoch);
+                _producers.RecordMarker(producerId, producerEpoch, coordinatorEpoch);
                 _transactions.OnMarker(producerId, appended.BaseOffset, commit);
             }
         }

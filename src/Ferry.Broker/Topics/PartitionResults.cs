@@ -32,6 +32,8 @@ public enum PartitionAppendError
     NotEnoughReplicasAfterAppend,
     /// <summary>A CreateTime timestamp outside message.timestamp.before/after.max.ms.</summary>
     InvalidTimestamp,
+    /// <summary>A transaction marker from a coordinator epoch older than one already seen for the producer (TRANSACTION_COORDINATOR_FENCED).</summary>
+    TransactionCoordinatorFenced,
 }
 
 /// <summary>How a request's leader epoch compares with this replica's (KIP-320).</summary>

@@ -64,11 +64,17 @@ public sealed class ProducerStateTable
     /// bumped it) replaces the producer's state, so that batches of older epochs are refused from now on; the same
     /// epoch keeps its sequences, which go on across the producer's transactions.
     /// </summary>
-    public void RecordMarker(long producerId, short epoch)
+    /// <remarks>The marker's coordinator epoch is kept (the highest seen), so that a coordinator of an older epoch,
+    /// one that lost its <c>__transaction_state</c> partition, cannot write a marker after the new one did (KIP-98).</remarks>
+    public void RecordMarker(long producerId, short epoch, int coordinatorEpoch)
     {
         if (producerId < 0) return;
-        if (!_producers.TryGetValue(producerId, out var entry) || entry.Epoch < epoch) _producers[producerId] = new Entry(epoch);
+        if (!_producers.TryGetValue(producerId, out var entry) || entry.Epoch < epoch) _producers[producerId] = entry = new Entry(epoch);
+        if (coordinatorEpoch > entry.CoordinatorEpoch) entry.CoordinatorEpoch = coordinatorEpoch;
     }
+
+    /// <summary>The highest coordinator epoch of the producer's markers here, or -1.</summary>
+    public int CoordinatorEpoch(long producerId) => _producers.TryGetValue(producerId, out var entry) ? entry.CoordinatorEpoch : -1;
 
     /// <summary>The producer's current epoch here, or null if this partition has not seen it.</summary>
     public short? CurrentEpoch(long producerId) => _producers.TryGetValue(producerId, out var entry) ? entry.Epoch : null;
@@ -95,6 +101,7 @@ public sealed class ProducerStateTable
     {
         public short Epoch { get; } = epoch;
         public long LastTimestamp { get; set; } = -1;
+        public int CoordinatorEpoch { get; set; } = -1;
         public List<BatchMetadata> Batches { get; } = new(RememberedBatches + 1);
     }
 

@@ -21,5 +21,7 @@ public enum TransactionError
     CoordinatorNotAvailable,
     /// <summary>Another node coordinates this transactional id.</summary>
     NotCoordinator,
+    /// <summary>This node just became the coordinator and is still reading the id's partition: retry.</summary>
+    CoordinatorLoadInProgress,
     TransactionalIdNotFound,
 }

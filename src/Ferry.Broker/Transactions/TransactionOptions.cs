@@ -14,4 +14,10 @@ public sealed record TransactionOptions
 
     /// <summary>A transactional id idle this long (no transaction open) is forgotten, ms (transactional.id.expiration.ms, 7 days).</summary>
     public long TransactionalIdExpirationMs { get; init; } = 7L * 24 * 60 * 60 * 1000;
+
+    /// <summary>
+    /// Partitions of <c>__transaction_state</c> when it is created (transaction.state.log.num.partitions; Kafka's 50,
+    /// Ferry's <see cref="TransactionStateTopic.DefaultPartitions"/>). Changing it later does not re-partition the topic.
+    /// </summary>
+    public int StateLogPartitions { get; init; } = TransactionStateTopic.DefaultPartitions;
 }

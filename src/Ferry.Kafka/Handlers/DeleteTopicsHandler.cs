@@ -1,6 +1,5 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Broker.Queues.Quorum;
 using Ferry.Kafka.Protocol;
@@ -39,16 +38,16 @@ public sealed class DeleteTopicsHandler(TopicRegistry topics, IMetadataControlle
                 continue;
             }
             if (topics.TryGet(topicName, out var topic)) result.TopicId = topic.Id;
-            if (OffsetsTopic.IsInternal(topicName))
-            {
-                result.ErrorCode = ErrorCodes.InvalidRequest;
-                result.ErrorMessage = $"{topicName} holds every group's committed offsets and cannot be deleted.";
-                continue;
-            }
             if (QuorumQueueCluster.IsQuorumTopic(topicName))
             {
                 result.ErrorCode = ErrorCodes.InvalidRequest;
                 result.ErrorMessage = $"{topicName} is the log of an AMQP quorum queue: delete the queue instead.";
+                continue;
+            }
+            if (InternalTopics.IsInternal(topicName))
+            {
+                result.ErrorCode = ErrorCodes.InvalidRequest;
+                result.ErrorMessage = $"{topicName} is internal to the brokers and cannot be deleted.";
                 continue;
             }
             var outcome = await controller.DeleteTopicAsync(topicName).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Transactions;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Security;
@@ -10,9 +11,9 @@ namespace Ferry.Kafka.Handlers;
 
 /// <summary>
 /// FindCoordinator: the coordinator of a group (key type 0) or of a transactional id (key type 1) from the cluster
-/// view (the node its key hashes to; on a single node, this node), v4 a batch of keys.
+/// view (the leader of the internal topic partition its key hashes to; on a single node, this node), v4 a batch of keys.
 /// </summary>
-public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<FindCoordinatorRequest>
+public sealed class FindCoordinatorHandler(IClusterView cluster, TransactionCoordinator transactions, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<FindCoordinatorRequest>
 {
     private const sbyte GroupKey = 0;
     private const sbyte TransactionKey = 1;
@@ -66,7 +67,8 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, IOptions<KafkaO
                 ErrorMessage = $"Unknown coordinator key type {keyType}.",
             };
         }
-        int nodeId = cluster.CoordinatorFor(key);
+        // A group's coordinator leads its __consumer_offsets partition, a transactional id's its __transaction_state one.
+        int nodeId = keyType == GroupKey ? cluster.CoordinatorFor(key) : transactions.CoordinatorNodeFor(key);
         if (nodeId < 0 || AdvertisedAddress.OfNode(cluster, nodeId, context, _options) is not var (host, port))
         {
             return new FindCoordinatorResponse.Coordinator

@@ -1,8 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
-using Ferry.Broker.Queues.Quorum;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Security;
@@ -103,7 +101,7 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
     {
         Name = topic.Name,
         TopicId = topic.Id,
-        IsInternal = OffsetsTopic.IsInternal(topic.Name) || QuorumQueueCluster.IsQuorumTopic(topic.Name),
+        IsInternal = InternalTopics.IsInternal(topic.Name),
         Partitions = topic.Partitions.Select(p => DescribePartition(topic.Name, p, live)).ToList(),
     };
 

@@ -1,10 +1,8 @@
 using System.Runtime.InteropServices;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Broker.Transactions;
-using Ferry.Broker.Queues.Quorum;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Security;
@@ -147,9 +145,9 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
     private Topic? Resolve(KafkaRequestContext context, string name, out short error)
     {
         error = ErrorCodes.None;
-        if (OffsetsTopic.IsInternal(name) || QuorumQueueCluster.IsQuorumTopic(name))
+        if (InternalTopics.IsInternal(name))
         {
-            // Only the group coordinator writes there, as in Kafka (INVALID_TOPIC_EXCEPTION for producers).
+            // Only the group and transaction coordinators write there, as in Kafka (INVALID_TOPIC_EXCEPTION for producers).
             error = ErrorCodes.InvalidTopicException;
             return null;
         }

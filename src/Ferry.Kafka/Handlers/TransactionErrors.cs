@@ -17,6 +17,7 @@ internal static class TransactionErrors
         TransactionError.OperationNotAttempted => ErrorCodes.OperationNotAttempted,
         TransactionError.CoordinatorNotAvailable => ErrorCodes.CoordinatorNotAvailable,
         TransactionError.NotCoordinator => ErrorCodes.NotCoordinator,
+        TransactionError.CoordinatorLoadInProgress => ErrorCodes.CoordinatorLoadInProgress,
         TransactionError.TransactionalIdNotFound => ErrorCodes.TransactionalIdNotFound,
         _ => ErrorCodes.UnknownServerError,
     };

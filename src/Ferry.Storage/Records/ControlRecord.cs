@@ -57,4 +57,20 @@ public static class ControlRecord
             return null;
         }
     }
+
+    /// <summary>The coordinator epoch a marker batch carries (its value), or -1 when it has none readable.</summary>
+    public static int ReadCoordinatorEpoch(ReadOnlySpan<byte> batch)
+    {
+        if (!RecordBatch.IsControl(batch) || RecordBatch.CompressionCodec(batch) != 0) return -1;
+        try
+        {
+            var reader = new RecordReader(batch);
+            if (!reader.TryRead(out var record) || record.Value.Length < ValueSize) return -1;
+            return BinaryPrimitives.ReadInt32BigEndian(record.Value[2..]);
+        }
+        catch (InvalidDataException)
+        {
+            return -1;
+        }
+    }
 }

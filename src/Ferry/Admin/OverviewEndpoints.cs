@@ -1,6 +1,5 @@
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Configuration;
 using Ferry.Hosting;
@@ -20,8 +19,8 @@ internal static class OverviewEndpoints
             RateSampler rates, DataDirectoryLock data, IOptions<FerryOptions> options) =>
         {
             var listeners = options.Value.Listeners;
-            var counts = new OverviewCounts(topics.Topics.Count(t => !OffsetsTopic.IsInternal(t.Name)),
-                topics.Topics.Where(t => !OffsetsTopic.IsInternal(t.Name)).Sum(t => t.Partitions.Count), queues.Queues.Count(),
+            var counts = new OverviewCounts(topics.Topics.Count(t => !InternalTopics.IsInternal(t.Name)),
+                topics.Topics.Where(t => !InternalTopics.IsInternal(t.Name)).Sum(t => t.Partitions.Count), queues.Queues.Count(),
                 queues.Exchanges.Count(), connections.Count, groups.Admin?.ListGroups().Count);
             var overview = new Overview(ThisAssembly.Version, StartedAt, (DateTimeOffset.UtcNow - StartedAt).TotalSeconds, data.Directory,
                 new ListenerAddresses(listeners.Kafka, listeners.Amqp, listeners.Http), counts, rates.AllTopics, rates.AllQueues);

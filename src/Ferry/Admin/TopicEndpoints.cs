@@ -1,5 +1,4 @@
 using Ferry.Broker.Cluster;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Metrics;
 
@@ -16,7 +15,7 @@ internal static class TopicEndpoints
     {
         var group = endpoints.MapGroup("/api/topics");
         group.MapGet("/", (TopicRegistry topics) =>
-            AdminResults.Json(topics.Topics.Where(t => !OffsetsTopic.IsInternal(t.Name)).OrderBy(t => t.Name, StringComparer.Ordinal).Select(Summarize).ToList(),
+            AdminResults.Json(topics.Topics.Where(t => !InternalTopics.IsInternal(t.Name)).OrderBy(t => t.Name, StringComparer.Ordinal).Select(Summarize).ToList(),
                 FerryJsonContext.Api.ListTopicSummary));
 
         group.MapGet("/{name}", (string name, TopicRegistry topics, IClusterView cluster, RateSampler rates) =>

@@ -219,6 +219,13 @@ public sealed class TransactionSettings
     /// <summary>Forget a transactional id idle this long, milliseconds (default 604800000 = 7 days, transactional.id.expiration.ms).</summary>
     [Range(1, long.MaxValue)]
     public long TransactionalIdExpirationMs { get; set; } = 7L * 24 * 60 * 60 * 1000;
+
+    /// <summary>
+    /// Partitions of the internal <c>__transaction_state</c> topic when it is first created (default 8; Kafka's
+    /// transaction.state.log.num.partitions, 50 there). Later changes do not re-partition it.
+    /// </summary>
+    [Range(1, 1000)]
+    public int StateLogNumPartitions { get; set; } = Ferry.Broker.Transactions.TransactionStateTopic.DefaultPartitions;
 }
 
 public sealed class GroupSettings

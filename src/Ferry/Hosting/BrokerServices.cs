@@ -89,12 +89,23 @@ internal static class BrokerServices
                 MaxTimeoutMs = settings.MaxTimeoutMs,
                 AbortTimedOutTransactionCleanupIntervalMs = settings.AbortTimedOutTransactionCleanupIntervalMs,
                 TransactionalIdExpirationMs = settings.TransactionalIdExpirationMs,
+                StateLogPartitions = settings.StateLogNumPartitions,
             };
             // Resolved after the group coordinator, so the container disposes it first: its markers need the groups.
-            return TransactionCoordinator.Open(sp.GetRequiredService<BrokerOptions>(), options, sp.GetRequiredService<TopicRegistry>(),
-                sp.GetRequiredService<GroupCoordinator>(), sp.GetRequiredService<ProducerIdAllocator>(), sp.GetRequiredService<IClusterView>(),
-                sp.GetRequiredService<ILoggerFactory>());
+            // A single node leads every state partition now; a cluster node loads those it comes to lead (BrokerService).
+            var broker = sp.GetRequiredService<BrokerOptions>();
+            var topics = sp.GetRequiredService<TopicRegistry>();
+            var groups = sp.GetRequiredService<GroupCoordinator>();
+            var cluster = sp.GetRequiredService<IClusterView>();
+            return cluster is SingleNodeCluster
+                ? TransactionCoordinator.Open(broker, options, topics, groups, sp.GetRequiredService<ProducerIdAllocator>(), cluster,
+                    sp.GetRequiredService<ILoggerFactory>())
+                : TransactionCoordinator.OpenClustered(broker, options, topics, groups, sp.GetRequiredService<ProducerIdAllocator>(), cluster,
+                    sp.GetRequiredService<Ferry.Peers.KafkaTransactionMarkerChannel>(), sp.GetRequiredService<ILoggerFactory>());
         });
+        services.AddSingleton(sp => new Ferry.Peers.KafkaTransactionMarkerChannel(sp.GetRequiredService<IClusterView>()));
+        services.AddSingleton(sp => new TransactionMarkerWriter(sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<GroupCoordinator>(),
+            sp.GetRequiredService<BrokerOptions>().Time));
         services.AddSingleton<IUserStore>(sp =>
         {
             var store = new FileUserStore(sp.GetRequiredService<BrokerOptions>().DataDirectory);
@@ -130,11 +141,13 @@ internal sealed class BrokerService : BackgroundService
     private readonly GroupCoordinator _groups;
     private readonly IClusterView _cluster;
     private readonly IMetadataController _controller;
+    private readonly TransactionCoordinator _transactions;
 
     public BrokerService(TopicRegistry topics, BrokerOptions options, GroupCoordinator groups, TransactionCoordinator transactions,
         IUserStore users, Authorizer authorizer, IHostApplicationLifetime lifetime, IClusterView cluster, IMetadataController controller)
     {
         _groups = groups;
+        _transactions = transactions;
         _cluster = cluster;
         _controller = controller;
         // Opened (and the configured users written, the ACLs read, the transaction log replayed) before any listener accepts.
@@ -149,12 +162,16 @@ internal sealed class BrokerService : BackgroundService
     }
 
     /// <summary>
-    /// On a cluster the coordinator follows this node's roles in <c>__consumer_offsets</c> from here: this service starts
+    /// On a cluster the coordinators follow this node's roles in <c>__consumer_offsets</c> and <c>__transaction_state</c> from here: this service starts
     /// after the cluster and replication services, so each partition already leads when its groups load.
     /// </summary>
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_cluster is not SingleNodeCluster) _groups.StartClustered(_cluster, _controller);
+        if (_cluster is not SingleNodeCluster)
+        {
+            _groups.StartClustered(_cluster, _controller);
+            _transactions.StartClustered(_controller);
+        }
         return base.StartAsync(cancellationToken);
     }
 

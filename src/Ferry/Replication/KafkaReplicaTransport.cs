@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Ferry.Broker.Cluster;
@@ -7,6 +5,7 @@ using Ferry.Cluster.Replication;
 using Ferry.Kafka;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
+using Ferry.Peers;
 
 namespace Ferry.Replication;
 
@@ -20,7 +19,7 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTran
 {
     private const short FetchVersion = 12;
     private const short EpochVersion = 4;
-    private readonly ConcurrentDictionary<(int Leader, string Topic, int Partition), Connection> _connections = new();
+    private readonly ConcurrentDictionary<(int Leader, string Topic, int Partition), KafkaPeerConnection> _connections = new();
 
     public async ValueTask<ReplicaFetchResponse> FetchAsync(int leaderId, ReplicaFetchRequest request, CancellationToken cancellationToken)
     {
@@ -96,7 +95,7 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTran
     {
         if (cluster.Nodes.FirstOrDefault(n => n.Id == leaderId) is not { KafkaHost: { } host } node) return null;
         var key = (leaderId, topic, partition);
-        var connection = _connections.GetOrAdd(key, _ => new Connection());
+        var connection = _connections.GetOrAdd(key, _ => new KafkaPeerConnection("ferry-replica"));
         try
         {
             return await connection.SendAsync<TResponse>(host, node.KafkaPort, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false);
@@ -104,7 +103,7 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTran
         catch (Exception e) when (e is IOException or SocketException or TimeoutException or KafkaProtocolException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            if (_connections.TryRemove(new KeyValuePair<(int, string, int), Connection>(key, connection))) connection.Dispose();
+            if (_connections.TryRemove(new KeyValuePair<(int, string, int), KafkaPeerConnection>(key, connection))) connection.Dispose();
             return null;
         }
     }
@@ -113,74 +112,5 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTran
     {
         foreach (var connection in _connections.Values) connection.Dispose();
         _connections.Clear();
-    }
-
-    private sealed class Connection : IDisposable
-    {
-        private readonly SemaphoreSlim _gate = new(1, 1);
-        private TcpClient? _tcp;
-        private NetworkStream? _stream;
-        private int _correlationId;
-
-        public async Task<TResponse> SendAsync<TResponse>(string host, int port, short apiKey, short version, IKafkaMessage request,
-            TimeSpan timeout, CancellationToken cancellationToken) where TResponse : IKafkaMessage, new()
-        {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(timeout);
-            await _gate.WaitAsync(deadline.Token).ConfigureAwait(false);
-            try
-            {
-                if (_stream is null)
-                {
-                    _tcp = new TcpClient { NoDelay = true };
-                    await _tcp.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
-                    _stream = _tcp.GetStream();
-                }
-                int correlationId = ++_correlationId;
-                var body = new ArrayBufferWriter<byte>(256);
-                body.GetSpan(4);
-                body.Advance(4); // the size, written below
-                var writer = new KafkaWriter(body);
-                new RequestHeader { RequestApiKey = apiKey, RequestApiVersion = version, CorrelationId = correlationId, ClientId = "ferry-replica" }
-                    .Write(writer, ApiKeys.RequestHeaderVersion(apiKey, version));
-                request.Write(writer, version);
-                var frame = body.WrittenMemory;
-                BinaryPrimitives.WriteInt32BigEndian(System.Runtime.InteropServices.MemoryMarshal.AsMemory(frame).Span, frame.Length - 4);
-                await _stream.WriteAsync(frame, deadline.Token).ConfigureAwait(false);
-
-                var sizeBytes = new byte[4];
-                await _stream.ReadExactlyAsync(sizeBytes, deadline.Token).ConfigureAwait(false);
-                int size = BinaryPrimitives.ReadInt32BigEndian(sizeBytes);
-                if (size is < 4 or > 256 << 20) throw new IOException($"Replica response of {size} bytes.");
-                var payload = new byte[size];
-                await _stream.ReadExactlyAsync(payload, deadline.Token).ConfigureAwait(false);
-                var reader = new KafkaReader(payload);
-                var header = new ResponseHeader();
-                header.Read(ref reader, ApiKeys.ResponseHeaderVersion(apiKey, version));
-                if (header.CorrelationId != correlationId) throw new IOException("Replica response out of order.");
-                var response = new TResponse();
-                response.Read(ref reader, version);
-                return response;
-            }
-            catch
-            {
-                Close();
-                throw;
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-
-        private void Close()
-        {
-            _stream?.Dispose();
-            _tcp?.Dispose();
-            _stream = null;
-            _tcp = null;
-        }
-
-        public void Dispose() => Close();
     }
 }

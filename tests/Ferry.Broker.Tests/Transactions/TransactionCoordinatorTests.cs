@@ -45,12 +45,12 @@ public sealed class TransactionCoordinatorTests : IAsyncLifetime
         partition.Append(batch.ToArray());
         Assert.Equal(0, partition.LastStableOffset);
 
-        // The coordinator logged PrepareCommit and died before writing any marker.
-        var log = TransactionLog.Open(Path.Combine(_data, "__transaction_state"), _options.DefaultLogOptions, TimeProvider.System,
-            NullLogger.Instance, out _);
-        await log.WriteAsync("app", new TransactionMetadata("app", 42, 3, 2, 60_000, TransactionState.PrepareCommit,
-            new HashSet<TransactionPartition> { new("orders", 0) }, TransactionMetadata.NoGroups, 1, 1));
-        await log.DisposeAsync();
+        // The coordinator logged PrepareCommit in the id's __transaction_state partition and died before writing any marker.
+        _topics.Create(TransactionStateTopic.Name, TransactionStateTopic.DefaultPartitions, TransactionStateTopic.Configs);
+        _topics.TryGet(TransactionStateTopic.Name, out var stateTopic);
+        var statePartition = stateTopic.Partitions[TransactionStateTopic.PartitionFor("app", stateTopic.Partitions.Count)];
+        await new TransactionStatePartition(statePartition, statePartition.LeaderEpoch).WriteAsync("app", new TransactionMetadata("app", 42, 3, 2, 60_000,
+            TransactionState.PrepareCommit, new HashSet<TransactionPartition> { new("orders", 0) }, TransactionMetadata.NoGroups, 1, 1), 1);
 
         await using var coordinator = OpenCoordinator();
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -62,6 +62,35 @@ public sealed class TransactionCoordinatorTests : IAsyncLifetime
         Assert.Equal(partition.HighWatermark, partition.LastStableOffset);
         Assert.Equal(2, partition.HighWatermark);
         Assert.False(partition.Transactions.HasAborted);
+    }
+
+    [Fact]
+    public async Task LogOfAnEarlierRelease_IsMovedIntoTheStateTopic_AndItsDecisionCompleted()
+    {
+        var partition = _topics.GetOrCreate("orders", 1)!.Partitions[0];
+        var batch = new RecordBatchBuilder { ProducerId = 42, ProducerEpoch = 3, BaseSequence = 0, Attributes = RecordBatch.TransactionalFlag };
+        batch.Add("k"u8, "v"u8, 1000);
+        partition.Append(batch.ToArray());
+        string legacy = Path.Combine(_data, TransactionStateTopic.Name);
+        var log = Ferry.Storage.Log.Open(legacy, _options.DefaultLogOptions);
+        log.Append(TransactionRecords.Build("other", new TransactionMetadata("other", 7, 0, -1, 60_000, TransactionState.CompleteCommit,
+            TransactionMetadata.NoPartitions, TransactionMetadata.NoGroups, 1, 1), 1));
+        log.Append(TransactionRecords.Build("app", new TransactionMetadata("app", 42, 3, 2, 60_000, TransactionState.PrepareAbort,
+            new HashSet<TransactionPartition> { new("orders", 0) }, TransactionMetadata.NoGroups, 1, 1), 1));
+        log.Flush();
+        await log.DisposeAsync();
+
+        await using var coordinator = OpenCoordinator();
+        Assert.False(Directory.Exists(legacy));
+        Assert.Equal(7, coordinator.Describe("other")?.ProducerId);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (coordinator.Describe("app")?.State != TransactionState.CompleteAbort)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"still {coordinator.Describe("app")?.State}");
+            await Task.Delay(20);
+        }
+        Assert.True(partition.Transactions.HasAborted);
+        Assert.Equal(partition.HighWatermark, partition.LastStableOffset);
     }
 
     [Fact]

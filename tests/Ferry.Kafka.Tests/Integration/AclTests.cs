@@ -14,6 +14,8 @@ public sealed class AclTests : IAsyncLifetime
     private const string Alice = "alice";
     private const string Bob = "bob";
     private const string Password = "pw-0123456789";
+    // Kafka's TRANSACTIONAL_ID resource type (5), which Confluent's enum does not name.
+    private const ResourceType TransactionalIdResource = (ResourceType)5;
     private readonly TestCertificates _certificates = TestCertificates.Create("acl-client");
     private FerryServer _server = null!;
     private int _sasl;
@@ -43,6 +45,8 @@ public sealed class AclTests : IAsyncLifetime
         [
             Allow(ResourceType.Topic, "alice-", ResourcePatternType.Prefixed, Alice, AclOperation.All),
             Allow(ResourceType.Group, "alice-group", ResourcePatternType.Literal, Alice, AclOperation.Read),
+            Allow(TransactionalIdResource, "alice-tx", ResourcePatternType.Literal, Alice, AclOperation.Write),
+            Allow(TransactionalIdResource, "alice-tx", ResourcePatternType.Literal, Alice, AclOperation.Describe),
             Allow(ResourceType.Topic, "shared", ResourcePatternType.Literal, Bob, AclOperation.Read),
             Allow(ResourceType.Topic, "alice-secret", ResourcePatternType.Literal, Bob, AclOperation.Describe),
             new AclBinding
@@ -122,6 +126,48 @@ public sealed class AclTests : IAsyncLifetime
         using var admin = AdminAs(Bob);
         var refused = await Assert.ThrowsAsync<CreateAclsException>(() => admin.CreateAclsAsync([Allow(ResourceType.Topic, "*", ResourcePatternType.Literal, Bob, AclOperation.All)]));
         Assert.Equal(ErrorCode.ClusterAuthorizationFailed, Assert.Single(refused.Results).Error.Code);
+    }
+
+    [Fact]
+    public void Transactions_NeedWriteOnTheTransactionalId_AndOnEachTopic_AndReadOnTheGroup()
+    {
+        ProducerConfig Transactional(string id)
+        {
+            var config = new ProducerConfig { TransactionalId = id, MessageTimeoutMs = 10_000, TransactionTimeoutMs = 30_000 };
+            Sasl(config, Alice);
+            return config;
+        }
+
+        using (var stranger = new ProducerBuilder<string, string>(Transactional("bob-tx")).Build())
+        {
+            var refused = Assert.ThrowsAny<KafkaException>(() => stranger.InitTransactions(TimeSpan.FromSeconds(30)));
+            Assert.Equal(ErrorCode.TransactionalIdAuthorizationFailed, refused.Error.Code);
+        }
+
+        using var producer = new ProducerBuilder<string, string>(Transactional("alice-tx")).Build();
+        producer.InitTransactions(TimeSpan.FromSeconds(30));
+        // AddPartitionsToTxn for a topic Alice sees but may not write (a DENY WRITE): TOPIC_AUTHORIZATION_FAILED, the
+        // transaction can only abort.
+        producer.BeginTransaction();
+        producer.Produce("alice-secret", new Message<string, string> { Value = "v" });
+        var topicDenied = Assert.ThrowsAny<KafkaException>(() => producer.CommitTransaction(TimeSpan.FromSeconds(30)));
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, topicDenied.Error.Code);
+        producer.AbortTransaction(TimeSpan.FromSeconds(30));
+
+        // AddOffsetsToTxn for a group without READ: GROUP_AUTHORIZATION_FAILED.
+        var consumerConfig = new ConsumerConfig { GroupId = "bob-group" };
+        Sasl(consumerConfig, Alice);
+        using var consumer = new ConsumerBuilder<string, string>(consumerConfig).Build();
+        producer.BeginTransaction();
+        var groupDenied = Assert.ThrowsAny<KafkaException>(() => producer.SendOffsetsToTransaction(
+            [new TopicPartitionOffset("alice-orders", 0, 1)], consumer.ConsumerGroupMetadata, TimeSpan.FromSeconds(30)));
+        Assert.Equal(ErrorCode.GroupAuthorizationFailed, groupDenied.Error.Code);
+        producer.AbortTransaction(TimeSpan.FromSeconds(30));
+
+        // Everything granted: the transaction commits.
+        producer.BeginTransaction();
+        producer.Produce("alice-txn-out", new Message<string, string> { Value = "v" });
+        producer.CommitTransaction(TimeSpan.FromSeconds(30));
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public static class ApiKeys
     public const short AddPartitionsToTxn = 24;
     public const short AddOffsetsToTxn = 25;
     public const short EndTxn = 26;
+    public const short WriteTxnMarkers = 27;
     public const short TxnOffsetCommit = 28;
     public const short DescribeAcls = 29;
     public const short CreateAcls = 30;
@@ -84,6 +85,7 @@ public static class ApiKeys
         new(24, "AddPartitionsToTxn", 0, 5, 3, 3),
         new(25, "AddOffsetsToTxn", 0, 4, 3, 3),
         new(26, "EndTxn", 0, 5, 3, 3),
+        new(27, "WriteTxnMarkers", 0, 1, 1, 1),
         new(28, "TxnOffsetCommit", 0, 4, 3, 3),
         new(29, "DescribeAcls", 0, 3, 2, 2),
         new(30, "CreateAcls", 0, 3, 2, 2),
@@ -130,23 +132,24 @@ public static class ApiKeys
             24 => 20,
             25 => 21,
             26 => 22,
-            28 => 23,
-            29 => 24,
-            30 => 25,
-            31 => 26,
-            32 => 27,
-            33 => 28,
-            36 => 29,
-            37 => 30,
-            42 => 31,
-            44 => 32,
-            47 => 33,
-            50 => 34,
-            51 => 35,
-            60 => 36,
-            61 => 37,
-            65 => 38,
-            66 => 39,
+            27 => 23,
+            28 => 24,
+            29 => 25,
+            30 => 26,
+            31 => 27,
+            32 => 28,
+            33 => 29,
+            36 => 30,
+            37 => 31,
+            42 => 32,
+            44 => 33,
+            47 => 34,
+            50 => 35,
+            51 => 36,
+            60 => 37,
+            61 => 38,
+            65 => 39,
+            66 => 40,
             _ => -1,
         };
         info = index < 0 ? default : All[index];
