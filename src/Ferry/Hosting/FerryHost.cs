@@ -79,7 +79,9 @@ public static class FerryHost
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>();
         builder.Services.AddFerryKafka();
-        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        builder.Services.AddSingleton<LargeBlockMemoryPoolFactory>();
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(sp => sp.GetRequiredService<LargeBlockMemoryPoolFactory>());
+        builder.Services.AddHostedService<IdleMemoryTrimmer>();
 
         builder.Services.AddSingleton(_ => DataDirectoryLock.Acquire(options.Data));
         if (ClusterServices.IsClustered(options))

@@ -16,6 +16,8 @@ namespace Ferry.Hosting;
 /// A fetch response is written whole before its flush (up to fetch.max.bytes, 48 MiB for the benchmark's
 /// consumer), so a smaller cap made every large fetch allocate afresh: 256 blocks cost ~600 B per message
 /// read back in the produce-only benchmark, 1024 blocks 16 B.
+/// Kept blocks that a whole trimming period did not need are let go (<see cref="TrimUnused"/>): after a burst of
+/// load the pool shrinks back to what the steady traffic uses, so the process's memory returns near idle.
 /// </remarks>
 internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
 {
@@ -24,19 +26,44 @@ internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
 
     private readonly ConcurrentQueue<Block> _free = new();
     private int _retained;
+    /// <summary>The fewest blocks kept free at any moment since the last trim: those nobody needed all along.</summary>
+    private int _fewestFreeSinceTrim;
 
     public override int MaxBufferSize => BlockSize;
+
+    /// <summary>Bytes kept for reuse now.</summary>
+    public long RetainedBytes => (long)Volatile.Read(ref _retained) * BlockSize;
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, BlockSize);
         if (_free.TryDequeue(out var block))
         {
-            Interlocked.Decrement(ref _retained);
+            int left = Interlocked.Decrement(ref _retained);
+            if (left < Volatile.Read(ref _fewestFreeSinceTrim)) Volatile.Write(ref _fewestFreeSinceTrim, left); // a lost race only trims less
             block.Reset();
             return block;
         }
+        Volatile.Write(ref _fewestFreeSinceTrim, 0);
         return new Block(this, GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true));
+    }
+
+    /// <summary>
+    /// Lets go of the kept blocks that stayed unused since the last call (the low-water mark of the free list), and
+    /// returns the bytes released; the GC reclaims them.
+    /// </summary>
+    public long TrimUnused()
+    {
+        int unused = Interlocked.Exchange(ref _fewestFreeSinceTrim, int.MaxValue);
+        int released = 0;
+        while (released < unused && _free.TryDequeue(out _))
+        {
+            Interlocked.Decrement(ref _retained);
+            released++;
+        }
+        // The next period's low-water mark starts from what is kept now.
+        Interlocked.CompareExchange(ref _fewestFreeSinceTrim, Volatile.Read(ref _retained), int.MaxValue);
+        return (long)released * BlockSize;
     }
 
     private void Return(Block block)
@@ -69,8 +96,17 @@ internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
     }
 }
 
-/// <summary>Hands Kestrel a <see cref="LargeBlockMemoryPool"/> wherever it would create its own.</summary>
+/// <summary>Hands Kestrel a <see cref="LargeBlockMemoryPool"/> wherever it would create its own, and knows them all for trimming.</summary>
 internal sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
 {
-    public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new LargeBlockMemoryPool();
+    private readonly ConcurrentBag<LargeBlockMemoryPool> _pools = [];
+
+    public IEnumerable<LargeBlockMemoryPool> Pools => _pools;
+
+    public MemoryPool<byte> Create(MemoryPoolOptions? options = null)
+    {
+        var pool = new LargeBlockMemoryPool();
+        _pools.Add(pool);
+        return pool;
+    }
 }
