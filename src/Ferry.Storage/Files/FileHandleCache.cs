@@ -137,8 +137,11 @@ public sealed class FileHandleCache
     private static bool IsOutOfDescriptors(IOException e) =>
         (e.HResult & 0xFFFF) is Errno_EMFILE or Errno_ENFILE || e.Message.Contains("Too many open files", StringComparison.Ordinal);
 
-    /// <summary>Half the soft RLIMIT_NOFILE from /proc/self/limits (at least 64); 4,096 where it cannot be read.</summary>
-    private static int DefaultLimit()
+    /// <summary>Half the soft RLIMIT_NOFILE (at least 64); 4,096 where it cannot be read.</summary>
+    private static int DefaultLimit() => SoftOpenFileLimit() is { } soft ? (int)Math.Clamp(soft / 2, 64, 1 << 20) : 4096;
+
+    /// <summary>The process's soft open-file limit from <c>/proc/self/limits</c> ("Max open files  SOFT  HARD  files"); null if none.</summary>
+    public static long? SoftOpenFileLimit()
     {
         try
         {
@@ -146,16 +149,13 @@ public sealed class FileHandleCache
             {
                 if (!line.StartsWith("Max open files", StringComparison.Ordinal)) continue;
                 var fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (fields.Length > 0 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long soft))
-                    return (int)Math.Clamp(soft / 2, 64, 1 << 20);
+                return fields.Length > 0 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long soft) ? soft : null;
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Not Linux, or no /proc.
         }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return 4096;
+        return null;
     }
 }

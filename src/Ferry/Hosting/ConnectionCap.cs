@@ -1,4 +1,4 @@
-using System.Globalization;
+using Ferry.Storage.Files;
 using Microsoft.AspNetCore.Connections;
 
 namespace Ferry.Hosting;
@@ -76,10 +76,13 @@ internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger
         TooManyConnections(logger(), refused, limit);
     }
 
-    /// <summary>Three quarters of the descriptors not yet in use under the soft open-file limit; int.MaxValue where it cannot be read.</summary>
+    /// <summary>
+    /// Three quarters of the descriptors not yet in use under the soft open-file limit, less those the segment and ack
+    /// file cache may still open (<see cref="FileHandleCache"/>); int.MaxValue where the limit cannot be read.
+    /// </summary>
     private static int FromOpenFileLimit()
     {
-        long? soft = SoftOpenFileLimit();
+        long? soft = FileHandleCache.SoftOpenFileLimit();
         if (soft is null) return int.MaxValue;
         long used;
         try
@@ -90,26 +93,9 @@ internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger
         {
             return int.MaxValue;
         }
-        return (int)Math.Clamp((soft.Value - used) * 3 / 4, 1, int.MaxValue);
-    }
-
-    /// <summary>The soft limit from <c>/proc/self/limits</c> ("Max open files  SOFT  HARD  files"); null if none.</summary>
-    internal static long? SoftOpenFileLimit()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/proc/self/limits"))
-            {
-                if (!line.StartsWith("Max open files", StringComparison.Ordinal)) continue;
-                string[] fields = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                return fields.Length > 0 && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out long soft) ? soft : null;
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Not Linux, or no /proc: no derived cap.
-        }
-        return null;
+        var files = FileHandleCache.Shared;
+        long filesToCome = Math.Max(0, files.Limit - files.OpenCount);
+        return (int)Math.Clamp((soft.Value - used - filesToCome) * 3 / 4, 1, int.MaxValue);
     }
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused {Count} connections: {Limit} are open, the most this process takes (Security:MaxConnections; by default from the open-file limit)")]
