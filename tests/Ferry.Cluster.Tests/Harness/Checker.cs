@@ -38,9 +38,24 @@ public sealed class Checker
             EnablePartitionEof = true,
         }).Build();
         var partition = new TopicPartition(topic, 0);
-        long end = consumer.QueryWatermarkOffsets(partition, timeout).High.Value;
-        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
         var deadline = DateTime.UtcNow + timeout;
+        long end;
+        while (true)
+        {
+            try
+            {
+                end = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value;
+                break;
+            }
+            catch (KafkaException e) when (DateTime.UtcNow < deadline && (e.Error.IsLocalError || e.Error.Code is ErrorCode.NotLeaderForPartition
+                                               or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPart or ErrorCode.NotEnoughReplicas))
+            {
+                // Leadership moved since this client's metadata (a restarted node takes its preferred partitions back):
+                // ask again, as any client does, once its metadata has caught up.
+                Thread.Sleep(500);
+            }
+        }
+        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
         long next = 0;
         while (next < end && DateTime.UtcNow < deadline)
         {
