@@ -27,6 +27,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public const string ControllerPath = "/internal/cluster/controller";
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(200);
+    private const int PeerHandshakeTimeoutMs = 1500;
 
     private readonly ClusterOptions _options;
     private readonly TopicRegistry _topics;
@@ -123,8 +124,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             PublicEndPoint = _options.Self.EndPoint,
             LowerElectionTimeout = _options.LowerElectionTimeoutMs,
             UpperElectionTimeout = _options.UpperElectionTimeoutMs,
-            RequestTimeout = TimeSpan.FromMilliseconds(_options.UpperElectionTimeoutMs),
-            ConnectTimeout = TimeSpan.FromMilliseconds(_options.LowerElectionTimeoutMs),
+            // A connect includes the TLS handshake, which a loaded 2-core machine did not finish in the election
+            // timeout: the majority of an isolation test then kept cancelling handshakes and never elected. A dead
+            // peer refuses at once, so the longer bound costs only where a peer is silent (paused or blackholed).
+            RequestTimeout = TimeSpan.FromMilliseconds(Math.Max(_options.UpperElectionTimeoutMs, PeerHandshakeTimeoutMs)),
+            ConnectTimeout = TimeSpan.FromMilliseconds(Math.Max(_options.LowerElectionTimeoutMs, PeerHandshakeTimeoutMs)),
             ColdStart = false,
             SslOptions = PeerCertificate.SslOptions(_options.Secret, _options.NodeId),
             ConfigurationStorage = null,
