@@ -55,6 +55,7 @@ public static class ErrorCodes
     public const short NotEnoughReplicasAfterAppend = 20;
     public const short FencedLeaderEpoch = 74;
     public const short UnknownLeaderEpoch = 75;
+    public const short OffsetNotAvailable = 78;
     public const short UnknownServerError = -1;
     public const short MemberIdRequired = 79;
     public const short FencedInstanceId = 82;

@@ -30,6 +30,8 @@ public sealed class Partition
     private volatile RoleState _role = RoleState.Standalone;
     private FollowerState[] _followers = [];
     private long _highWatermark;
+    /// <summary>The log end when this replica became leader (-1 while it follows): KIP-207's leader epoch start offset.</summary>
+    private long _leaderEpochStartOffset = -1;
 
     /// <param name="highWatermark">The checkpointed high watermark of a replica (clamped to the log); null on a single
     /// node, whose lone leader has committed its whole log.</param>
@@ -478,9 +480,17 @@ public sealed class Partition
                 _role = new RoleState(true, localId, leaderEpoch, partitionEpoch, [.. isr], [], localId);
             }
             _epochs.Assign(leaderEpoch, Log.LogEndOffset);
+            Volatile.Write(ref _leaderEpochStartOffset, Log.LogEndOffset);
         }
         MaybeAdvanceHighWatermark();
     }
+
+    /// <summary>
+    /// A new leader whose high watermark has not yet reached the offset its epoch began at (its followers have not
+    /// fetched since): what the previous leader showed as committed is not yet visible here, so ListOffsets answers
+    /// OFFSET_NOT_AVAILABLE and the client asks again, rather than a latest offset that went backwards (KIP-207).
+    /// </summary>
+    public bool HighWatermarkBehindEpochStart => IsLeader && HighWatermark < Volatile.Read(ref _leaderEpochStartOffset);
 
     /// <summary>
     /// Becomes a follower of <paramref name="leaderId"/> at <paramref name="leaderEpoch"/>: appends from
@@ -494,6 +504,7 @@ public sealed class Partition
             {
                 _role = new RoleState(false, leaderId, leaderEpoch, partitionEpoch, [], [], localId);
                 _followers = [];
+                Volatile.Write(ref _leaderEpochStartOffset, -1);
             }
         }
         CompleteWaiters(0, PartitionAppendError.NotLeaderOrFollower);

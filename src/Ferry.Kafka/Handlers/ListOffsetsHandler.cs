@@ -57,6 +57,13 @@ public sealed class ListOffsetsHandler(TopicRegistry topics, Authorizer authoriz
                     result.Timestamp = -1;
                     continue;
                 }
+                if (partition.HighWatermarkBehindEpochStart && wanted.Timestamp is not (Earliest or EarliestLocal))
+                {
+                    result.ErrorCode = ErrorCodes.OffsetNotAvailable;
+                    result.Offset = -1;
+                    result.Timestamp = -1;
+                    continue;
+                }
                 var (offset, timestamp) = Find(partition, wanted.Timestamp);
                 result.Offset = offset;
                 result.Timestamp = timestamp;

@@ -48,7 +48,7 @@ public sealed class Checker
                 break;
             }
             catch (KafkaException e) when (DateTime.UtcNow < deadline && (e.Error.IsLocalError || e.Error.Code is ErrorCode.NotLeaderForPartition
-                                               or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPart or ErrorCode.NotEnoughReplicas))
+                                               or ErrorCode.LeaderNotAvailable or ErrorCode.UnknownTopicOrPart or ErrorCode.NotEnoughReplicas or ErrorCode.OffsetNotAvailable))
             {
                 // Leadership moved since this client's metadata (a restarted node takes its preferred partitions back):
                 // ask again, as any client does, once its metadata has caught up.
