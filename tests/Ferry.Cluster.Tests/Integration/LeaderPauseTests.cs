@@ -48,7 +48,6 @@ public sealed class LeaderPauseTests(ITestOutputHelper output)
         using (var during = Clients.Producer(string.Join(',', others.Select(n => n.BootstrapServers)), Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
             await Clients.ProduceAsync(during, Topic, "during", 50, checker);
         await Task.Delay(pause);
-        long majorityEnd = checker.LastOffset;
         old.Resume();
 
         var outcomes = new List<string>();
@@ -66,11 +65,10 @@ public sealed class LeaderPauseTests(ITestOutputHelper output)
             }
         }
         output.WriteLine($"node {leader} paused {pause.TotalSeconds:F0} s; writes sent to it while paused: {string.Join(", ", outcomes)}");
-        // librdkafka may move a write it had not yet sent to the new leader, which may acknowledge it; the old
-        // leader must not: its log ended at the warm-up, so an acknowledgement of its own would sit below what the
-        // majority wrote meanwhile.
-        Assert.All(staleSends.Where(s => s.IsCompletedSuccessfully), s => Assert.True(s.Result.Offset.Value > majorityEnd,
-            $"{s.Result.Message.Value} acknowledged at {s.Result.Offset.Value}, inside the new leader's log (ends {majorityEnd})"));
+        // librdkafka may move a write it had not yet sent to the new leader, which may acknowledge it (even ahead of the
+        // other producer's writes); the old leader must not. Whatever was acknowledged is checked below against the
+        // log the cluster ends with: an acknowledgement of the old leader's own would be truncated away on its return,
+        // so it would show there as lost or moved.
         // The bare request reached the old leader only on waking: refused, whatever it had learned by then.
         short rawError = (await staleRaw).Responses.Single().PartitionResponses.Single().ErrorCode;
         output.WriteLine($"bare acks=all Produce read by the old leader on waking: error {rawError}");
