@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Ferry.Hosting;
 using Microsoft.AspNetCore.Builder;
 using RabbitMQ.Client;
@@ -22,12 +20,8 @@ internal sealed class FerryServer : IAsyncDisposable
 
     public int AmqpPort { get; }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free port below the ephemeral range, as <see cref="Ferry.Tests.FerryProcess.FreePort"/> explains.</summary>
+    public static int FreePort() => Ferry.Tests.FerryProcess.FreePort();
 
     public static string NewDataDirectory()
     {

@@ -83,13 +83,12 @@ public sealed class ClusterHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>Distinct free ports below the ephemeral range (see <see cref="Ferry.Tests.FerryProcess.FreePort"/>).</summary>
     private static List<int> FreePorts(int count)
     {
-        var listeners = Enumerable.Range(0, count).Select(_ => new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)).ToList();
-        foreach (var listener in listeners) listener.Start();
-        var ports = listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port).ToList();
-        foreach (var listener in listeners) listener.Stop();
-        return ports;
+        var ports = new HashSet<int>();
+        while (ports.Count < count) ports.Add(Ferry.Tests.FerryProcess.FreePort());
+        return [.. ports];
     }
 
     /// <summary><c>GET /api/cluster</c> of a node, or null if it does not answer.</summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Ferry.Hosting;
 using Microsoft.AspNetCore.Builder;
 
@@ -22,12 +20,8 @@ public sealed class FerryServer : IAsyncDisposable
     public int HttpPort { get; private set; }
     public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A free port below the ephemeral range, as <see cref="Ferry.Tests.FerryProcess.FreePort"/> explains.</summary>
+    public static int FreePort() => Ferry.Tests.FerryProcess.FreePort();
 
     public static async Task<FerryServer> StartAsync(Dictionary<string, string?>? settings = null, string? dataDirectory = null)
     {
@@ -38,8 +32,29 @@ public sealed class FerryServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Starts (again) on the same data directory, on fresh ports.</summary>
+    /// <summary>
+    /// Starts (again) on the same data directory, on fresh ports; if a port was taken between the check and the bind,
+    /// starts again on others (a test that names its own listeners chose its ports and gets the error).
+    /// </summary>
     public async Task StartAsync()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnFreshPortsAsync();
+                return;
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
+                                        && !Settings.ContainsKey("Listeners:Kafka") && attempt < 5)
+            {
+                if (_app is not null) await _app.DisposeAsync();
+                _app = null;
+            }
+        }
+    }
+
+    private async Task StartOnFreshPortsAsync()
     {
         KafkaPort = FreePort();
         HttpPort = FreePort();
