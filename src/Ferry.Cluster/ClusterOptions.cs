@@ -55,8 +55,9 @@ public sealed class ClusterOptions
     /// gone) is fenced; the delay asks for DotNext's failed heartbeats to agree with the probe before acting on it.
     /// </summary>
     public TimeSpan RefusedFenceDelay { get; init; } = TimeSpan.FromMilliseconds(200);
-    public int LowerElectionTimeoutMs { get; init; } = 400;
-    public int UpperElectionTimeoutMs { get; init; } = 800;
+    /// <summary>Kafka's controller.quorum.election.timeout.ms is 1000; a Raft candidate waits a random time up to twice it.</summary>
+    public int LowerElectionTimeoutMs { get; init; } = 1000;
+    public int UpperElectionTimeoutMs { get; init; } = 2000;
 
     /// <summary>Where the inter-node listener binds; null: this node's voter entry, which stays its identity (DotNext's public end point).</summary>
     public IPEndPoint? ListenEndPoint { get; init; }

@@ -27,7 +27,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public const string ControllerPath = "/internal/cluster/controller";
     private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(200);
-    private const int PeerHandshakeTimeoutMs = 1500;
 
     private readonly ClusterOptions _options;
     private readonly TopicRegistry _topics;
@@ -97,6 +96,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         return new Subscription(this, onChange);
     }
 
+    /// <summary>How long one Raft request to a peer may take: three quarters of the lower election timeout.</summary>
+    internal static TimeSpan PeerTimeout(ClusterOptions options) => TimeSpan.FromMilliseconds(options.LowerElectionTimeoutMs * 3 / 4);
+
     /// <summary>
     /// Checks the data directory belongs to this cluster and node, replays the committed metadata (snapshot, then log)
     /// into the image and the local topics, and joins the quorum.
@@ -124,11 +126,12 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             PublicEndPoint = _options.Self.EndPoint,
             LowerElectionTimeout = _options.LowerElectionTimeoutMs,
             UpperElectionTimeout = _options.UpperElectionTimeoutMs,
-            // A connect includes the TLS handshake, which a loaded 2-core machine did not finish in the election
-            // timeout: the majority of an isolation test then kept cancelling handshakes and never elected. A dead
-            // peer refuses at once, so the longer bound costs only where a peer is silent (paused or blackholed).
-            RequestTimeout = TimeSpan.FromMilliseconds(Math.Max(_options.UpperElectionTimeoutMs, PeerHandshakeTimeoutMs)),
-            ConnectTimeout = TimeSpan.FromMilliseconds(Math.Max(_options.LowerElectionTimeoutMs, PeerHandshakeTimeoutMs)),
+            // DotNext's candidate counts its votes only once every member has answered or failed, and gives up at its
+            // election timeout: a peer request bound longer than that lets one silent (paused or blackholed) voter
+            // void every election, and the majority climbs terms without ever electing. So a request, TLS handshake
+            // included, must fail inside the lower election timeout.
+            RequestTimeout = PeerTimeout(_options),
+            ConnectTimeout = PeerTimeout(_options),
             ColdStart = false,
             SslOptions = PeerCertificate.SslOptions(_options.Secret, _options.NodeId),
             ConfigurationStorage = null,

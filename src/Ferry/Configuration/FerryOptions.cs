@@ -288,7 +288,10 @@ public sealed class ClusterSettings
     [Range(200, 600_000)]
     public int SessionTimeoutMs { get; set; } = 2_000;
 
-    /// <summary>Lower bound of the metadata quorum's election timeout; the upper is twice it (default 400).</summary>
+    /// <summary>
+    /// Lower bound of the metadata quorum's election timeout; the upper is twice it (default 1000, Kafka's
+    /// controller.quorum.election.timeout.ms). A Raft request to a peer must finish in three quarters of it.
+    /// </summary>
     [Range(50, 60_000)]
-    public int ElectionTimeoutMs { get; set; } = 400;
+    public int ElectionTimeoutMs { get; set; } = 1_000;
 }

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Ferry.Cluster.Tests.Harness;
+using Ferry.Kafka.Tests.Integration;
+
+namespace Ferry.Cluster.Tests.Integration;
+
+/// <summary>
+/// The metadata quorum's leader is cut off from both other voters, either refusing (its links reset) or silent (a
+/// blackhole, as a paused process or a lost route looks). The two others must elect one of themselves within a few
+/// election timeouts and keep the cluster serving: a topic is created and written with acks=all on the majority
+/// side while the old leader is still cut off, and once healed the old leader follows the new one. A silent voter
+/// is the case that once failed: a Raft request bound longer than the election timeout let the unanswered vote void
+/// every election.
+/// </summary>
+public sealed class MetadataLeaderIsolationTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(LinkFault.Cut)]
+    [InlineData(LinkFault.Blackhole)]
+    public async Task IsolatedMetadataLeader_TheMajorityElectsAndServes_TheOldLeaderFollowsOnceHealed(LinkFault fault)
+    {
+        Librdkafka.EnsureLoaded();
+        await using var cluster = await ClusterHarness.StartAsync(3, proxied: true);
+        var network = cluster.Network!;
+        int controller = -1;
+        await cluster.WaitUntilAsync("the nodes agree on a metadata leader", async () => (controller = await cluster.ControllerAsync()) > 0);
+        var majority = cluster.Nodes.Where(n => n.NodeId != controller).ToList();
+
+        network.Isolate(controller, majority.Select(n => n.NodeId), fault);
+        var isolated = Stopwatch.StartNew();
+        int elected = -1;
+        await cluster.WaitUntilAsync("the majority elects a new metadata leader", async () =>
+        {
+            var seen = new HashSet<int>();
+            foreach (var node in majority)
+                if (await ClusterHarness.StatusAsync(node) is { } status) seen.Add(status["controllerId"]!.GetValue<int>());
+            elected = seen.Count == 1 ? seen.Single() : -1;
+            return elected > 0 && elected != controller;
+        }, TimeSpan.FromSeconds(30));
+        output.WriteLine($"{fault}: node {controller} isolated; node {elected} elected after {isolated.ElapsedMilliseconds} ms");
+
+        // Once the new leader has fenced the old one, new partitions are placed on the majority alone.
+        await cluster.WaitUntilAsync("the new metadata leader fences the isolated node", async () =>
+            await ClusterHarness.StatusAsync(cluster.Node(elected)) is { } status
+            && status["nodes"]!.AsArray().Any(n => n!["id"]!.GetValue<int>() == controller && !n["alive"]!.GetValue<bool>()), TimeSpan.FromSeconds(30));
+
+        // The majority side serves metadata changes and acks=all writes on its own.
+        var servers = string.Join(',', majority.Select(n => n.BootstrapServers));
+        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build())
+            await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = "majority", NumPartitions = 1, ReplicationFactor = 2 }]);
+        var checker = new Checker();
+        using (var producer = Clients.Producer(servers, Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
+            await Clients.ProduceAsync(producer, "majority", "m", 20, checker);
+        Assert.Equal(20, checker.Count);
+
+        network.HealAll();
+        await cluster.WaitUntilAsync("all three nodes agree on the new metadata leader", async () => await cluster.ControllerAsync() == elected, TimeSpan.FromSeconds(30));
+        Assert.Null(checker.Verify(Checker.ReadAll(servers, "majority", TimeSpan.FromSeconds(20))));
+    }
+}
