@@ -42,6 +42,28 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, TransactionCoor
         return new(response);
     }
 
+    /// <summary>
+    /// v6 (KIP-932's share-group key type) and any later version the schema knows: every key asked for carries the
+    /// error, as does the v0–3 single answer, so the client learns why instead of seeing its connection drop.
+    /// </summary>
+    protected override IKafkaMessage? ErrorResponse(FindCoordinatorRequest request, short version, short errorCode)
+    {
+        var response = new FindCoordinatorResponse();
+        if (version >= 4)
+        {
+            foreach (var key in request.CoordinatorKeys)
+                response.Coordinators.Add(new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = errorCode, ErrorMessage = null });
+        }
+        else
+        {
+            response.ErrorCode = errorCode;
+            response.NodeId = -1;
+            response.Host = "";
+            response.Port = -1;
+        }
+        return response;
+    }
+
     private FindCoordinatorResponse.Coordinator Answer(KafkaRequestContext context, string key, sbyte keyType)
     {
         // As Kafka: DESCRIBE on the group, or on the transactional id, to learn its coordinator.

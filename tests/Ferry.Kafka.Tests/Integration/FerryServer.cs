@@ -20,6 +20,9 @@ public sealed class FerryServer : IAsyncDisposable
     public int HttpPort { get; private set; }
     public string BootstrapServers => $"127.0.0.1:{KafkaPort}";
 
+    /// <summary>The running host's services, for tests that check what it registered.</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("The server is not running.");
+
     /// <summary>A free port below the ephemeral range, as <see cref="Ferry.Tests.FerryProcess.FreePort"/> explains.</summary>
     public static int FreePort() => Ferry.Tests.FerryProcess.FreePort();
 

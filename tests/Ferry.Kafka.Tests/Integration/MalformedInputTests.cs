@@ -130,6 +130,51 @@ public sealed class MalformedInputTests
     }
 
     [Fact]
+    public async Task FindCoordinator_V6_IsAnsweredUnsupportedVersionPerKey_AndTheConnectionStays()
+    {
+        await using var server = await FerryServer.StartAsync();
+        using var raw = await RawKafkaClient.ConnectAsync(server.KafkaPort);
+        // v6 adds KIP-932's share-group key type; Ferry serves v0-5.
+        var request = new FindCoordinatorRequest { KeyType = 0, CoordinatorKeys = { "g1", "g2" } };
+        var response = await raw.SendAsync<FindCoordinatorResponse>(ApiKeys.FindCoordinator, 6, request);
+
+        Assert.Equal(["g1", "g2"], response.Coordinators.Select(c => c.Key));
+        Assert.All(response.Coordinators, c => Assert.Equal(ErrorCodes.UnsupportedVersion, c.ErrorCode));
+        var versions = await raw.SendAsync<ApiVersionsResponse>(ApiKeys.ApiVersions, 0, new ApiVersionsRequest());
+        Assert.Equal(0, versions.ErrorCode);
+    }
+
+    /// <summary>
+    /// Every API Ferry serves, at every version its schema knows outside the range Ferry advertises, has an answer
+    /// carrying UNSUPPORTED_VERSION rather than a closed connection; the guard for the day a schema grows a version.
+    /// </summary>
+    [Fact]
+    public async Task EveryVersionTheSchemaKnowsButFerryDoesNotServe_HasAnUnsupportedVersionAnswer()
+    {
+        await using var server = await FerryServer.StartAsync();
+        var registry = (Ferry.Kafka.Handlers.KafkaHandlerRegistry)server.Services.GetService(typeof(Ferry.Kafka.Handlers.KafkaHandlerRegistry))!;
+        var missing = new List<string>();
+        int checkedVersions = 0;
+        foreach (var handler in registry.All)
+        {
+            Assert.True(ApiKeys.TryGet(handler.ApiKey, out var schema));
+            var requestType = handler.GetType().BaseType!.GetGenericArguments().Single();
+            for (short version = schema.MinVersion; version <= schema.MaxVersion; version++)
+            {
+                if (version >= handler.MinVersion && version <= handler.MaxVersion) continue;
+                checkedVersions++;
+                var request = (IKafkaMessage)Activator.CreateInstance(requestType)!;
+                var output = new System.Buffers.ArrayBufferWriter<byte>();
+                request.Write(new KafkaWriter(output), version);
+                if (handler.ErrorResponse(output.WrittenMemory, version, ErrorCodes.UnsupportedVersion) is null)
+                    missing.Add($"{schema.Name} v{version}");
+            }
+        }
+        Assert.Empty(missing);
+        Assert.True(checkedVersions > 0);
+    }
+
+    [Fact]
     public async Task Heartbeat_BeyondEveryVersionTheSchemaKnows_Closes()
     {
         await using var server = await FerryServer.StartAsync();
