@@ -43,15 +43,22 @@ internal sealed class FerryProcess : IAsyncDisposable
         }
     }
 
+    private const int FirstTestPort = 20_000, TestPorts = 12_000;
+    // Where this test process hands out ports from: a stretch of its own (from its process id), so that the test
+    // assemblies `dotnet test` runs side by side rarely probe the same ports.
+    private static int s_nextPort = (Environment.ProcessId * 997) % TestPorts;
+
     /// <summary>
     /// A free port below Linux's ephemeral range (32768 and up), so that no outgoing connection of another test can
-    /// take it as its local port between this check and ferry's bind.
+    /// take it as its local port between this check and ferry's bind; and never one this process handed out before,
+    /// so that tests running in parallel (or a node restarted on its old port) cannot be given the same one while
+    /// its owner is still starting.
     /// </summary>
     public static int FreePort()
     {
-        for (int i = 0; i < 100; i++)
+        for (int i = 0; i < TestPorts; i++)
         {
-            int port = Random.Shared.Next(20_000, 32_000);
+            int port = FirstTestPort + Interlocked.Increment(ref s_nextPort) % TestPorts;
             try
             {
                 using var probe = new TcpListener(IPAddress.Loopback, port);
@@ -60,12 +67,10 @@ internal sealed class FerryProcess : IAsyncDisposable
             }
             catch (SocketException)
             {
-                // Taken: try another.
+                // Taken: try the next.
             }
         }
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        throw new InvalidOperationException($"No free port in {FirstTestPort}-{FirstTestPort + TestPorts - 1}.");
     }
 
     public static ProcessStartInfo StartInfo(params string[] args)
