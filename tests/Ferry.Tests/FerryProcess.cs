@@ -46,7 +46,8 @@ internal sealed class FerryProcess : IAsyncDisposable
     private const int FirstTestPort = 20_000, TestPorts = 12_000;
     // Where this test process hands out ports from: a stretch of its own (from its process id), so that the test
     // assemblies `dotnet test` runs side by side rarely probe the same ports.
-    private static int s_nextPort = (Environment.ProcessId * 997) % TestPorts;
+    // (In long: process ids go up to 4,194,304, and times 997 that overflows an int into negative ports.)
+    private static int s_nextPort = (int)((long)Environment.ProcessId * 997 % TestPorts);
 
     /// <summary>
     /// A free port below Linux's ephemeral range (32768 and up), so that no outgoing connection of another test can
@@ -58,7 +59,7 @@ internal sealed class FerryProcess : IAsyncDisposable
     {
         for (int i = 0; i < TestPorts; i++)
         {
-            int port = FirstTestPort + Interlocked.Increment(ref s_nextPort) % TestPorts;
+            int port = FirstTestPort + (int)((uint)Interlocked.Increment(ref s_nextPort) % TestPorts);
             try
             {
                 using var probe = new TcpListener(IPAddress.Loopback, port);
