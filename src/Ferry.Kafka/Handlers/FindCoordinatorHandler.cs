@@ -23,46 +23,38 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, TransactionCoor
     public override short MinVersion => 0;
     public override short MaxVersion => 5;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FindCoordinatorRequest request)
-    {
-        var response = new FindCoordinatorResponse();
-        if (context.ApiVersion >= 4)
-        {
-            foreach (var key in request.CoordinatorKeys) response.Coordinators.Add(Answer(context, key, request.KeyType));
-        }
-        else
-        {
-            var answer = Answer(context, request.Key, request.KeyType);
-            response.ErrorCode = answer.ErrorCode;
-            response.ErrorMessage = answer.ErrorMessage;
-            response.NodeId = answer.NodeId;
-            response.Host = answer.Host;
-            response.Port = answer.Port;
-        }
-        return new(response);
-    }
+    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FindCoordinatorRequest request) =>
+        new(Respond(request, context.ApiVersion, key => Answer(context, key, request.KeyType)));
 
     /// <summary>
     /// v6 (KIP-932's share-group key type) and any later version the schema knows: every key asked for carries the
     /// error, as does the v0–3 single answer, so the client learns why instead of seeing its connection drop.
     /// </summary>
-    protected override IKafkaMessage? ErrorResponse(FindCoordinatorRequest request, short version, short errorCode)
+    protected override IKafkaMessage? ErrorResponse(FindCoordinatorRequest request, short version, short errorCode) =>
+        Respond(request, version, key => NoCoordinator(key, errorCode, null));
+
+    /// <summary>v4 and later answer each key of the batch; v0–3 one key, in the response's top-level fields.</summary>
+    private static FindCoordinatorResponse Respond(FindCoordinatorRequest request, short version, Func<string, FindCoordinatorResponse.Coordinator> answer)
     {
         var response = new FindCoordinatorResponse();
         if (version >= 4)
         {
-            foreach (var key in request.CoordinatorKeys)
-                response.Coordinators.Add(new FindCoordinatorResponse.Coordinator { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = errorCode, ErrorMessage = null });
+            foreach (var key in request.CoordinatorKeys) response.Coordinators.Add(answer(key));
         }
         else
         {
-            response.ErrorCode = errorCode;
-            response.NodeId = -1;
-            response.Host = "";
-            response.Port = -1;
+            var single = answer(request.Key);
+            response.ErrorCode = single.ErrorCode;
+            response.ErrorMessage = single.ErrorMessage;
+            response.NodeId = single.NodeId;
+            response.Host = single.Host;
+            response.Port = single.Port;
         }
         return response;
     }
+
+    private static FindCoordinatorResponse.Coordinator NoCoordinator(string key, short errorCode, string? message) =>
+        new() { Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = errorCode, ErrorMessage = message };
 
     private FindCoordinatorResponse.Coordinator Answer(KafkaRequestContext context, string key, sbyte keyType)
     {
@@ -70,34 +62,17 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, TransactionCoor
         if (keyType is GroupKey or TransactionKey
             && !authorizer.Allowed(context, AclOperation.Describe, keyType == GroupKey ? AclResourceType.Group : AclResourceType.TransactionalId, key))
         {
-            return new FindCoordinatorResponse.Coordinator
-            {
-                Key = key, NodeId = -1, Host = "", Port = -1,
-                ErrorCode = keyType == GroupKey ? ErrorCodes.GroupAuthorizationFailed : ErrorCodes.TransactionalIdAuthorizationFailed,
-                ErrorMessage = null,
-            };
+            return NoCoordinator(key, keyType == GroupKey ? ErrorCodes.GroupAuthorizationFailed : ErrorCodes.TransactionalIdAuthorizationFailed, null);
         }
         if (keyType is not (GroupKey or TransactionKey))
         {
-            return new FindCoordinatorResponse.Coordinator
-            {
-                Key = key,
-                NodeId = -1,
-                Host = "",
-                Port = -1,
-                ErrorCode = ErrorCodes.InvalidRequest,
-                ErrorMessage = $"Unknown coordinator key type {keyType}.",
-            };
+            return NoCoordinator(key, ErrorCodes.InvalidRequest, $"Unknown coordinator key type {keyType}.");
         }
         // A group's coordinator leads its __consumer_offsets partition, a transactional id's its __transaction_state one.
         int nodeId = keyType == GroupKey ? cluster.CoordinatorFor(key) : transactions.CoordinatorNodeFor(key);
         if (nodeId < 0 || AdvertisedAddress.OfNode(cluster, nodeId, context, _options) is not var (host, port))
         {
-            return new FindCoordinatorResponse.Coordinator
-            {
-                Key = key, NodeId = -1, Host = "", Port = -1, ErrorCode = ErrorCodes.CoordinatorNotAvailable,
-                ErrorMessage = "The coordinator is being elected.",
-            };
+            return NoCoordinator(key, ErrorCodes.CoordinatorNotAvailable, "The coordinator is being elected.");
         }
         return new FindCoordinatorResponse.Coordinator { Key = key, NodeId = nodeId, Host = host, Port = port, ErrorMessage = null };
     }
