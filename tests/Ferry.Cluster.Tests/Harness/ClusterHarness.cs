@@ -117,11 +117,11 @@ public sealed class ClusterHarness : IAsyncDisposable
         return null;
     }
 
-    /// <summary>The metadata leader as the running nodes report it, once they agree; -1 if they do not.</summary>
-    public async Task<int> ControllerAsync()
+    /// <summary>The metadata leader as the running nodes (or <paramref name="nodes"/>) report it, once they agree; -1 if they do not.</summary>
+    public async Task<int> ControllerAsync(IEnumerable<ClusterNodeProcess>? nodes = null)
     {
         var ids = new HashSet<int>();
-        foreach (var node in Running)
+        foreach (var node in nodes ?? Running)
         {
             if (await StatusAsync(node) is not { } status) return -1;
             ids.Add(status["controllerId"]!.GetValue<int>());

@@ -34,13 +34,7 @@ public sealed class MetadataLeaderIsolationTests(ITestOutputHelper output)
         var isolated = Stopwatch.StartNew();
         int elected = -1;
         await cluster.WaitUntilAsync("the majority elects a new metadata leader", async () =>
-        {
-            var seen = new HashSet<int>();
-            foreach (var node in majority)
-                if (await ClusterHarness.StatusAsync(node) is { } status) seen.Add(status["controllerId"]!.GetValue<int>());
-            elected = seen.Count == 1 ? seen.Single() : -1;
-            return elected > 0 && elected != controller;
-        }, TimeSpan.FromSeconds(30));
+            (elected = await cluster.ControllerAsync(majority)) > 0 && elected != controller, TimeSpan.FromSeconds(30));
         output.WriteLine($"{fault}: node {controller} isolated; node {elected} elected after {isolated.ElapsedMilliseconds} ms");
 
         // Once the new leader has fenced the old one, new partitions are placed on the majority alone.
