@@ -13,6 +13,9 @@ namespace Ferry.Cluster.Replication;
 /// </summary>
 internal sealed partial class ReplicaFetcher : IAsyncDisposable
 {
+    /// <summary>How long a follower goes without a successful fetch before it warns (well inside the ISR lag bound).</summary>
+    private const long StallReportMs = 5_000;
+
     private readonly Partition _partition;
     private readonly int _localId;
     private readonly int _leaderId;
@@ -22,6 +25,9 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private long _lastProgressMs;
+    private ReplicaError _lastError;
+    private bool _stallReported;
 
     public ReplicaFetcher(Partition partition, int localId, int leaderId, int leaderEpoch, IReplicaTransport transport,
         ReplicationOptions options, ILogger logger)
@@ -33,6 +39,7 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
         _transport = transport;
         _options = options;
         _logger = logger;
+        _lastProgressMs = options.NowMs();
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
@@ -51,13 +58,19 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
                     truncated = await TruncateByEpochAsync(stop).ConfigureAwait(false);
                     if (!truncated)
                     {
+                        ReportIfStalled();
                         await Task.Delay(_options.FetchBackoff, stop).ConfigureAwait(false);
                         continue;
                     }
                 }
                 var outcome = await FetchOnceAsync(stop).ConfigureAwait(false);
-                if (outcome == FetchOutcome.Diverged) truncated = false;
-                else if (outcome == FetchOutcome.Failed) await Task.Delay(_options.FetchBackoff, stop).ConfigureAwait(false);
+                if (outcome == FetchOutcome.Progress) MadeProgress();
+                else if (outcome == FetchOutcome.Diverged) truncated = false;
+                else
+                {
+                    ReportIfStalled();
+                    await Task.Delay(_options.FetchBackoff, stop).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -84,7 +97,11 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
         if (localEpoch < 0) return true; // nothing here to diverge
         var answer = await _transport.EndOffsetForEpochAsync(_leaderId,
             new EpochEndRequest(_localId, _partition.Topic, _partition.Index, _leaderEpoch, localEpoch), stop).ConfigureAwait(false);
-        if (answer.Error != ReplicaError.None) return false;
+        if (answer.Error != ReplicaError.None)
+        {
+            _lastError = answer.Error;
+            return false;
+        }
         long logEnd = _partition.LogEndOffset;
         long target;
         if (answer.EndOffset < 0) target = _partition.LogStartOffset; // the leader knows none of our epochs
@@ -116,6 +133,7 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
             case ReplicaError.OffsetOutOfRange:
                 return FetchOutcome.Diverged;
             default:
+                _lastError = response.Error;
                 return FetchOutcome.Failed;
         }
         if (!response.Records.IsEmpty)
@@ -135,6 +153,26 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
         return FetchOutcome.Progress;
     }
 
+    /// <summary>
+    /// A follower that cannot fetch holds its leader's high watermark (and every acks=all write) back until it leaves
+    /// the ISR, replica.lag.time.max.ms later; a warning when it stalls says why, so that wait is explained in the log.
+    /// </summary>
+    private void ReportIfStalled()
+    {
+        long stalledMs = _options.NowMs() - _lastProgressMs;
+        if (_stallReported || stalledMs < StallReportMs) return;
+        _stallReported = true;
+        FetchStalled(_logger, _partition.Topic, _partition.Index, _leaderId, _leaderEpoch, stalledMs, _lastError);
+    }
+
+    private void MadeProgress()
+    {
+        _lastProgressMs = _options.NowMs();
+        if (!_stallReported) return;
+        _stallReported = false;
+        FetchResumed(_logger, _partition.Topic, _partition.Index, _leaderId, _leaderEpoch);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -147,6 +185,12 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
 
     [LoggerMessage(EventId = 7102, Level = LogLevel.Warning, Message = "Partition {Topic}-{Partition}: a batch from the leader was refused ({Error})")]
     private static partial void AppendFailed(ILogger logger, string topic, int partition, AppendError error);
+
+    [LoggerMessage(EventId = 7104, Level = LogLevel.Warning, Message = "Partition {Topic}-{Partition}: no fetch from leader {LeaderId} at epoch {LeaderEpoch} succeeded for {Milliseconds} ms (last error: {Error})")]
+    private static partial void FetchStalled(ILogger logger, string topic, int partition, int leaderId, int leaderEpoch, long milliseconds, ReplicaError error);
+
+    [LoggerMessage(EventId = 7105, Level = LogLevel.Information, Message = "Partition {Topic}-{Partition}: fetching from leader {LeaderId} at epoch {LeaderEpoch} again")]
+    private static partial void FetchResumed(ILogger logger, string topic, int partition, int leaderId, int leaderEpoch);
 
     [LoggerMessage(EventId = 7103, Level = LogLevel.Error, Message = "Partition {Topic}-{Partition}: the fetcher from leader {LeaderId} stopped")]
     private static partial void FetcherFailed(ILogger logger, Exception exception, string topic, int partition, int leaderId);

@@ -34,6 +34,9 @@ internal sealed class InMemoryCluster : IAsyncDisposable, IReplicaTransport
     }
 
     public ReplicationOptions Options { get; }
+
+    /// <summary>What the nodes' replica managers and fetchers logged.</summary>
+    public RecordingLoggerFactory Log { get; } = new();
     public List<Node> Nodes { get; } = [];
     public Node this[int id] => Nodes[id - 1];
 
@@ -132,7 +135,7 @@ internal sealed class InMemoryCluster : IAsyncDisposable, IReplicaTransport
             Id = id;
             Topics = TopicRegistry.Open(new BrokerOptions { DataDirectory = Path.Combine(cluster._root, $"node-{id}") }, NullLoggerFactory.Instance);
             Server = new ReplicaServer(Topics, cluster.Options);
-            Manager = new ReplicaManager(Topics, this, this, cluster, cluster.Options, NullLoggerFactory.Instance);
+            Manager = new ReplicaManager(Topics, this, this, cluster, cluster.Options, cluster.Log);
         }
 
         public int Id { get; }

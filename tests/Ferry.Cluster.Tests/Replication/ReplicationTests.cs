@@ -151,6 +151,30 @@ public sealed class ReplicationTests
     }
 
     [Fact]
+    public async Task StalledFollower_IsReportedOnce_AndItsReturnToo()
+    {
+        await using var cluster = new InMemoryCluster(3);
+        cluster.CreateTopic(Topic, leader: 1);
+        const string stalled = "Warning: Partition orders-0: no fetch from leader 1 at epoch 0 succeeded for";
+        const string resumed = "Information: Partition orders-0: fetching from leader 1 at epoch 0 again";
+        int Count(string prefix) => cluster.Log.Lines.Count(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        cluster.Isolate(3);
+        await Task.Delay(200); // failing fetches, but not yet for long
+        Assert.Equal(0, Count(stalled));
+
+        cluster.Advance(TimeSpan.FromSeconds(6));
+        await Eventually(() => Count(stalled) == 1, "follower 3 reports its stall");
+        Assert.Contains(cluster.Log.Lines, l => l.StartsWith(stalled, StringComparison.Ordinal) && l.EndsWith("(last error: Unreachable)", StringComparison.Ordinal));
+        cluster.Advance(TimeSpan.FromSeconds(6));
+        await Task.Delay(200); // more failures, more time: still one report per stall
+        Assert.Equal(1, Count(stalled));
+
+        cluster.Heal(3);
+        await Eventually(() => Count(resumed) == 1, "follower 3 reports that it fetches again");
+        Assert.Equal(1, Count(stalled));
+    }
+
+    [Fact]
     public async Task LeaderChange_KeepsWhatWasCommitted_AndIdempotentRetriesAreStillDuplicates()
     {
         await using var cluster = new InMemoryCluster(3);
