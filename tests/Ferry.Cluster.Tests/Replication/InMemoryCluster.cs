@@ -2,7 +2,9 @@ using Ferry.Broker;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Cluster.Replication;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Ferry.Cluster.Tests.Replication;
 
@@ -36,7 +38,7 @@ internal sealed class InMemoryCluster : IAsyncDisposable, IReplicaTransport
     public ReplicationOptions Options { get; }
 
     /// <summary>What the nodes' replica managers and fetchers logged.</summary>
-    public RecordingLoggerFactory Log { get; } = new();
+    public FakeLoggerProvider Log { get; } = new();
     public List<Node> Nodes { get; } = [];
     public Node this[int id] => Nodes[id - 1];
 
@@ -135,7 +137,7 @@ internal sealed class InMemoryCluster : IAsyncDisposable, IReplicaTransport
             Id = id;
             Topics = TopicRegistry.Open(new BrokerOptions { DataDirectory = Path.Combine(cluster._root, $"node-{id}") }, NullLoggerFactory.Instance);
             Server = new ReplicaServer(Topics, cluster.Options);
-            Manager = new ReplicaManager(Topics, this, this, cluster, cluster.Options, cluster.Log);
+            Manager = new ReplicaManager(Topics, this, this, cluster, cluster.Options, new LoggerFactory([cluster.Log]));
         }
 
         public int Id { get; }

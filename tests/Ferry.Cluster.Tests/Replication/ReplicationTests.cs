@@ -1,5 +1,6 @@
 using Ferry.Broker.Topics;
 using Ferry.Storage.Records;
+using Microsoft.Extensions.Logging;
 
 namespace Ferry.Cluster.Tests.Replication;
 
@@ -155,16 +156,18 @@ public sealed class ReplicationTests
     {
         await using var cluster = new InMemoryCluster(3);
         cluster.CreateTopic(Topic, leader: 1);
-        const string stalled = "Warning: Partition orders-0: no fetch from leader 1 at epoch 0 succeeded for";
-        const string resumed = "Information: Partition orders-0: fetching from leader 1 at epoch 0 again";
-        int Count(string prefix) => cluster.Log.Lines.Count(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        var stalled = (LogLevel.Warning, "Partition orders-0: no fetch from leader 1 at epoch 0 succeeded for");
+        var resumed = (LogLevel.Information, "Partition orders-0: fetching from leader 1 at epoch 0 again");
+        IEnumerable<string> Lines((LogLevel Level, string Prefix) line) => cluster.Log.Collector.GetSnapshot()
+            .Where(r => r.Level == line.Level && r.Message.StartsWith(line.Prefix, StringComparison.Ordinal)).Select(r => r.Message);
+        int Count((LogLevel, string) line) => Lines(line).Count();
         cluster.Isolate(3);
         await Task.Delay(200); // failing fetches, but not yet for long
         Assert.Equal(0, Count(stalled));
 
         cluster.Advance(TimeSpan.FromSeconds(6));
         await Eventually(() => Count(stalled) == 1, "follower 3 reports its stall");
-        Assert.Contains(cluster.Log.Lines, l => l.StartsWith(stalled, StringComparison.Ordinal) && l.EndsWith("(last error: Unreachable)", StringComparison.Ordinal));
+        Assert.EndsWith("(last error: Unreachable)", Lines(stalled).Single(), StringComparison.Ordinal);
         cluster.Advance(TimeSpan.FromSeconds(6));
         await Task.Delay(200); // more failures, more time: still one report per stall
         Assert.Equal(1, Count(stalled));
