@@ -14,6 +14,11 @@ namespace Ferry.Hosting;
 /// or an internal CLR error under a flood of ~800 connections with <c>ulimit -n 512</c>. So by default
 /// (<c>Security:MaxConnections</c> 0) the cap is three quarters of the descriptors still free when the first
 /// connection arrives (storage is open by then); the remaining quarter is for new segments, files and the runtime.
+/// Refusing after the accept is not enough on its own: under a flood on 2 busy cores Kestrel's accept loop outran
+/// the thread-pool work that closes refused sockets, and the process still reached the limit. So the listeners
+/// (<see cref="CappedConnectionListenerFactory"/>) also stop accepting while the sockets held — served, and refused
+/// but not yet closed — reach the cap plus a small margin for refusals; the kernel's backlog then holds the rest,
+/// as Kafka's acceptor does at max.connections.
 /// </remarks>
 internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger, TimeProvider? time = null)
 {
@@ -25,6 +30,8 @@ internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger
     private int _open;
     private long _refusedSinceLog;
     private long _lastLogTicks = long.MinValue;
+    private long _lastPauseLogTicks = long.MinValue;
+    private SemaphoreSlim? _sockets;
 
     /// <summary>The cap in force (0 until the first connection fixes it when it is derived from the open-file limit).</summary>
     public int Limit => Volatile.Read(ref _limit);
@@ -48,21 +55,60 @@ internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger
         }
     });
 
+    /// <summary>
+    /// Waits, before the next accept, until a socket slot is free; at once while no connection has fixed the cap yet.
+    /// False: no slot was taken (the cap is not fixed yet), so the socket accepted next takes one in
+    /// <see cref="SocketAccepted"/>.
+    /// </summary>
+    internal async ValueTask<bool> WaitForSocketSlotAsync(CancellationToken cancellationToken)
+    {
+        var sockets = Volatile.Read(ref _sockets);
+        if (sockets is null) return false;
+        if (sockets.Wait(0, CancellationToken.None)) return true;
+        Paused();
+        await sockets.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A socket accepted without a slot (before the cap was fixed): fixes the cap and takes a slot if one is free.</summary>
+    internal bool SocketAccepted()
+    {
+        FixLimit();
+        return Volatile.Read(ref _sockets)!.Wait(0);
+    }
+
+    /// <summary>A socket that held a slot is closed.</summary>
+    internal void SocketClosed() => Volatile.Read(ref _sockets)!.Release();
+
     internal bool TryEnter()
     {
-        int limit = Volatile.Read(ref _limit);
-        if (limit == 0)
-        {
-            lock (_lock)
-            {
-                if (_limit == 0) _limit = FromOpenFileLimit();
-                limit = _limit;
-            }
-        }
+        int limit = FixLimit();
         if (Interlocked.Increment(ref _open) <= limit) return true;
         Interlocked.Decrement(ref _open);
         Refused(limit);
         return false;
+    }
+
+    private int FixLimit()
+    {
+        int limit = Volatile.Read(ref _limit);
+        if (limit != 0 && Volatile.Read(ref _sockets) is not null) return limit;
+        lock (_lock)
+        {
+            if (_limit == 0) _limit = FromOpenFileLimit();
+            // Room for the served connections and an eighth more, refused and waiting to be closed.
+            _sockets ??= new SemaphoreSlim((int)Math.Min(int.MaxValue / 2, _limit + Math.Max(1L, _limit / 8)));
+            return _limit;
+        }
+    }
+
+    private void Paused()
+    {
+        long now = _time.GetTimestamp();
+        long last = Interlocked.Read(ref _lastPauseLogTicks);
+        if (last != long.MinValue && _time.GetElapsedTime(last, now) < LogInterval) return;
+        if (Interlocked.CompareExchange(ref _lastPauseLogTicks, now, last) != last) return;
+        AcceptPaused(logger(), Volatile.Read(ref _limit));
     }
 
     private void Refused(int limit)
@@ -100,4 +146,7 @@ internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused {Count} connections: {Limit} are open, the most this process takes (Security:MaxConnections; by default from the open-file limit)")]
     private static partial void TooManyConnections(ILogger logger, long count, int limit);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Not accepting connections for now: {Limit} are open and the refused ones are not closed yet; new ones wait in the listen backlog")]
+    private static partial void AcceptPaused(ILogger logger, int limit);
 }

@@ -6,6 +6,7 @@ using Ferry.Hosting.Tls;
 using Ferry.Kafka;
 using Ferry.Metrics;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
@@ -63,9 +64,16 @@ public static class FerryHost
             // Loaded before anything listens: a missing or broken certificate stops the start with one line.
             builder.Services.AddHostedService(sp => new TlsCertificateCheck(sp.GetRequiredService<TlsCertificates>()));
         }
+        // One cap on connections for the process, held both at the accept (the transport) and after it (the listeners).
+        builder.Services.AddSingleton(sp => new ConnectionCap(options.Security.MaxConnections,
+            () => sp.GetRequiredService<ILoggerFactory>().CreateLogger("Ferry.Hosting.ConnectionCap")));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IConnectionListenerFactory>(sp => new CappedConnectionListenerFactory(
+            new SocketTransportFactory(sp.GetRequiredService<IOptions<SocketTransportOptions>>(), sp.GetRequiredService<ILoggerFactory>()),
+            sp.GetRequiredService<ConnectionCap>())));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds), options.Security.MaxConnectionsPerAddress, options.Security.MaxConnections);
+            Listeners.Bind(kestrel, listeners, TimeSpan.FromSeconds(options.Tls.HandshakeTimeoutSeconds), kestrel.ApplicationServices.GetRequiredService<ConnectionCap>(),
+                options.Security.MaxConnectionsPerAddress);
             kestrel.AddServerHeader = false;
             // Protocol connections bound their own requests (Kafka: socket.request.max.bytes; AMQP: frame_max).
             // Kestrel's default 1 MiB read buffer would stall a larger request that is read whole.

@@ -26,7 +26,7 @@ internal static class Listeners
         ListenerAddress.ParseList(options.Amqp, "Listeners:Amqp", ListenerAddress.AmqpSchemes),
         ListenerAddress.ParseList(options.Http, "Listeners:Http", ListenerAddress.HttpSchemes));
 
-    public static void Bind(KestrelServerOptions kestrel, Set listeners, TimeSpan handshakeTimeout, int maxConnectionsPerAddress = 0, int maxConnections = 0)
+    public static void Bind(KestrelServerOptions kestrel, Set listeners, TimeSpan handshakeTimeout, ConnectionCap cap, int maxConnectionsPerAddress = 0)
     {
         // One limiter per kind of port, shared by its listeners; ahead of TLS, so refused sockets cost no handshake.
         ILogger? logger = null;
@@ -35,9 +35,7 @@ internal static class Listeners
         var httpLimit = Limiter("HTTP");
         var kafkaLimit = Limiter("Kafka");
         var amqpLimit = Limiter("AMQP");
-        // One cap for the process, first of all: a refused socket costs nothing more than its accept.
-        ILogger? capLogger = null;
-        var cap = new ConnectionCap(maxConnections, () => capLogger ??= kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Ferry.Hosting.ConnectionCap"));
+        // The process's cap first of all: a refused socket costs nothing more than its accept.
         foreach (var http in listeners.Http)
         {
             kestrel.Listen(http.EndPoint, listener =>
