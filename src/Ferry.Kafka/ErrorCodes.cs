@@ -36,6 +36,8 @@ public static class ErrorCodes
     public const short TopicAlreadyExists = 36;
     public const short InvalidPartitions = 37;
     public const short InvalidReplicationFactor = 38;
+    public const short InvalidReplicaAssignment = 39;
+    public const short NoReassignmentInProgress = 85;
     public const short InvalidRequest = 42;
     public const short UnsupportedForMessageFormat = 43;
     public const short OutOfOrderSequenceNumber = 45;

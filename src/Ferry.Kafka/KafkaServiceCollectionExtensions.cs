@@ -21,6 +21,8 @@ public static class KafkaServiceCollectionExtensions
         services.AddSingleton<IKafkaHandler, ApiVersionsHandler>();
         services.AddSingleton<IKafkaHandler, CreateAclsHandler>();
         services.AddSingleton<IKafkaHandler, CreatePartitionsHandler>();
+        services.AddSingleton<IKafkaHandler, AlterPartitionReassignmentsHandler>();
+        services.AddSingleton<IKafkaHandler, ListPartitionReassignmentsHandler>();
         services.AddSingleton<IKafkaHandler, CreateTopicsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteAclsHandler>();
         services.AddSingleton<IKafkaHandler, DeleteGroupsHandler>();

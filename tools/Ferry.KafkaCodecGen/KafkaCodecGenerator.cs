@@ -23,6 +23,7 @@ public static class KafkaCodecGenerator
         "SaslAuthenticate", "OffsetForLeaderEpoch", "DeleteRecords", "DescribeProducers", "DescribeUserScramCredentials",
         "AlterUserScramCredentials", "AddPartitionsToTxn", "AddOffsetsToTxn", "EndTxn", "TxnOffsetCommit",
         "DescribeTransactions", "ListTransactions", "DescribeAcls", "CreateAcls", "DeleteAcls", "WriteTxnMarkers",
+        "AlterPartitionReassignments", "ListPartitionReassignments",
     ];
 
     /// <summary>Schemas generated besides the APIs' requests and responses.</summary>

@@ -25,6 +25,13 @@ public interface IMetadataController
 
     /// <summary>A partition leader asks to change the ISR (KIP-497); refused when its epochs are stale.</summary>
     ValueTask<AlterPartitionResult> AlterPartitionAsync(AlterPartitionRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Moves a partition to <paramref name="targetReplicas"/> (KIP-455), or cancels its running reassignment when that
+    /// is null. Returns once the reassignment has begun: the new replicas catch up from the leader and the controller
+    /// completes it when they are all in sync.
+    /// </summary>
+    ValueTask<TopicResult> ReassignPartitionAsync(string topic, int partition, IReadOnlyList<int>? targetReplicas, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A topic to create.</summary>

@@ -95,6 +95,17 @@ public sealed class SingleNodeCluster : IClusterView, IMetadataController
         return new(new AlterPartitionResult(AlterPartitionError.None, state));
     }
 
+    /// <summary>A cluster of one has one place for every replica: moving a partition onto this node is already done.</summary>
+    public ValueTask<TopicResult> ReassignPartitionAsync(string topic, int partition, IReadOnlyList<int>? targetReplicas, CancellationToken cancellationToken = default)
+    {
+        if (GetPartition(topic, partition) is null)
+            return new(new TopicResult(TopicError.UnknownPartition, $"Partition {topic}-{partition} does not exist."));
+        if (targetReplicas is null) return new(new TopicResult(TopicError.NoReassignmentInProgress, $"No reassignment of {topic}-{partition} is in progress."));
+        if (targetReplicas is not [var only] || only != LocalNodeId)
+            return new(new TopicResult(TopicError.InvalidReplicaAssignment, $"This cluster has one broker, {LocalNodeId}: replicas [{string.Join(',', targetReplicas)}] cannot be placed."));
+        return new(TopicResult.Ok);
+    }
+
     private sealed class NoSubscription : IDisposable
     {
         public static readonly NoSubscription Instance = new();

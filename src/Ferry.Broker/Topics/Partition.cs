@@ -510,6 +510,22 @@ public sealed class Partition
         CompleteWaiters(0, PartitionAppendError.NotLeaderOrFollower);
     }
 
+    /// <summary>
+    /// The replica set changed under this leader at its epoch (a reassignment began or ended, KIP-455): replicas
+    /// new to it are tracked from now, those kept keep their progress, those gone no longer count.
+    /// </summary>
+    public void UpdateReplicas(int leaderEpoch, IReadOnlyList<int> replicas, long nowMs)
+    {
+        lock (_replicaLock)
+        {
+            var role = _role;
+            if (!role.IsLeader || role.LeaderEpoch != leaderEpoch) return;
+            var old = _followers;
+            _followers = replicas.Where(r => r != role.LocalId).Select(r => Array.Find(old, f => f.ReplicaId == r) ?? new FollowerState(r, nowMs)).ToArray();
+        }
+        MaybeAdvanceHighWatermark();
+    }
+
     /// <summary>The controller committed a new ISR (after this leader's AlterPartition, or an election).</summary>
     public void UpdateIsr(int leaderEpoch, int partitionEpoch, IReadOnlyList<int> isr)
     {

@@ -10,6 +10,12 @@ public enum TopicError
     InvalidPartitions,
     InvalidReplicationFactor,
     InvalidConfig,
+    /// <summary>A reassignment names no replicas, a replica twice, or a node that is not registered.</summary>
+    InvalidReplicaAssignment,
+    /// <summary>A reassignment was cancelled where none runs.</summary>
+    NoReassignmentInProgress,
+    /// <summary>The partition does not exist in a topic that does.</summary>
+    UnknownPartition,
 }
 
 public readonly record struct TopicResult(TopicError Error, string? Message = null)

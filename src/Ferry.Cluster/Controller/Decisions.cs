@@ -1,4 +1,5 @@
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Topics;
 
 namespace Ferry.Cluster.Controller;
 
@@ -100,6 +101,83 @@ public static class Decisions
         if (isr.Order().SequenceEqual(state.Isr.Order())) return new(AlterPartitionError.None, state);
         record = Change(request.Topic, request.Partition, state, state.Leader, isr);
         return new(AlterPartitionError.None, state with { Isr = isr, PartitionEpoch = state.PartitionEpoch + 1 });
+    }
+
+    /// <summary>
+    /// Starts moving a partition to <paramref name="target"/> (KIP-455), or cancels its running move when that is null:
+    /// the replicas become the target's followed by the original's that are not in it; those new to it are adding and
+    /// start fetching, those not in it are removing and go in <see cref="CompleteReassignments"/>. A new target
+    /// replaces a running one, measured from the original replicas. Cancelling goes back to the original replicas,
+    /// keeping only their members in the ISR and moving leadership to one of them if needed.
+    /// </summary>
+    public static TopicResult Reassign(MetadataImage image, string topic, int partition, IReadOnlyList<int>? target, out MetadataRecord? record)
+    {
+        record = null;
+        if (!image.Topics.TryGetValue(topic, out var t)) return new(TopicError.UnknownTopic, $"Topic '{topic}' does not exist.");
+        if ((uint)partition >= (uint)t.Partitions.Count) return new(TopicError.UnknownPartition, $"Partition {topic}-{partition} does not exist.");
+        var state = t.Partitions[partition];
+        var original = state.OriginalReplicas;
+        if (target is null)
+        {
+            if (!state.IsReassigning) return new(TopicError.NoReassignmentInProgress, $"No reassignment of {topic}-{partition} is in progress.");
+            record = Settle(topic, partition, state, original, image);
+            return record is null
+                ? new(TopicError.InvalidReplicaAssignment, $"No original replica of {topic}-{partition} is in sync and alive to lead; the reassignment goes on.")
+                : TopicResult.Ok;
+        }
+        if (target.Count == 0 || target.Distinct().Count() != target.Count)
+            return new(TopicError.InvalidReplicaAssignment, "The replicas must be distinct brokers, at least one.");
+        if (target.FirstOrDefault(r => !image.Nodes.ContainsKey(r)) is var unknown && !target.All(image.Nodes.ContainsKey))
+            return new(TopicError.InvalidReplicaAssignment, $"Broker {unknown} is not registered.");
+        if (target.SequenceEqual(original))
+        {
+            if (!state.IsReassigning) return TopicResult.Ok;
+            record = Settle(topic, partition, state, original, image);
+            return TopicResult.Ok;
+        }
+        var replicas = target.Concat(original.Where(r => !target.Contains(r))).ToList();
+        // A replica added by a move this one replaces, and in neither set, leaves at once: the ISR and the leader too.
+        var isr = state.Isr.Where(replicas.Contains).ToList();
+        int leader = replicas.Contains(state.Leader) ? state.Leader : FirstAlive(replicas, isr, image);
+        if (isr.Count == 0 || leader == PartitionState.NoLeader)
+            return new(TopicError.InvalidReplicaAssignment, $"No replica of {topic}-{partition} would be left in sync and alive to lead.");
+        record = Change(topic, partition, state, leader, isr);
+        record.Replicas = replicas;
+        record.AddingReplicas = [.. target.Where(r => !original.Contains(r))];
+        record.RemovingReplicas = [.. original.Where(r => !target.Contains(r))];
+        return TopicResult.Ok;
+    }
+
+    /// <summary>
+    /// Completes every reassignment whose target replicas are all in sync: the replicas become the target, the ISR
+    /// keeps only target members, and a leader being removed hands leadership to an in-sync target replica.
+    /// </summary>
+    public static List<MetadataRecord> CompleteReassignments(MetadataImage image)
+    {
+        var records = new List<MetadataRecord>();
+        foreach (var topic in image.Topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            for (int p = 0; p < topic.Partitions.Count; p++)
+            {
+                var state = topic.Partitions[p];
+                if (!state.IsReassigning || !state.TargetReplicas.All(state.Isr.Contains)) continue;
+                if (Settle(topic.Name, p, state, state.TargetReplicas, image) is { } record) records.Add(record);
+            }
+        }
+        return records;
+    }
+
+    /// <summary>The change that ends a reassignment on <paramref name="replicas"/>; null when none of them could lead.</summary>
+    private static MetadataRecord? Settle(string topic, int partition, PartitionState state, IReadOnlyList<int> replicas, MetadataImage image)
+    {
+        var isr = state.Isr.Where(replicas.Contains).ToList();
+        int leader = replicas.Contains(state.Leader) ? state.Leader : FirstAlive(replicas, isr, image);
+        if (isr.Count == 0 || leader == PartitionState.NoLeader) return null;
+        var record = Change(topic, partition, state, leader, isr);
+        record.Replicas = [.. replicas];
+        record.AddingReplicas = [];
+        record.RemovingReplicas = [];
+        return record;
     }
 
     private static int FirstAlive(IReadOnlyList<int> replicas, IReadOnlyList<int> isr, MetadataImage image)

@@ -84,13 +84,24 @@ public sealed class MetadataImage
                 {
                     Topics = With(state.Topics, name, topic with
                     {
-                        Partitions = Replace(topic.Partitions, record.Partition,
-                            topic.Partitions[record.Partition] with { Leader = record.Leader, LeaderEpoch = record.LeaderEpoch, Isr = isr, PartitionEpoch = record.PartitionEpoch }),
+                        Partitions = Replace(topic.Partitions, record.Partition, Changed(topic.Partitions[record.Partition], record, isr)),
                     }),
                 },
             MetadataRecordType.ProducerIds when record.ProducerIdEnd > state.ProducerIdEnd => state with { ProducerIdEnd = record.ProducerIdEnd },
             _ => null,
         };
+
+    private static PartitionState Changed(PartitionState state, MetadataRecord record, List<int> isr)
+    {
+        var changed = state with { Leader = record.Leader, LeaderEpoch = record.LeaderEpoch, Isr = isr, PartitionEpoch = record.PartitionEpoch };
+        if (record.Replicas is not { Count: > 0 } replicas) return changed;
+        return changed with
+        {
+            Replicas = replicas,
+            AddingReplicas = record.AddingReplicas is { Count: > 0 } adding ? adding : null,
+            RemovingReplicas = record.RemovingReplicas is { Count: > 0 } removing ? removing : null,
+        };
+    }
 
     public bool IsAlive(int nodeId) => _state.Nodes.TryGetValue(nodeId, out var node) && !node.Fenced;
 

@@ -48,6 +48,13 @@ public sealed class MetadataRecord
     public int LeaderEpoch { get; set; }
     public List<int>? Isr { get; set; }
     public int PartitionEpoch { get; set; }
+    /// <summary>
+    /// PartitionChange of a reassignment (KIP-455): the new replica set and the adding and removing replicas (empty:
+    /// none runs). Null: the replicas are unchanged.
+    /// </summary>
+    public List<int>? Replicas { get; set; }
+    public List<int>? AddingReplicas { get; set; }
+    public List<int>? RemovingReplicas { get; set; }
 
     public long ProducerIdEnd { get; set; }
 

@@ -15,6 +15,9 @@ public enum ControllerOperation
 
     /// <summary>A stopping node asks to be fenced first, so that its leaderships move before it goes (Kafka's ControlledShutdown).</summary>
     ControlledShutdown,
+
+    /// <summary>Moves a partition to <see cref="ControllerRequest.Replicas"/>, or cancels its move when they are null (KIP-455).</summary>
+    ReassignPartition,
 }
 
 /// <summary>A controller request a node forwards to the quorum leader (over the leader's admin HTTP listener).</summary>
@@ -34,6 +37,7 @@ public sealed class ControllerRequest
     public int LeaderEpoch { get; set; }
     public int PartitionEpoch { get; set; }
     public List<int>? NewIsr { get; set; }
+    public List<int>? Replicas { get; set; }
     public int NodeId { get; set; }
     public string? KafkaHost { get; set; }
     public int KafkaPort { get; set; }

@@ -250,6 +250,16 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         return new AlterPartitionResult((AlterPartitionError)reply.Error, reply.State);
     }
 
+    public async ValueTask<TopicResult> ReassignPartitionAsync(string topic, int partition, IReadOnlyList<int>? targetReplicas,
+        CancellationToken cancellationToken = default)
+    {
+        var reply = await ExecuteAsync(new ControllerRequest
+        {
+            Operation = ControllerOperation.ReassignPartition, Name = topic, Partition = partition, Replicas = targetReplicas?.ToList(),
+        }, cancellationToken).ConfigureAwait(false);
+        return new TopicResult((TopicError)reply.Error, reply.Message);
+    }
+
     /// <summary>
     /// Runs a request on the quorum leader (here, or forwarded) and waits until this node has applied the result,
     /// so that the caller sees its own change. Retries while no leader is known, up to <see cref="RequestDeadline"/>.
@@ -359,6 +369,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         ControllerOperation.AllocateProducerIds => DecideProducerIds(),
         ControllerOperation.AlterPartition => DecideAlterPartition(request),
         ControllerOperation.RegisterNode => DecideRegister(request),
+        ControllerOperation.ReassignPartition => DecideReassign(request),
         _ => (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = "Unknown controller operation." }, []),
     };
 
@@ -460,6 +471,12 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         var result = Decisions.AlterPartition(_image, new AlterPartitionRequest(request.Name ?? "", request.Partition, request.LeaderId,
             request.LeaderEpoch, request.PartitionEpoch, request.NewIsr ?? []), out var record);
         return (new ControllerReply { Error = (int)result.Error, State = result.State }, record is null ? [] : [record]);
+    }
+
+    private (ControllerReply, List<MetadataRecord>) DecideReassign(ControllerRequest request)
+    {
+        var result = Decisions.Reassign(_image, request.Name ?? "", request.Partition, request.Replicas, out var record);
+        return (Reply(result), record is null ? [] : [record]);
     }
 
     private (ControllerReply, List<MetadataRecord>) DecideRegister(ControllerRequest request)
@@ -569,11 +586,12 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             else NodeFenced(_logger, nodeId, now - since);
             records.Add(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId });
         }
-        if (records.Count == 0 && Decisions.Rebalance(_image).Count == 0) return;
+        if (records.Count == 0 && Decisions.CompleteReassignments(_image).Count == 0 && Decisions.Rebalance(_image).Count == 0) return;
         await _leaderLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
             foreach (var fence in records) await FenceAsync(fence.NodeId, token).ConfigureAwait(false);
+            if (Decisions.CompleteReassignments(_image) is { Count: > 0 } completed) await ProposeAsync(MetadataRecord.Of(completed), token).ConfigureAwait(false);
             if (Decisions.Rebalance(_image) is { Count: > 0 } changes) await ProposeAsync(MetadataRecord.Of(changes), token).ConfigureAwait(false);
         }
         finally
@@ -634,6 +652,8 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                 break;
             case MetadataRecordType.PartitionChange when name is not null && GetPartition(name, record.Partition) is { } state:
                 if (RoleOf(state) is { } role) Notify(new PartitionRoleChange(name, record.Partition, role, state));
+                // A reassignment that took this node off the partition: its fetcher stops.
+                else if (record.Replicas is not null) Notify(new PartitionRoleChange(name, record.Partition, PartitionRole.Removed, state));
                 break;
         }
     }

@@ -74,7 +74,10 @@ public sealed partial class ReplicaManager : IAsyncDisposable
                 StopFetcher(key);
                 partition.MinInsyncReplicas = MinInsync(topic!, state);
                 if (partition.IsLeader && partition.LeaderId == _view.LocalNodeId && partition.LeaderEpoch == state.LeaderEpoch)
+                {
+                    partition.UpdateReplicas(state.LeaderEpoch, state.Replicas, _options.NowMs());
                     partition.UpdateIsr(state.LeaderEpoch, state.PartitionEpoch, state.Isr);
+                }
                 else
                 {
                     partition.MakeLeader(_view.LocalNodeId, state.LeaderEpoch, state.PartitionEpoch, state.Replicas, state.Isr, _options.NowMs());
@@ -96,6 +99,16 @@ public sealed partial class ReplicaManager : IAsyncDisposable
                     BecameFollower(_logger, change.Topic, change.Partition, state.Leader, state.LeaderEpoch);
                 }
                 break;
+            case PartitionRole.Removed when partition is not null && change.State is { } state:
+                // Reassigned away: no longer a replica, so neither leads nor fetches (it answers NOT_LEADER_OR_FOLLOWER),
+                // and its data goes, as Kafka deletes the log of a removed replica. Emptied at offset 0, so that if it
+                // is added back it fetches everything again rather than claim offsets it no longer holds.
+                _led.TryRemove(key, out _);
+                StopFetcher(key);
+                partition.MakeFollower(_view.LocalNodeId, state.Leader, state.LeaderEpoch, state.PartitionEpoch);
+                partition.TruncateFullyAndStartAt(0);
+                ReplicaRemoved(_logger, change.Topic, change.Partition, state.Replicas);
+                break;
             default:
                 _led.TryRemove(key, out _);
                 StopFetcher(key);
@@ -103,12 +116,15 @@ public sealed partial class ReplicaManager : IAsyncDisposable
         }
     }
 
-    /// <summary>The topic's <c>min.insync.replicas</c>, else 2 with three or more replicas, else 1 (Kafka's advice).</summary>
+    /// <summary>
+    /// The topic's <c>min.insync.replicas</c>, else 2 with three or more replicas, else 1 (Kafka's advice); while a
+    /// reassignment runs, counted on the original replicas, so that replicas still catching up do not stop acks=all.
+    /// </summary>
     private static int MinInsync(Topic topic, PartitionState state) =>
         topic.Overrides.TryGetValue(TopicConfig.MinInsyncReplicas, out var value)
         && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int configured) && configured > 0
             ? configured
-            : state.Replicas.Count >= 3 ? 2 : 1;
+            : state.OriginalReplicas.Count >= 3 ? 2 : 1;
 
     private void StopFetcher((string, int) key)
     {
@@ -190,6 +206,9 @@ public sealed partial class ReplicaManager : IAsyncDisposable
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Information, Message = "Partition {Topic}-{Partition}: ISR {Before} -> {After}")]
     private static partial void IsrChanged(ILogger logger, string topic, int partition, IReadOnlyList<int> before, IReadOnlyList<int> after);
+
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Information, Message = "Partition {Topic}-{Partition}: this node is no longer a replica (replicas {Replicas})")]
+    private static partial void ReplicaRemoved(ILogger logger, string topic, int partition, IReadOnlyList<int> replicas);
 
     [LoggerMessage(EventId = 7004, Level = LogLevel.Debug, Message = "Partition {Topic}-{Partition}: ISR change refused ({Error})")]
     private static partial void IsrChangeRefused(ILogger logger, string topic, int partition, AlterPartitionError error);

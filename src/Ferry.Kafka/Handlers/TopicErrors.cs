@@ -23,6 +23,9 @@ internal static class TopicErrors
         TopicError.InvalidPartitions => ErrorCodes.InvalidPartitions,
         TopicError.InvalidReplicationFactor => ErrorCodes.InvalidReplicationFactor,
         TopicError.InvalidConfig => ErrorCodes.InvalidConfig,
+        TopicError.InvalidReplicaAssignment => ErrorCodes.InvalidReplicaAssignment,
+        TopicError.NoReassignmentInProgress => ErrorCodes.NoReassignmentInProgress,
+        TopicError.UnknownPartition => ErrorCodes.UnknownTopicOrPartition,
         _ => ErrorCodes.UnknownServerError,
     };
 

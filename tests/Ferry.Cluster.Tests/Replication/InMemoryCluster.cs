@@ -182,6 +182,8 @@ internal sealed class InMemoryCluster : IAsyncDisposable, IReplicaTransport
         public ValueTask<TopicResult> AlterConfigsAsync(string name, IReadOnlyList<(string Name, string? Value)> changes, bool replaceAll,
             bool validateOnly, CancellationToken cancellationToken = default) => throw new NotSupportedException();
         public ValueTask<ProducerIdBlock> AllocateProducerIdBlockAsync(CancellationToken cancellationToken = default) => throw new NotSupportedException();
+        public ValueTask<TopicResult> ReassignPartitionAsync(string topic, int partition, IReadOnlyList<int>? targetReplicas,
+            CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public async ValueTask DisposeAsync()
         {

@@ -171,6 +171,6 @@ public sealed class MessageBytesTests
         Assert.True(ApiKeys.TryGet(ApiKeys.Fetch, out ApiKeyInfo fetch));
         Assert.Equal(new ApiKeyInfo(1, "Fetch", 0, 17, 12, 12), fetch);
         Assert.False(ApiKeys.TryGet(4, out _));
-        Assert.Equal(41, ApiKeys.All.Count);
+        Assert.Equal(43, ApiKeys.All.Count);
     }
 }

@@ -52,6 +52,8 @@ public static class ApiKeys
     public const short CreatePartitions = 37;
     public const short DeleteGroups = 42;
     public const short IncrementalAlterConfigs = 44;
+    public const short AlterPartitionReassignments = 45;
+    public const short ListPartitionReassignments = 46;
     public const short OffsetDelete = 47;
     public const short DescribeUserScramCredentials = 50;
     public const short AlterUserScramCredentials = 51;
@@ -96,6 +98,8 @@ public static class ApiKeys
         new(37, "CreatePartitions", 0, 3, 2, 2),
         new(42, "DeleteGroups", 0, 2, 2, 2),
         new(44, "IncrementalAlterConfigs", 0, 1, 1, 1),
+        new(45, "AlterPartitionReassignments", 0, 0, 0, 0),
+        new(46, "ListPartitionReassignments", 0, 0, 0, 0),
         new(47, "OffsetDelete", 0, 0, -1, -1),
         new(50, "DescribeUserScramCredentials", 0, 0, 0, 0),
         new(51, "AlterUserScramCredentials", 0, 0, 0, 0),
@@ -143,13 +147,15 @@ public static class ApiKeys
             37 => 31,
             42 => 32,
             44 => 33,
-            47 => 34,
-            50 => 35,
-            51 => 36,
-            60 => 37,
-            61 => 38,
-            65 => 39,
-            66 => 40,
+            45 => 34,
+            46 => 35,
+            47 => 36,
+            50 => 37,
+            51 => 38,
+            60 => 39,
+            61 => 40,
+            65 => 41,
+            66 => 42,
             _ => -1,
         };
         info = index < 0 ? default : All[index];
