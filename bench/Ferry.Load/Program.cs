@@ -24,6 +24,7 @@ static int Usage()
                Ferry.Load SCENARIO --target HOST:PORT [--size BYTES] [--seconds S] [--rate MSG_PER_S] [--label NAME]
           kafka          one producer, one consumer, one partition   [--acks all|1]
           kafka-produce  N producers on N partitions, then read back  [--acks all|1] [--producers 3] [--client librdkafka|wire|txn]
+                         both Kafka scenarios: [--replication-factor 1] of the run's topic (-1: the cluster's default)
           amqp           one publisher, one consumer                  [--durable true|false]
                            true: durable queue, persistent messages, confirms (<= 1000 in flight), manual ack, prefetch 1000
                            false: transient queue and messages, no confirms, auto-ack
@@ -38,7 +39,7 @@ namespace Ferry.Load
 {
     internal sealed record LoadOptions(
         string Scenario, string Target, int Size, double Seconds, string Acks, int Rate, string Label,
-        bool Durable, int Producers, int InFlight, int Prefetch, string Client, string QueueType)
+        bool Durable, int Producers, int InFlight, int Prefetch, string Client, string QueueType, short ReplicationFactor)
     {
         /// <summary>Latency samples start after this warm-up (connections, metadata, first fetch, JIT): 1 s, or half of a shorter run.</summary>
         public long WarmupSequences => Rate <= 0 ? long.MaxValue : (long)(Rate * Math.Min(1.0, Seconds * 0.5));
@@ -75,7 +76,8 @@ namespace Ferry.Load
                 int.Parse(Arg("--in-flight", "1000"), CultureInfo.InvariantCulture),
                 int.Parse(Arg("--prefetch", "1000"), CultureInfo.InvariantCulture),
                 Arg("--client", "librdkafka"),
-                Arg("--queue-type", "classic"));
+                Arg("--queue-type", "classic"),
+                short.Parse(Arg("--replication-factor", "1"), CultureInfo.InvariantCulture));
         }
     }
 }

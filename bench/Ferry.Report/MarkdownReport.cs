@@ -17,7 +17,15 @@ internal static class MarkdownReport
         ("kafka produce 3x acks=1 wire", "Kafka produce only, 3 producers, acks=1 (wire producer: 1 MiB batches, 5 in flight)"),
     ];
 
-    public static readonly string[] SystemOrder = ["ferry", "rabbitmq", "nats"];
+    public static readonly string[] SystemOrder = ["ferry", "ferry-cluster", "rabbitmq", "nats"];
+
+    /// <summary>The Kafka scenarios run on one node and on the three-node cluster (RF 3), compared in one table.</summary>
+    public static readonly (string Scenario, string Label)[] Replicated =
+    [
+        ("kafka acks=all", "acks=all (fsync'd; on the cluster on 2 of 3 in-sync replicas)"),
+        ("kafka acks=1", "acks=1 (the leader's page cache)"),
+        ("kafka produce 3x acks=all", "produce only, 3 producers, acks=all"),
+    ];
 
     /// <summary>Ferry's scenario beside the peer's that does the same job.</summary>
     public static readonly (string Label, string FerryScenario, string Peer, string PeerScenario)[] Comparisons =
@@ -110,6 +118,27 @@ internal static class MarkdownReport
         }
         md.AppendLine();
 
+        if (data.Runs.Any(r => r.System == "ferry-cluster"))
+        {
+            md.AppendLine("## Replicated: three nodes against one");
+            md.AppendLine();
+            md.AppendLine("The cluster (`ferry-cluster`: three nodes on this machine, the topic on all three, min.insync.replicas 2) over the single node (`ferry`), same scenario, size and run. Throughput: 1 is no cost for replication; p99: 1 is no added latency. The three nodes share the machine's 2 cores and one disk with each other and the load generator.");
+            md.AppendLine();
+            md.AppendLine("| scenario | size | msg/s in | msg/s out | p99 @ 5,000 msg/s | p99.9 @ 5,000 msg/s | p99 @ 80% of own max | peak RSS |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var (scenario, label) in Replicated)
+            {
+                foreach (int size in data.Runs.Select(r => r.Size).Distinct().Order())
+                {
+                    var c = data.Runs.Where(r => r.System == "ferry-cluster" && r.Scenario == scenario && r.Size == size).ToList();
+                    var f = data.Runs.Where(r => r.System == "ferry" && r.Scenario == scenario && r.Size == size).ToList();
+                    if (c.Count == 0 || f.Count == 0) continue;
+                    md.AppendLine(inv, $"| {label} | {size} B | {Ratio(c, f, "max", r => r.InMsg)} | {Ratio(c, f, "max", r => r.OutMsg)} | {Ratio(c, f, "fixed", r => r.P99)} | {Ratio(c, f, "fixed", r => r.P999)} | {Ratio(c, f, "80pct", r => r.P99)} | {Ratio(c, f, null, r => r.PeakRssMB)} |");
+                }
+            }
+            md.AppendLine();
+        }
+
         md.AppendLine("## The issue's goals");
         md.AppendLine();
         md.AppendLine("| goal | measured | met |");
@@ -163,6 +192,16 @@ internal static class MarkdownReport
                 kp is null || disk is null ? "not measured" : string.Create(inv, $"{kp:N1} of {disk:N1} MB/s = {kp / disk:P0}{syncedNote}"),
                 kp is null || disk is null ? null : kp >= 0.5 * disk);
         }
+        var ca = Median("ferry-cluster", "kafka acks=all", 1024, "max", r => r.InMsg);
+        var sa = Median("ferry", "kafka acks=all", 1024, "max", r => r.InMsg);
+        yield return ("Replicated, Kafka acks=all 1 KiB, 3 nodes RF 3: ≥ 60% of one node's msg/s",
+            ca is null || sa is null ? "not measured" : string.Create(inv, $"{ca:N0} vs {sa:N0} msg/s = {ca / sa:P0}"),
+            ca is null || sa is null ? null : ca >= 0.6 * sa);
+        var cp = Median("ferry-cluster", "kafka acks=all", 1024, "fixed", r => r.P99);
+        var sp = Median("ferry", "kafka acks=all", 1024, "fixed", r => r.P99);
+        yield return ("Replicated, Kafka acks=all 1 KiB, p99 at 5,000 msg/s: ≤ 2× one node's",
+            cp is null || sp is null ? "not measured" : string.Create(inv, $"{cp:N0} vs {sp:N0} µs = {cp / sp:N2}×"),
+            cp is null || sp is null ? null : cp <= 2 * sp);
         var ferry = data.Systems.FirstOrDefault(s => s.System == "ferry");
         var rabbit = data.Systems.FirstOrDefault(s => s.System == "rabbitmq");
         yield return ("Start to serving < 300 ms",

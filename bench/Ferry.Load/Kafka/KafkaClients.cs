@@ -43,7 +43,7 @@ internal static class KafkaClients
     public static async Task CreateTopicAsync(LoadOptions options, string topic, int partitions)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = options.Target }).Build();
-        await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 1 }]);
+        await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = options.ReplicationFactor }]);
     }
 
     /// <summary>
