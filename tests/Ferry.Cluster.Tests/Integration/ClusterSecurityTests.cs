@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Ferry.Broker.Security;
+using Ferry.Cluster.Tests.Harness;
+using Ferry.Kafka;
+using Ferry.Kafka.Protocol.Messages;
+using Ferry.Kafka.Tests.Integration;
+using Ferry.Peers;
+using Ferry.Tests;
+
+namespace Ferry.Cluster.Tests.Integration;
+
+/// <summary>
+/// A cluster whose Kafka listeners are SASL_SSL only: the nodes replicate over them as the cluster's peer principal
+/// (SCRAM-SHA-512 with keys derived from the cluster secret), real clients produce and consume as a real user, and
+/// an ordinary user cannot use the inter-broker APIs.
+/// </summary>
+public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster secured) : IClassFixture<ClusterSecurityTests.SecuredCluster>
+{
+    private const string User = "alice";
+    private const string Password = "alice-password";
+    /// <summary>The inter-broker requests name a topic that does not exist: a served one must not disturb a real partition's replicas.</summary>
+    private const string NoTopic = "no-such-topic";
+    private readonly TestCertificates _certificates = secured.Certificates;
+    private readonly ClusterHarness _cluster = secured.Cluster;
+
+    /// <summary>One SASL_SSL cluster for the tests that only read or add topics of their own; TLS certificate and a user on every node.</summary>
+    public sealed class SecuredCluster : IAsyncLifetime
+    {
+        internal TestCertificates Certificates { get; } = TestCertificates.Create();
+        public ClusterHarness Cluster { get; private set; } = null!;
+
+        public Dictionary<string, string> Settings => new()
+        {
+            ["FERRY_TLS__CERTIFICATEFILE"] = Certificates.ServerCertificateFile,
+            ["FERRY_TLS__KEYFILE"] = Certificates.ServerKeyFile,
+            ["FERRY_USERS__0__NAME"] = User,
+            ["FERRY_USERS__0__PASSWORD"] = Password,
+            ["FERRY_USERS__0__TAGS__0"] = "monitoring", // to read the admin API as the harness does; no Kafka rights
+        };
+
+        public async ValueTask InitializeAsync()
+        {
+            Librdkafka.EnsureLoaded();
+            Cluster = await ClusterHarness.StartAsync(environment: Settings, kafkaScheme: "SASL_SSL", adminLogin: (User, Password));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Cluster.DisposeAsync();
+            Certificates.Dispose();
+        }
+    }
+
+    private void UseSaslSsl(ClientConfig config)
+    {
+        config.BootstrapServers = _cluster.BootstrapServers;
+        config.SecurityProtocol = SecurityProtocol.SaslSsl;
+        config.SslCaLocation = _certificates.CaFile;
+        config.SaslMechanism = SaslMechanism.ScramSha512;
+        config.SaslUsername = User;
+        config.SaslPassword = Password;
+    }
+
+    [Fact]
+    public async Task SaslSslCluster_Replicates_AcksAllProduceAndConsume()
+    {
+        const string topic = "secured";
+        var adminConfig = new AdminClientConfig();
+        UseSaslSsl(adminConfig);
+        using (var admin = new AdminClientBuilder(adminConfig).Build())
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 3 }]);
+        // All three replicas in sync: the followers fetched from the leader over its SASL_SSL listener.
+        await Clients.FullIsrAsync(_cluster, topic);
+
+        var producerConfig = new ProducerConfig { Acks = Acks.All, LingerMs = 0, MessageTimeoutMs = 30_000 };
+        UseSaslSsl(producerConfig);
+        using (var producer = new ProducerBuilder<Null, string>(producerConfig).Build())
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                var delivered = await producer.ProduceAsync(topic, new Message<Null, string> { Value = "m" + i.ToString(CultureInfo.InvariantCulture) });
+                Assert.Equal(PersistenceStatus.Persisted, delivered.Status);
+            }
+        }
+        // acks=all was answered after the ISR had the records; the ISR is still all three.
+        await Clients.FullIsrAsync(_cluster, topic);
+
+        var consumerConfig = new ConsumerConfig { GroupId = "secured-readers", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false };
+        UseSaslSsl(consumerConfig);
+        using var consumer = new ConsumerBuilder<Null, string>(consumerConfig).Build();
+        consumer.Subscribe(topic);
+        var values = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (values.Count < 20 && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromSeconds(1)) is { Message: { } message }) values.Add(message.Value);
+        }
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "m" + i.ToString(CultureInfo.InvariantCulture)), values);
+    }
+
+    [Fact]
+    public async Task OrdinaryUser_ReplicaFetchAndTxnMarkers_AreClusterAuthorizationFailed()
+    {
+        using var client = await RawKafkaClient.ConnectTlsAsync(_cluster.Nodes[0].KafkaPort, _certificates.IsTrusted);
+        await client.SendAsync<SaslHandshakeResponse>(ApiKeys.SaslHandshake, 1, new SaslHandshakeRequest { Mechanism = "PLAIN" });
+        var auth = await client.SendAsync<SaslAuthenticateResponse>(ApiKeys.SaslAuthenticate, 2,
+            new SaslAuthenticateRequest { AuthBytes = Encoding.UTF8.GetBytes($"\0{User}\0{Password}") });
+        Assert.Equal(ErrorCodes.None, auth.ErrorCode);
+
+        var fetch = await client.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, ReplicaFetch(NoTopic));
+        Assert.Equal(ErrorCodes.ClusterAuthorizationFailed, fetch.ErrorCode);
+        Assert.All(fetch.Responses.SelectMany(t => t.Partitions), p => Assert.Equal(ErrorCodes.ClusterAuthorizationFailed, p.ErrorCode));
+
+        var epoch = await client.SendAsync<OffsetForLeaderEpochResponse>(ApiKeys.OffsetForLeaderEpoch, 4, new OffsetForLeaderEpochRequest
+        {
+            ReplicaId = 2,
+            Topics = [new() { Topic = NoTopic, Partitions = [new() { Partition = 0, CurrentLeaderEpoch = -1, LeaderEpoch = 0 }] }],
+        });
+        Assert.Equal(ErrorCodes.ClusterAuthorizationFailed, epoch.Topics.Single().Partitions.Single().ErrorCode);
+
+        var markers = await client.SendAsync<WriteTxnMarkersResponse>(ApiKeys.WriteTxnMarkers, 1, new WriteTxnMarkersRequest
+        {
+            Markers = [new() { ProducerId = 1, ProducerEpoch = 0, TransactionResult = true, CoordinatorEpoch = 0,
+                Topics = [new() { Name = NoTopic, PartitionIndexes = [0] }] }],
+        });
+        Assert.Equal(ErrorCodes.ClusterAuthorizationFailed, markers.Markers.Single().Topics.Single().Partitions.Single().ErrorCode);
+    }
+
+    [Fact]
+    public async Task PeerPrincipal_OnlyWithTheClusterSecret_MayFetchAsAReplica()
+    {
+        // Derived from another secret: refused at SASL, as a node started with a wrong secret is.
+        using (var impostor = await RawKafkaClient.ConnectTlsAsync(_cluster.Nodes[0].KafkaPort, _certificates.IsTrusted))
+            Assert.Equal(ErrorCodes.SaslAuthenticationFailed, await ScramAsPeerAsync(impostor, PeerPrincipal.FromSecret("not-the-secret")));
+        // The reserved name is not a user: PLAIN does not know it at all.
+        using (var plain = await RawKafkaClient.ConnectTlsAsync(_cluster.Nodes[0].KafkaPort, _certificates.IsTrusted))
+        {
+            await plain.SendAsync<SaslHandshakeResponse>(ApiKeys.SaslHandshake, 1, new SaslHandshakeRequest { Mechanism = "PLAIN" });
+            var refused = await plain.SendAsync<SaslAuthenticateResponse>(ApiKeys.SaslAuthenticate, 2,
+                new SaslAuthenticateRequest { AuthBytes = Encoding.UTF8.GetBytes($"\0{PeerPrincipal.UserName}\0anything") });
+            Assert.Equal(ErrorCodes.SaslAuthenticationFailed, refused.ErrorCode);
+        }
+
+        // With the cluster's secret the same exchange succeeds, and a replica fetch is served.
+        using var peer = await RawKafkaClient.ConnectTlsAsync(_cluster.Nodes[0].KafkaPort, _certificates.IsTrusted);
+        Assert.Equal(ErrorCodes.None, await ScramAsPeerAsync(peer, PeerPrincipal.FromSecret(_cluster.Secret)));
+        var fetch = await peer.SendAsync<FetchResponse>(ApiKeys.Fetch, 12, ReplicaFetch(NoTopic));
+        Assert.Equal(ErrorCodes.None, fetch.ErrorCode);
+        Assert.DoesNotContain(fetch.Responses.SelectMany(t => t.Partitions), p => p.ErrorCode == ErrorCodes.ClusterAuthorizationFailed);
+    }
+
+    [Fact]
+    public async Task NodeWithAWrongSecret_CannotJoin()
+    {
+        await using var cluster = await ClusterHarness.StartAsync(environment: secured.Settings, running: 2, kafkaScheme: "SASL_SSL", adminLogin: (User, Password));
+        var outsider = cluster.Node(3);
+        outsider.Secret = "not-the-secret";
+        // It starts and serves on its own, but its quorum links fail TLS (the certificate tag is made with the
+        // secret): the others never list it, and it never learns the cluster's topics nor holds a replica of them.
+        await outsider.StartAsync();
+        var adminConfig = new AdminClientConfig();
+        UseSaslSsl(adminConfig);
+        adminConfig.BootstrapServers = string.Join(',', cluster.Nodes.Take(2).Select(n => n.BootstrapServers));
+        using (var admin = new AdminClientBuilder(adminConfig).Build())
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = "members-only", NumPartitions = 1, ReplicationFactor = 2 }]);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var node in cluster.Nodes.Take(2))
+            {
+                var status = await ClusterHarness.StatusAsync(node);
+                Assert.NotNull(status);
+                Assert.DoesNotContain(status["nodes"]!.AsArray(), n => n!["id"]!.GetValue<int>() == 3 && n["alive"]!.GetValue<bool>());
+            }
+            Assert.NotNull(await ClusterHarness.StatusAsync(outsider));
+            Assert.Null(await ClusterHarness.PartitionAsync(outsider, "members-only"));
+            await Task.Delay(500);
+        }
+        Assert.NotNull(await ClusterHarness.PartitionAsync(cluster.Node(1), "members-only"));
+    }
+
+    private static FetchRequest ReplicaFetch(string topic) => new()
+    {
+        ReplicaId = 2,
+        MaxWaitMs = 0,
+        MinBytes = 1,
+        MaxBytes = 1 << 20,
+        SessionEpoch = -1,
+        Topics = [new() { Topic = topic, Partitions = [new() { Partition = 0, CurrentLeaderEpoch = -1, FetchOffset = 0, PartitionMaxBytes = 1 << 20 }] }],
+    };
+
+    /// <summary>SCRAM-SHA-512 as the peer principal with <paramref name="principal"/>'s password; the final error code.</summary>
+    private static async Task<short> ScramAsPeerAsync(RawKafkaClient client, PeerPrincipal principal)
+    {
+        await client.SendAsync<SaslHandshakeResponse>(ApiKeys.SaslHandshake, 1, new SaslHandshakeRequest { Mechanism = "SCRAM-SHA-512" });
+        var scram = new ScramClient(PeerPrincipal.Mechanism, PeerPrincipal.UserName, Encoding.ASCII.GetString(principal.Password));
+        var first = await client.SendAsync<SaslAuthenticateResponse>(ApiKeys.SaslAuthenticate, 2, new SaslAuthenticateRequest { AuthBytes = scram.ClientFirst() });
+        if (first.ErrorCode != ErrorCodes.None) return first.ErrorCode;
+        var final = await client.SendAsync<SaslAuthenticateResponse>(ApiKeys.SaslAuthenticate, 2,
+            new SaslAuthenticateRequest { AuthBytes = scram.ClientFinal(first.AuthBytes)! });
+        if (final.ErrorCode == ErrorCodes.None) Assert.True(scram.ServerFinalIsValid(final.AuthBytes), "the node's SCRAM signature is wrong");
+        return final.ErrorCode;
+    }
+}
