@@ -21,6 +21,8 @@ public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster sec
 {
     private const string User = "alice";
     private const string Password = "alice-password";
+    private const string Administrator = "root";
+    private const string AdministratorPassword = "root-password";
     /// <summary>The inter-broker requests name a topic that does not exist: a served one must not disturb a real partition's replicas.</summary>
     private const string NoTopic = "no-such-topic";
     private readonly TestCertificates _certificates = secured.Certificates;
@@ -39,6 +41,9 @@ public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster sec
             ["FERRY_USERS__0__NAME"] = User,
             ["FERRY_USERS__0__PASSWORD"] = Password,
             ["FERRY_USERS__0__TAGS__0"] = "monitoring", // to read the admin API as the harness does; no Kafka rights
+            ["FERRY_USERS__1__NAME"] = Administrator,
+            ["FERRY_USERS__1__PASSWORD"] = AdministratorPassword,
+            ["FERRY_USERS__1__TAGS__0"] = "administrator",
         };
 
         public async ValueTask InitializeAsync()
@@ -180,6 +185,42 @@ public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster sec
             await Task.Delay(500);
         }
         Assert.NotNull(await ClusterHarness.PartitionAsync(cluster.Node(1), "members-only"));
+    }
+
+    [Fact]
+    public async Task PeerPrincipal_IsNotAUser_OfTheAdminApiOrAmqp()
+    {
+        var node = _cluster.Nodes[0];
+        string peerPassword = Encoding.ASCII.GetString(PeerPrincipal.FromSecret(_cluster.Secret).Password);
+        using var http = new HttpClient { BaseAddress = new Uri(node.Http) };
+        HttpRequestMessage As(HttpMethod method, string path, string user, string password, string? json = null)
+        {
+            var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + password)));
+            if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+            return request;
+        }
+
+        using (var list = await http.SendAsync(As(HttpMethod.Get, "/api/users", Administrator, AdministratorPassword)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, list.StatusCode);
+            string users = await list.Content.ReadAsStringAsync();
+            Assert.Contains(User, users, StringComparison.Ordinal);
+            Assert.DoesNotContain(PeerPrincipal.UserName, users, StringComparison.Ordinal);
+        }
+        using (var create = await http.SendAsync(As(HttpMethod.Put, "/api/users/" + PeerPrincipal.UserName, Administrator, AdministratorPassword,
+            """{"password": "chosen", "tags": "administrator"}""")))
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, create.StatusCode);
+        using (var delete = await http.SendAsync(As(HttpMethod.Delete, "/api/users/" + PeerPrincipal.UserName, Administrator, AdministratorPassword)))
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, delete.StatusCode);
+        // The secret-derived password opens nothing but the Kafka peer links.
+        using (var login = await http.SendAsync(As(HttpMethod.Get, "/api/cluster", PeerPrincipal.UserName, peerPassword)))
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, login.StatusCode);
+        var amqp = new RabbitMQ.Client.ConnectionFactory
+        {
+            HostName = "127.0.0.1", Port = node.AmqpPort, UserName = PeerPrincipal.UserName, Password = peerPassword, AutomaticRecoveryEnabled = false,
+        };
+        await Assert.ThrowsAnyAsync<RabbitMQ.Client.Exceptions.BrokerUnreachableException>(() => amqp.CreateConnectionAsync());
     }
 
     private static FetchRequest ReplicaFetch(string topic) => new()
