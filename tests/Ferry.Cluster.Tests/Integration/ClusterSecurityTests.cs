@@ -69,14 +69,35 @@ public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster sec
         config.SaslPassword = Password;
     }
 
+    private async Task CreateTopicAsync(string topic, int partitions)
+    {
+        var adminConfig = new AdminClientConfig();
+        UseSaslSsl(adminConfig);
+        using var admin = new AdminClientBuilder(adminConfig).Build();
+        await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = partitions, ReplicationFactor = 3 }]);
+    }
+
+    /// <summary>Reads the topic from the start in a new group until <paramref name="count"/> values arrived or a minute passed.</summary>
+    private List<string> Consume(string topic, string group, int count, IsolationLevel isolation)
+    {
+        var consumerConfig = new ConsumerConfig { GroupId = group, AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false, IsolationLevel = isolation };
+        UseSaslSsl(consumerConfig);
+        using var consumer = new ConsumerBuilder<Null, string>(consumerConfig).Build();
+        consumer.Subscribe(topic);
+        var values = new List<string>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (values.Count < count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromSeconds(1)) is { Message: { } message }) values.Add(message.Value);
+        }
+        return values;
+    }
+
     [Fact]
     public async Task SaslSslCluster_Replicates_AcksAllProduceAndConsume()
     {
         const string topic = "secured";
-        var adminConfig = new AdminClientConfig();
-        UseSaslSsl(adminConfig);
-        using (var admin = new AdminClientBuilder(adminConfig).Build())
-            await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 3 }]);
+        await CreateTopicAsync(topic, 1);
         // All three replicas in sync: the followers fetched from the leader over its SASL_SSL listener.
         await Clients.FullIsrAsync(_cluster, topic);
 
@@ -93,17 +114,42 @@ public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster sec
         // acks=all was answered after the ISR had the records; the ISR is still all three.
         await Clients.FullIsrAsync(_cluster, topic);
 
-        var consumerConfig = new ConsumerConfig { GroupId = "secured-readers", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false };
-        UseSaslSsl(consumerConfig);
-        using var consumer = new ConsumerBuilder<Null, string>(consumerConfig).Build();
-        consumer.Subscribe(topic);
-        var values = new List<string>();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (values.Count < 20 && DateTime.UtcNow < deadline)
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "m" + i.ToString(CultureInfo.InvariantCulture)),
+            Consume(topic, "secured-readers", 20, IsolationLevel.ReadUncommitted));
+    }
+
+    [Fact]
+    public async Task SaslSslCluster_CommitsATransactionAcrossLeadersOnEveryNode()
+    {
+        // Three partitions whose leaders are spread over the nodes: the coordinator's markers go to the other nodes'
+        // SASL_SSL listeners as the peer principal, and read_committed sees the records only once they are written.
+        const string topic = "secured-txn";
+        await CreateTopicAsync(topic, 3);
+        var leaders = new HashSet<int>();
+        await _cluster.WaitUntilAsync($"{topic} has three leaders with full ISRs", async () =>
         {
-            if (consumer.Consume(TimeSpan.FromSeconds(1)) is { Message: { } message }) values.Add(message.Value);
+            leaders.Clear();
+            for (int partition = 0; partition < 3; partition++)
+            {
+                if (await ClusterHarness.PartitionAsync(_cluster.Nodes[0], topic, partition) is not { Leader: > 0, Isr.Length: 3 } p) return false;
+                leaders.Add(p.Leader);
+            }
+            return true;
+        });
+        Assert.True(leaders.Count > 1, "the partitions' leaders are all on one node, so no marker would cross a link");
+
+        var producerConfig = new ProducerConfig { TransactionalId = "secured-transfer", LingerMs = 0, MessageTimeoutMs = 30_000 };
+        UseSaslSsl(producerConfig);
+        using (var producer = new ProducerBuilder<Null, string>(producerConfig).Build())
+        {
+            producer.InitTransactions(TimeSpan.FromSeconds(60));
+            producer.BeginTransaction();
+            for (int partition = 0; partition < 3; partition++)
+                await producer.ProduceAsync(new TopicPartition(topic, partition), new Message<Null, string> { Value = "t" + partition.ToString(CultureInfo.InvariantCulture) });
+            producer.CommitTransaction(TimeSpan.FromSeconds(60));
         }
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => "m" + i.ToString(CultureInfo.InvariantCulture)), values);
+
+        Assert.Equal(["t0", "t1", "t2"], Consume(topic, "secured-txn-readers", 3, IsolationLevel.ReadCommitted).Order(StringComparer.Ordinal));
     }
 
     [Fact]
