@@ -68,7 +68,9 @@ internal static class ClusterServices
         // The Kafka links between nodes authenticate as the cluster's peer principal, derived from the same secret.
         var peer = PeerPrincipal.FromSecret(secret);
         services.AddSingleton(peer);
-        services.AddSingleton(sp => new PeerCredentials(peer, sp.GetService<TlsCertificates>() is { } tls ? tls.IsTrustedPeer : null));
+        services.AddSingleton(sp => sp.GetService<TlsCertificates>() is { } tls
+            ? new PeerCredentials(peer, tls.IsTrustedPeer, () => tls.Certificate)
+            : new PeerCredentials(peer, null, null));
         services.AddSingleton(sp => new RaftClusterController(clusterOptions, sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
         services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());

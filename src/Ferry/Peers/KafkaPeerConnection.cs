@@ -14,7 +14,8 @@ namespace Ferry.Peers;
 
 /// <summary>
 /// One connection from this node to a peer's Kafka listener, one request at a time on it (replica fetches, transaction
-/// markers). Connects on first use, as the <see cref="PeerLink"/> says: TLS on an SSL listener, and SASL
+/// markers). Connects on first use, as the <see cref="PeerLink"/> says: TLS on an SSL listener (this node's certificate
+/// as the client's, when it asks for one), and SASL
 /// SCRAM-SHA-512 as the cluster's <see cref="PeerPrincipal"/> on a SASL listener, so the peer lets it use the
 /// inter-broker APIs. Any failure closes it, and the next request connects again.
 /// </summary>
@@ -64,9 +65,12 @@ internal sealed class KafkaPeerConnection(string clientId, PeerCredentials? cred
             stream = tls;
             try
             {
+                var own = credentials?.ClientCertificate?.Invoke();
                 await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
                 {
                     TargetHost = link.Host,
+                    // Presented whenever the listener asks: an SSL listener with --tls-client-ca requires one.
+                    LocalCertificateSelectionCallback = own is null ? null : (_, _, _, _, _) => own,
                     EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                     RemoteCertificateValidationCallback = (_, certificate, _, errors) =>

@@ -269,6 +269,36 @@ public sealed class ClusterSecurityTests(ClusterSecurityTests.SecuredCluster sec
         await Assert.ThrowsAnyAsync<RabbitMQ.Client.Exceptions.BrokerUnreachableException>(() => amqp.CreateConnectionAsync());
     }
 
+    [Fact]
+    public async Task SslClusterRequiringClientCertificates_Replicates()
+    {
+        // SSL with --tls-client-ca: every connection must present a certificate the CA issued, the nodes' own links
+        // too (each presents its server certificate, which the same CA issued).
+        var settings = new Dictionary<string, string>
+        {
+            ["FERRY_TLS__CERTIFICATEFILE"] = _certificates.ServerCertificateFile,
+            ["FERRY_TLS__KEYFILE"] = _certificates.ServerKeyFile,
+            ["FERRY_TLS__CLIENTCAFILE"] = _certificates.CaFile,
+        };
+        await using var cluster = await ClusterHarness.StartAsync(environment: settings, kafkaScheme: "SSL");
+        const string topic = "certified";
+        using (var admin = new AdminClientBuilder(ClientCertificateConfig(new AdminClientConfig(), cluster)).Build())
+            await admin.CreateTopicsAsync([new TopicSpecification { Name = topic, NumPartitions = 1, ReplicationFactor = 3 }]);
+        using (var producer = new ProducerBuilder<Null, string>(ClientCertificateConfig(new ProducerConfig { Acks = Acks.All, MessageTimeoutMs = 30_000 }, cluster)).Build())
+            Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync(topic, new Message<Null, string> { Value = "v" })).Status);
+        await Clients.FullIsrAsync(cluster, topic);
+    }
+
+    private T ClientCertificateConfig<T>(T config, ClusterHarness cluster) where T : ClientConfig
+    {
+        config.BootstrapServers = cluster.BootstrapServers;
+        config.SecurityProtocol = SecurityProtocol.Ssl;
+        config.SslCaLocation = _certificates.CaFile;
+        config.SslCertificateLocation = _certificates.ClientCertificateFile;
+        config.SslKeyLocation = _certificates.ClientKeyFile;
+        return config;
+    }
+
     private static FetchRequest ReplicaFetch(string topic) => new()
     {
         ReplicaId = 2,
