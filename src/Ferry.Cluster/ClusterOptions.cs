@@ -46,6 +46,8 @@ public sealed class ClusterOptions
     public required string Directory { get; init; }
     public required string KafkaHost { get; init; }
     public required int KafkaPort { get; init; }
+    /// <summary>That Kafka listener's security protocol (Kafka's name), registered so that peers know how to speak to it.</summary>
+    public string KafkaSecurityProtocol { get; init; } = Broker.Cluster.ClusterNode.Plaintext;
     /// <summary>This node's admin HTTP address, where peers forward controller requests (<c>http://HOST:PORT</c>).</summary>
     public required string HttpEndPoint { get; init; }
     /// <summary>A node the quorum leader cannot reach for this long is fenced and loses its leaderships.</summary>

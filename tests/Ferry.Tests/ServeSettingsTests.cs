@@ -58,6 +58,7 @@ public sealed class ServeSettingsTests
     [InlineData("file", """{ "Kafka": { "DefaultPartitions": 0 } }""", "", "Kafka:DefaultPartitions must be between 1 and")]
     [InlineData("file", """{ "Logging": { "LogLevel": { "Ferry": "shout" } } }""", "", "Logging:LogLevel:Ferry is 'shout', not a log level")]
     [InlineData("file", """{ "Storage": """, "", "Failed to load configuration from file")]
+    [InlineData("file", """{ "Users": [ { "Name": "__ferry_peer", "Password": "p" } ] }""", "", "User names starting with '__' are reserved")]
     public async Task Serve_WithASettingItCannotUse_PrintsOneLineNamingIt_AndExitsTwo(string source, string key, string value, string expected)
     {
         var data = NewDataDirectory();

@@ -47,6 +47,8 @@ public sealed class FileUserStore : IUserStore
 
     public void Put(User user)
     {
+        // The callers refuse such names with their protocol's error first; this keeps any other path from storing one.
+        if (PeerPrincipal.IsReserved(user.Name)) throw new ArgumentException($"User name '{user.Name}' is reserved.", nameof(user));
         lock (_writing) Save(_users.SetItem(user.Name, user));
     }
 

@@ -17,12 +17,14 @@ namespace Ferry.Broker.Security;
 /// </code>
 /// The client-final nonce must be exactly the one this server sent (CVE-2024-56128: Kafka once checked none of it),
 /// and the proof is compared in constant time. An unknown user runs the same exchange against a made-up credential,
-/// so the answer does not tell which names exist.
+/// so the answer does not tell which names exist. The cluster's <see cref="PeerPrincipal"/> is looked up here, not in
+/// the user store, and only when this node is in a cluster and the mechanism is SCRAM-SHA-512.
 /// </remarks>
 public sealed class ScramServer
 {
     private readonly ScramMechanism _mechanism;
     private readonly IUserStore _users;
+    private readonly PeerPrincipal? _peer;
     private string? _user;
     private ScramCredential? _credential;
     private string _gs2Header = "";
@@ -31,14 +33,20 @@ public sealed class ScramServer
     private string _nonce = "";
     private string _clientNonce = "";
 
-    public ScramServer(ScramMechanism mechanism, IUserStore users)
+    public ScramServer(ScramMechanism mechanism, IUserStore users, PeerPrincipal? peer = null)
     {
         _mechanism = mechanism;
         _users = users;
+        _peer = peer;
     }
 
     /// <summary>The authenticated user, once <see cref="Step"/> has returned <see cref="ScramStep.Succeeded"/>.</summary>
     public string? User { get; private set; }
+
+    /// <summary>True when the authenticated user is the cluster's peer principal (proved with the cluster secret).</summary>
+    public bool IsPeer => User is not null && IsPeerName(User);
+
+    private bool IsPeerName(string user) => _peer is not null && _mechanism == PeerPrincipal.Mechanism && user == PeerPrincipal.UserName;
 
     public static bool TryParseMechanism(string name, out ScramMechanism mechanism)
     {
@@ -83,7 +91,9 @@ public sealed class ScramServer
         if (authzid.Length > 0 && (!authzid.StartsWith("a=", StringComparison.Ordinal) || Unescape(authzid[2..]) != user)) return ScramStep.Failed;
 
         _user = user;
-        _credential = _users.Find(user)?.Credential(_mechanism) ?? Decoy(user);
+        _credential = IsPeerName(user) ? _peer!.Credential
+            : PeerPrincipal.IsReserved(user) ? Decoy(user)
+            : _users.Find(user)?.Credential(_mechanism) ?? Decoy(user);
         _clientNonce = clientNonce;
         _nonce = clientNonce + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
         _serverFirst = $"r={_nonce},s={Convert.ToBase64String(_credential.Salt)},i={_credential.Iterations}";
@@ -116,7 +126,8 @@ public sealed class ScramServer
         byte[] clientSignature = ScramCredential.Hmac(_mechanism, _credential.StoredKey, authMessage);
         for (int i = 0; i < proof.Length; i++) proof[i] ^= clientSignature[i]; // proof XOR signature = ClientKey
         byte[] storedKey = ScramCredential.Hash(_mechanism, proof);
-        if (!CryptographicOperations.FixedTimeEquals(storedKey, _credential.StoredKey) || _users.Find(_user!) is null) return ScramStep.Failed;
+        if (!CryptographicOperations.FixedTimeEquals(storedKey, _credential.StoredKey) || (!IsPeerName(_user!) && _users.Find(_user!) is null))
+            return ScramStep.Failed;
 
         User = _user;
         response = Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(ScramCredential.Hmac(_mechanism, _credential.ServerKey, authMessage)));

@@ -3,8 +3,9 @@ using Ferry.Broker.Cluster;
 
 namespace Ferry.Cluster.Controller;
 
-/// <summary>A registered node: its addresses and whether the controller holds it alive.</summary>
-public sealed record NodeRegistration(int Id, string KafkaHost, int KafkaPort, string HttpEndPoint, bool Fenced);
+/// <summary>A registered node: its addresses (and its Kafka listener's security protocol) and whether the controller holds it alive.</summary>
+public sealed record NodeRegistration(int Id, string KafkaHost, int KafkaPort, string HttpEndPoint, bool Fenced,
+    string KafkaSecurityProtocol = ClusterNode.Plaintext);
 
 /// <summary>A topic in committed metadata: its id, its config overrides and each partition's state.</summary>
 public sealed record TopicImage(string Name, Guid Id, IReadOnlyDictionary<string, string> Configs, IReadOnlyList<PartitionState> Partitions);
@@ -56,7 +57,8 @@ public sealed class MetadataImage
             MetadataRecordType.RegisterNode => state with
             {
                 Nodes = With(state.Nodes, record.NodeId,
-                    new NodeRegistration(record.NodeId, record.KafkaHost ?? "", record.KafkaPort, record.HttpEndPoint ?? "", Fenced: false)),
+                    new NodeRegistration(record.NodeId, record.KafkaHost ?? "", record.KafkaPort, record.HttpEndPoint ?? "", Fenced: false,
+                        record.KafkaSecurityProtocol ?? ClusterNode.Plaintext)),
             },
             MetadataRecordType.FenceNode when state.Nodes.TryGetValue(record.NodeId, out var node) =>
                 state with { Nodes = With(state.Nodes, node.Id, node with { Fenced = true }) },

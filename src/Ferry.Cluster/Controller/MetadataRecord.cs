@@ -35,6 +35,8 @@ public sealed class MetadataRecord
     public int NodeId { get; set; }
     public string? KafkaHost { get; set; }
     public int KafkaPort { get; set; }
+    /// <summary>Absent in records written before nodes registered it: those listeners were PLAINTEXT.</summary>
+    public string? KafkaSecurityProtocol { get; set; }
     public string? HttpEndPoint { get; set; }
 
     public string? Topic { get; set; }

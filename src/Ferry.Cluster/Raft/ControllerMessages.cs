@@ -41,6 +41,7 @@ public sealed class ControllerRequest
     public int NodeId { get; set; }
     public string? KafkaHost { get; set; }
     public int KafkaPort { get; set; }
+    public string? KafkaSecurityProtocol { get; set; }
     public string? HttpEndPoint { get; set; }
 }
 

@@ -69,7 +69,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public int ControllerId => _raft?.Leader is { } leader ? NodeIdOf(leader.EndPoint) : -1;
 
     public IReadOnlyList<ClusterNode> Nodes =>
-        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced))];
+        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced, n.KafkaSecurityProtocol))];
 
     public PartitionState? GetPartition(string topic, int partition) =>
         _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
@@ -485,7 +485,8 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             return (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a voter of this cluster." }, []);
         var records = new List<MetadataRecord>
         {
-            new() { Type = MetadataRecordType.RegisterNode, NodeId = request.NodeId, KafkaHost = request.KafkaHost, KafkaPort = request.KafkaPort, HttpEndPoint = request.HttpEndPoint },
+            new() { Type = MetadataRecordType.RegisterNode, NodeId = request.NodeId, KafkaHost = request.KafkaHost, KafkaPort = request.KafkaPort,
+                KafkaSecurityProtocol = request.KafkaSecurityProtocol, HttpEndPoint = request.HttpEndPoint },
         };
         return (new ControllerReply(), records);
     }
@@ -533,14 +534,14 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     private bool NeedsRegistration() => !_shuttingDown && (
         !_image.Nodes.TryGetValue(_options.NodeId, out var self) || self.Fenced || self.KafkaHost != _options.KafkaHost
-        || self.KafkaPort != _options.KafkaPort || self.HttpEndPoint != _options.HttpEndPoint);
+        || self.KafkaPort != _options.KafkaPort || self.KafkaSecurityProtocol != _options.KafkaSecurityProtocol || self.HttpEndPoint != _options.HttpEndPoint);
 
     private async Task RegisterAsync(CancellationToken token)
     {
         var request = new ControllerRequest
         {
             Operation = ControllerOperation.RegisterNode, NodeId = _options.NodeId, KafkaHost = _options.KafkaHost, KafkaPort = _options.KafkaPort,
-            HttpEndPoint = _options.HttpEndPoint,
+            KafkaSecurityProtocol = _options.KafkaSecurityProtocol, HttpEndPoint = _options.HttpEndPoint,
         };
         ControllerReply? reply = null;
         if (IsLeader) reply = await HandleAsLeaderAsync(request, token).ConfigureAwait(false);

@@ -11,7 +11,7 @@ namespace Ferry.Kafka.Handlers;
 /// AddPartitionsToTxn: partitions join the producer's transaction, durably before the answer. v0-3 carry one
 /// transaction (producers); v4+ a batch of them (brokers), each either added or, with verify_only, only checked
 /// (KIP-890: a partition leader asking whether a transactional produce belongs to an open transaction).
-/// Authorization as Kafka's: WRITE on the transactional id and on each topic (v0-3), CLUSTER_ACTION for the batch (v4+).
+/// Authorization as Kafka's: WRITE on the transactional id and on each topic (v0-3), a broker for the batch (v4+, <see cref="Security.KafkaAuthorization.AllowedAsPeer"/>).
 /// </summary>
 public sealed class AddPartitionsToTxnHandler(TransactionCoordinator transactions, Authorizer authorizer) : KafkaHandler<AddPartitionsToTxnRequest>
 {
@@ -28,7 +28,7 @@ public sealed class AddPartitionsToTxnHandler(TransactionCoordinator transaction
                 request.V3AndBelowProducerEpoch, verifyOnly: false, request.V3AndBelowTopics, context.ConnectionClosed).ConfigureAwait(false);
             return response;
         }
-        if (!authorizer.AllowedOnCluster(context, AclOperation.ClusterAction))
+        if (!authorizer.AllowedAsPeer(context))
         {
             response.ErrorCode = ErrorCodes.ClusterAuthorizationFailed;
             return response;

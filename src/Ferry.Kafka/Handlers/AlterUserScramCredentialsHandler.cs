@@ -39,6 +39,7 @@ public sealed class AlterUserScramCredentialsHandler(IUserStore users) : KafkaHa
         List<AlterUserScramCredentialsRequest.ScramCredentialUpsertion> upsertions)
     {
         if (name.Length == 0) return (ErrorCodes.UnacceptableCredential, "Username must not be empty");
+        if (PeerPrincipal.IsReserved(name)) return (ErrorCodes.UnacceptableCredential, "Usernames starting with '__' are reserved for the cluster's own links");
         var mechanisms = deletions.Select(d => d.Mechanism).Concat(upsertions.Select(u => u.Mechanism)).ToList();
         if (mechanisms.Distinct().Count() != mechanisms.Count) return (ErrorCodes.DuplicateResource, "A user credential cannot be altered twice in the same request");
         foreach (sbyte mechanism in mechanisms)

@@ -26,6 +26,10 @@ public sealed class FetchHandler(TopicRegistry topics, Authorizer authorizer) : 
 
     protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, FetchRequest request)
     {
+        // A replica's fetch moves the high watermark and reads past it: only a broker may send one (Kafka answers
+        // every partition CLUSTER_AUTHORIZATION_FAILED, as here).
+        if (request.ReplicaId >= 0 && !authorizer.AllowedAsPeer(context))
+            return new(ErrorResponse(request, context.ApiVersion, ErrorCodes.ClusterAuthorizationFailed));
         var partitions = Resolve(context, request, byId: context.ApiVersion >= 13, out var denied);
         // No partition to wait on (every topic asked for is gone): nothing can wake a long-poll, so answer now.
         var signals = request.MaxWaitMs > 0 && request.MinBytes > 0 ? WaitSignals(partitions) : null;
@@ -83,22 +87,21 @@ public sealed class FetchHandler(TopicRegistry topics, Authorizer authorizer) : 
     }
 
     /// <summary>
-    /// The partitions asked for; one the principal may not read (READ on the topic for a consumer, CLUSTER_ACTION on
-    /// the cluster for a replica) is left unresolved and listed in <paramref name="denied"/>, answered TOPIC_AUTHORIZATION_FAILED.
+    /// The partitions asked for; one a consumer may not read (READ on the topic) is left unresolved and listed in
+    /// <paramref name="denied"/>, answered TOPIC_AUTHORIZATION_FAILED. A replica was allowed as a whole before.
     /// </summary>
     private List<(FetchRequest.FetchTopic Topic, FetchRequest.FetchPartition Request, Partition? Partition)> Resolve(KafkaRequestContext context,
         FetchRequest request, bool byId, out HashSet<FetchRequest.FetchTopic>? denied)
     {
         denied = null;
         var list = new List<(FetchRequest.FetchTopic, FetchRequest.FetchPartition, Partition?)>();
-        bool replicaAllowed = request.ReplicaId < 0 || authorizer.AllowedOnCluster(context, AclOperation.ClusterAction);
+        bool replica = request.ReplicaId >= 0;
         foreach (var topic in request.Topics)
         {
             Topic? found;
             if (byId) found = topics.Find(topic.TopicId);
             else topics.TryGet(topic.Topic, out found);
-            if (authorizer.Enabled && (!replicaAllowed
-                || !authorizer.Allowed(context, AclOperation.Read, AclResourceType.Topic, found?.Name ?? topic.Topic)))
+            if (!replica && !authorizer.Allowed(context, AclOperation.Read, AclResourceType.Topic, found?.Name ?? topic.Topic))
             {
                 (denied ??= new(ReferenceEqualityComparer.Instance)).Add(topic);
                 found = null;

@@ -26,9 +26,10 @@ public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics, Authorizer
             var result = new OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult { Topic = wantedTopic.Topic };
             response.Topics.Add(result);
             topics.TryGet(wantedTopic.Topic, out var topic);
-            // A consumer needs DESCRIBE on the topic; a replica (id >= 0) CLUSTER_ACTION on the cluster.
-            bool allowed = request.ReplicaId >= 0
-                ? authorizer.AllowedOnCluster(context, AclOperation.ClusterAction)
+            // A consumer needs DESCRIBE on the topic; a replica (id >= 0) must be a broker (CLUSTER_AUTHORIZATION_FAILED otherwise, as Kafka).
+            bool replica = request.ReplicaId >= 0;
+            bool allowed = replica
+                ? authorizer.AllowedAsPeer(context)
                 : authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, wantedTopic.Topic);
             foreach (var wanted in wantedTopic.Partitions)
             {
@@ -37,7 +38,7 @@ public sealed class OffsetForLeaderEpochHandler(TopicRegistry topics, Authorizer
                 result.Partitions.Add(epochEnd);
                 if (!allowed)
                 {
-                    epochEnd.ErrorCode = ErrorCodes.TopicAuthorizationFailed;
+                    epochEnd.ErrorCode = replica ? ErrorCodes.ClusterAuthorizationFailed : ErrorCodes.TopicAuthorizationFailed;
                 }
                 else if (partition is null)
                 {

@@ -10,9 +10,11 @@ namespace Ferry.Kafka.Handlers;
 /// <summary>
 /// SaslAuthenticate: one step of the mechanism SaslHandshake chose. PLAIN (RFC 4616) in one step, checked against the
 /// user's stored SCRAM key; SCRAM-SHA-256/512 in two (<see cref="ScramServer"/>). A failure answers
-/// SASL_AUTHENTICATION_FAILED and the connection closes after the answer, as Kafka does.
+/// SASL_AUTHENTICATION_FAILED and the connection closes after the answer, as Kafka does. In a cluster, SCRAM-SHA-512
+/// also knows the <see cref="PeerPrincipal"/> (PLAIN never does: the peer proves the secret without sending it).
 /// </summary>
-public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<SaslAuthenticateHandler> logger) : KafkaHandler<SaslAuthenticateRequest>
+public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<SaslAuthenticateHandler> logger, PeerPrincipal? peer = null)
+    : KafkaHandler<SaslAuthenticateRequest>
 {
     public override short ApiKey => ApiKeys.SaslAuthenticate;
     public override short MinVersion => 0;
@@ -28,6 +30,7 @@ public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<Sa
         }
 
         string? user;
+        bool isPeer = false;
         byte[] response = [];
         if (session.Mechanism == "PLAIN")
         {
@@ -36,7 +39,7 @@ public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<Sa
         else
         {
             if (!ScramServer.TryParseMechanism(session.Mechanism, out var mechanism)) return Answer(ErrorCodes.IllegalSaslState, "no such mechanism", []);
-            var scram = session.Exchange as ScramServer ?? new ScramServer(mechanism, users);
+            var scram = session.Exchange as ScramServer ?? new ScramServer(mechanism, users, peer);
             session.Exchange = scram;
             switch (scram.Step(request.AuthBytes, out response))
             {
@@ -44,6 +47,7 @@ public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<Sa
                     return Answer(ErrorCodes.None, null, response);
                 case ScramStep.Succeeded:
                     user = scram.User;
+                    isPeer = scram.IsPeer;
                     break;
                 default:
                     user = null;
@@ -58,7 +62,7 @@ public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<Sa
             return Answer(ErrorCodes.SaslAuthenticationFailed,
                 $"Authentication failed during authentication due to invalid credentials with SASL mechanism {session.Mechanism}", []);
         }
-        session.Authenticate(user);
+        session.Authenticate(user, isPeer);
         return Answer(ErrorCodes.None, null, response);
     }
 
@@ -75,7 +79,7 @@ public sealed partial class SaslAuthenticateHandler(IUserStore users, ILogger<Sa
             return null;
         }
         string[] parts = text.Split('\0');
-        if (parts.Length != 3 || parts[1].Length == 0 || (parts[0].Length > 0 && parts[0] != parts[1])) return null;
+        if (parts.Length != 3 || parts[1].Length == 0 || (parts[0].Length > 0 && parts[0] != parts[1]) || PeerPrincipal.IsReserved(parts[1])) return null;
         return users.Find(parts[1]) is { } found && found.PasswordMatches(parts[2]) ? found.Name : null;
     }
 

@@ -20,7 +20,7 @@ public sealed class WriteTxnMarkersHandler(TransactionMarkerWriter markers, Auth
 
     protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, WriteTxnMarkersRequest request)
     {
-        bool allowed = authorizer.AllowedOnCluster(context, AclOperation.ClusterAction);
+        bool allowed = authorizer.AllowedAsPeer(context);
         var response = new WriteTxnMarkersResponse();
         foreach (var marker in request.Markers)
         {

@@ -23,6 +23,20 @@ public static class KafkaAuthorization
         return authorizer.AuthorizedOperations(session.Principal, session.Host, type, name);
     }
 
+    /// <summary>
+    /// Whether the connection may use an inter-broker API (replica Fetch and OffsetForLeaderEpoch, WriteTxnMarkers,
+    /// AddPartitionsToTxn v4+): a peer that proved the cluster secret always; with authorization on, whoever holds
+    /// CLUSTER_ACTION on the cluster (super users), as Kafka asks; otherwise nobody else on a listener that
+    /// authenticates its clients, since an ordinary user is not a broker. A listener that authenticates nobody
+    /// (PLAINTEXT, SSL) without authorization lets anyone do anything, as Kafka's does, and peers use it as such.
+    /// </summary>
+    public static bool AllowedAsPeer(this Authorizer authorizer, KafkaRequestContext context)
+    {
+        if (context.Session is not { } session || session.IsPeer) return true;
+        if (authorizer.Enabled) return authorizer.AllowedOnCluster(context, AclOperation.ClusterAction);
+        return !session.Listener.RequiresSasl;
+    }
+
     /// <summary>Whether the principal may do the operation to some resource of the type (idempotent producers, KIP-679).</summary>
     public static bool AllowedOnAny(this Authorizer authorizer, KafkaRequestContext context, AclOperation operation, AclResourceType type) =>
         !authorizer.Enabled || context.Session is not { } session || authorizer.AuthorizeAny(session.Principal, session.Host, operation, type);

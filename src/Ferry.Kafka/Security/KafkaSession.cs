@@ -28,6 +28,12 @@ public sealed class KafkaSession
     /// <summary>The Kafka principal, <c>User:NAME</c>.</summary>
     public string Principal { get; private set; }
 
+    /// <summary>
+    /// True once the connection authenticated as the cluster's peer principal: the only sessions (besides super users
+    /// when authorization is on) that may use the inter-broker APIs on a listener that authenticates.
+    /// </summary>
+    public bool IsPeer { get; private set; }
+
     /// <summary>The mechanism SaslHandshake chose; null before it.</summary>
     public string? Mechanism { get; set; }
 
@@ -43,9 +49,10 @@ public sealed class KafkaSession
         Exchange = null;
     }
 
-    public void Authenticate(string user)
+    public void Authenticate(string user, bool peer = false)
     {
         Principal = "User:" + user;
+        IsPeer = peer;
         Authenticated = true;
         Exchange = null;
     }

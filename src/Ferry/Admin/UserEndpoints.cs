@@ -21,6 +21,7 @@ internal static class UserEndpoints
             var (body, error) = await AdminResults.ReadBodyAsync(request, FerryJsonContext.Api.PutUserRequest).ConfigureAwait(false);
             if (error is not null) return error;
             if (string.IsNullOrEmpty(body!.Password)) return AdminResults.BadRequest("A password is required.");
+            if (PeerPrincipal.IsReserved(name)) return AdminResults.BadRequest($"User names starting with '__' are reserved for the cluster's own links.");
             var tags = (body.Tags ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (tags.FirstOrDefault(t => !User.KnownTags.Contains(t, StringComparer.Ordinal)) is { } unknown)
                 return AdminResults.BadRequest($"Unknown tag '{unknown}': one of {string.Join(", ", User.KnownTags)}.");

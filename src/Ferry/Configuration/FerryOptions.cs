@@ -68,7 +68,8 @@ public sealed class ListenerOptions
 /// <summary>One entry of <c>"Users"</c>: <c>{"Name": "alice", "Password": "...", "Tags": ["administrator"]}</c>.</summary>
 public sealed class UserSettings
 {
-    [Required]
+    /// <summary>Names starting with <c>__</c> are reserved (a cluster's peer principal is <c>__ferry_peer</c>).</summary>
+    [Required, RegularExpression("^(?!__).*$", ErrorMessage = "User names starting with '__' are reserved for the cluster's own links.")]
     public string Name { get; set; } = "";
 
     [Required]

@@ -103,7 +103,8 @@ internal static class BrokerServices
                 : TransactionCoordinator.OpenClustered(broker, options, topics, groups, sp.GetRequiredService<ProducerIdAllocator>(), cluster,
                     sp.GetRequiredService<Ferry.Peers.KafkaTransactionMarkerChannel>(), sp.GetRequiredService<ILoggerFactory>());
         });
-        services.AddSingleton(sp => new Ferry.Peers.KafkaTransactionMarkerChannel(sp.GetRequiredService<IClusterView>()));
+        services.AddSingleton(sp => new Ferry.Peers.KafkaTransactionMarkerChannel(sp.GetRequiredService<IClusterView>(),
+            sp.GetService<Ferry.Peers.PeerCredentials>()));
         services.AddSingleton(sp => new TransactionMarkerWriter(sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<GroupCoordinator>(),
             sp.GetRequiredService<BrokerOptions>().Time));
         services.AddSingleton<IUserStore>(sp =>

@@ -3,8 +3,11 @@ using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Cluster;
 using Ferry.Cluster.Raft;
+using Ferry.Broker.Security;
 using Ferry.Configuration;
+using Ferry.Hosting.Tls;
 using Ferry.Kafka;
+using Ferry.Peers;
 
 namespace Ferry.Hosting;
 
@@ -18,8 +21,9 @@ internal static class ClusterServices
 
     /// <summary>Checks the cluster settings and registers the controller; a bad setting is a <see cref="FormatException"/> (one line, exit 2).</summary>
     public static IServiceCollection AddFerryCluster(this IServiceCollection services, FerryOptions options, KafkaOptions kafka,
-        IPEndPoint kafkaListener, IPEndPoint httpListener)
+        ListenerAddress kafkaAddress, IPEndPoint httpListener)
     {
+        var kafkaListener = kafkaAddress.EndPoint;
         var settings = options.Cluster;
         var voters = Voter.ParseList(settings.Voters!);
         if (settings.NodeId is not { } nodeId) throw new FormatException("--voters needs --node-id (Cluster:NodeId): which of the voters this node is.");
@@ -48,6 +52,7 @@ internal static class ClusterServices
             Directory = Path.Combine(Path.GetFullPath(options.Data), "cluster"),
             KafkaHost = kafka.AdvertisedHost ?? Host(kafkaListener),
             KafkaPort = kafka.AdvertisedPort ?? kafkaListener.Port,
+            KafkaSecurityProtocol = kafkaAddress.Scheme,
             HttpEndPoint = settings.AdvertisedHttp is { Length: > 0 } advertisedHttp
                 ? "http://" + EndPointSetting(advertisedHttp, "Cluster:AdvertisedHttp")
                 : $"http://{Host(httpListener)}:{httpListener.Port}",
@@ -60,6 +65,12 @@ internal static class ClusterServices
         };
         // A directory of another cluster, node or voter list is refused here, before anything opens.
         ClusterIdentity.CheckOrCreate(clusterOptions);
+        // The Kafka links between nodes authenticate as the cluster's peer principal, derived from the same secret.
+        var peer = PeerPrincipal.FromSecret(secret);
+        services.AddSingleton(peer);
+        services.AddSingleton(sp => sp.GetService<TlsCertificates>() is { } tls
+            ? new PeerCredentials(peer, tls.IsTrustedPeer, () => tls.Certificate)
+            : new PeerCredentials(peer, null, null));
         services.AddSingleton(sp => new RaftClusterController(clusterOptions, sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
         services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());

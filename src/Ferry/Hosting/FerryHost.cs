@@ -95,7 +95,7 @@ public static class FerryHost
         if (ClusterServices.IsClustered(options))
         {
             var kafkaOptions = builder.Configuration.GetSection("Kafka").Get<KafkaOptions>() ?? new KafkaOptions();
-            builder.Services.AddFerryCluster(options, kafkaOptions, listeners.Kafka[0].EndPoint, listeners.Http[0].EndPoint);
+            builder.Services.AddFerryCluster(options, kafkaOptions, listeners.Kafka[0], listeners.Http[0].EndPoint);
         }
         builder.Services.AddFerryBroker();
         builder.Services.AddHostedService<StartupReporter>();

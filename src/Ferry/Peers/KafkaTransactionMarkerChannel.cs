@@ -13,7 +13,7 @@ namespace Ferry.Peers;
 /// (API 27, v1) on the leader's Kafka listener at the address the cluster view advertises. A few connections per
 /// node, each one request at a time, so that one transaction's wait for a slow partition does not hold up others.
 /// </summary>
-internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster) : ITransactionMarkerChannel, IDisposable
+internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster, PeerCredentials? credentials) : ITransactionMarkerChannel, IDisposable
 {
     private const short Version = 1;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
@@ -22,7 +22,7 @@ internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster) : ITra
     public async Task<IReadOnlyList<(TransactionPartition Partition, MarkerError Error)>> WriteMarkersAsync(int nodeId, TransactionMarkerRequest request,
         CancellationToken cancellationToken)
     {
-        if (cluster.Nodes.FirstOrDefault(n => n.Id == nodeId) is not { KafkaHost: { } host } node) return All(request, MarkerError.Retriable);
+        if (PeerLink.To(cluster, nodeId) is not { } link) return All(request, MarkerError.Retriable);
         var marker = new WriteTxnMarkersRequest.WritableTxnMarker
         {
             ProducerId = request.ProducerId,
@@ -33,11 +33,11 @@ internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster) : ITra
         foreach (var topic in request.Partitions.GroupBy(p => p.Topic))
             marker.Topics.Add(new WriteTxnMarkersRequest.WritableTxnMarkerTopic { Name = topic.Key, PartitionIndexes = topic.Select(p => p.Partition).ToList() });
         var pool = _idle.GetOrAdd(nodeId, _ => []);
-        var connection = pool.TryTake(out var idle) ? idle : new KafkaPeerConnection("ferry-txn-markers");
+        var connection = pool.TryTake(out var idle) ? idle : new KafkaPeerConnection("ferry-txn-markers", credentials);
         WriteTxnMarkersResponse response;
         try
         {
-            response = await connection.SendAsync<WriteTxnMarkersResponse>(host, node.KafkaPort, ApiKeys.WriteTxnMarkers, Version,
+            response = await connection.SendAsync<WriteTxnMarkersResponse>(link, ApiKeys.WriteTxnMarkers, Version,
                 new WriteTxnMarkersRequest { Markers = [marker] }, RequestTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or TimeoutException or KafkaProtocolException

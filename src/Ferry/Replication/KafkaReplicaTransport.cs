@@ -15,7 +15,7 @@ namespace Ferry.Replication;
 /// connection per followed partition, one request at a time on it, so that one partition's long-poll never
 /// holds up another's.
 /// </summary>
-internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTransport, IDisposable
+internal sealed class KafkaReplicaTransport(IClusterView cluster, PeerCredentials? credentials) : IReplicaTransport, IDisposable
 {
     private const short FetchVersion = 12;
     private const short EpochVersion = 4;
@@ -93,12 +93,12 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster) : IReplicaTran
     private async Task<TResponse?> SendAsync<TResponse>(int leaderId, string topic, int partition, short apiKey, short version,
         IKafkaMessage request, TimeSpan timeout, CancellationToken cancellationToken) where TResponse : class, IKafkaMessage, new()
     {
-        if (cluster.Nodes.FirstOrDefault(n => n.Id == leaderId) is not { KafkaHost: { } host } node) return null;
+        if (PeerLink.To(cluster, leaderId) is not { } link) return null;
         var key = (leaderId, topic, partition);
-        var connection = _connections.GetOrAdd(key, _ => new KafkaPeerConnection("ferry-replica"));
+        var connection = _connections.GetOrAdd(key, _ => new KafkaPeerConnection("ferry-replica", credentials));
         try
         {
-            return await connection.SendAsync<TResponse>(host, node.KafkaPort, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false);
+            return await connection.SendAsync<TResponse>(link, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or TimeoutException or KafkaProtocolException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)

@@ -14,9 +14,9 @@ namespace Ferry.Replication;
 /// follower may stay behind before it leaves the ISR.
 /// </remarks>
 internal sealed class ReplicationService(TopicRegistry topics, IClusterView view, IMetadataController controller,
-    IConfiguration configuration, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+    IConfiguration configuration, ILoggerFactory loggerFactory, Ferry.Peers.PeerCredentials credentials) : IHostedService, IAsyncDisposable
 {
-    private readonly KafkaReplicaTransport _transport = new(view);
+    private readonly KafkaReplicaTransport _transport = new(view, credentials);
     private ReplicaManager? _manager;
 
     public Task StartAsync(CancellationToken cancellationToken)

@@ -14,14 +14,18 @@ public sealed class ClusterHarness : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly string _root;
 
-    private ClusterHarness(string root, IReadOnlyList<ClusterNodeProcess> nodes, FaultNetwork? network)
+    private ClusterHarness(string root, IReadOnlyList<ClusterNodeProcess> nodes, FaultNetwork? network, string secret)
     {
         _root = root;
+        Secret = secret;
         Nodes = nodes;
         Network = network;
     }
 
     public IReadOnlyList<ClusterNodeProcess> Nodes { get; }
+
+    /// <summary>The cluster secret every node is started with (<c>FERRY_CLUSTER__SECRET</c>).</summary>
+    public string Secret { get; }
 
     /// <summary>The proxies between the nodes, when started with <c>proxied</c>; null otherwise.</summary>
     public FaultNetwork? Network { get; }
@@ -38,8 +42,10 @@ public sealed class ClusterHarness : IAsyncDisposable
     /// Put a <see cref="FaultNetwork"/> proxy in front of every port peers reach a node at (Raft, Kafka, HTTP): the
     /// voter list and the advertised addresses name the proxies, the nodes bind elsewhere (<c>--cluster-listen</c>).
     /// </param>
+    /// <param name="adminLogin">The user and password the harness reads <c>/api/cluster</c> with, when <paramref name="environment"/> declares users.</param>
+    /// <param name="kafkaScheme">The security protocol of every node's one Kafka listener (<c>SASL_SSL</c>: give the TLS and user settings in <paramref name="environment"/>).</param>
     public static async Task<ClusterHarness> StartAsync(int size = 3, IReadOnlyDictionary<string, string>? environment = null, int? running = null,
-        bool proxied = false)
+        bool proxied = false, string kafkaScheme = "PLAINTEXT", (string User, string Password)? adminLogin = null)
     {
         string root = Path.Combine(Path.GetTempPath(), "ferry-cluster-" + Guid.NewGuid().ToString("N"));
         string secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
@@ -51,7 +57,12 @@ public sealed class ClusterHarness : IAsyncDisposable
         var raftPorts = network is null ? listenPorts : listenPorts.Select((port, i) => network.AddProxy(i + 1, port, free)).ToList();
         string voters = string.Join(',', raftPorts.Select((port, i) => $"{i + 1}@127.0.0.1:{port}"));
         nodes.AddRange(raftPorts.Select((port, i) => new ClusterNodeProcess(i + 1, Path.Combine(root, $"node{i + 1}"), port, voters, secret,
-            environment ?? new Dictionary<string, string>(), (free[size + 3 * i], free[size + 3 * i + 1], free[size + 3 * i + 2])) { RaftListenPort = listenPorts[i] }));
+            environment ?? new Dictionary<string, string>(), (free[size + 3 * i], free[size + 3 * i + 1], free[size + 3 * i + 2]))
+        {
+            RaftListenPort = listenPorts[i],
+            KafkaScheme = kafkaScheme,
+            AdminLogin = adminLogin,
+        }));
         if (network is not null)
         {
             foreach (var node in nodes)
@@ -60,7 +71,7 @@ public sealed class ClusterHarness : IAsyncDisposable
                 node.HttpAdvertisedPort = network.AddProxy(node.NodeId, node.HttpPort, free);
             }
         }
-        var harness = new ClusterHarness(root, nodes, network);
+        var harness = new ClusterHarness(root, nodes, network, secret);
         try
         {
             var started = nodes.Take(running ?? size).ToList();
@@ -97,7 +108,13 @@ public sealed class ClusterHarness : IAsyncDisposable
         if (!node.IsRunning) return null;
         try
         {
-            return (await Http.GetFromJsonAsync<JsonNode>($"{node.Http}/api/cluster"))?.AsObject();
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{node.Http}/api/cluster");
+            // Once a node has users, its admin API wants one (a monitoring tag is enough to read).
+            if (node.AdminLogin is var (user, password))
+                request.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password)));
+            using var response = await Http.SendAsync(request);
+            response.EnsureSuccessStatusCode();
+            return (await response.Content.ReadFromJsonAsync<JsonNode>())?.AsObject();
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
         {

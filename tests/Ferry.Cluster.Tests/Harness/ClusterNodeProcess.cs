@@ -12,7 +12,6 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
 {
     private readonly List<string> _output = [];
     private readonly string _voters;
-    private readonly string _secret;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
@@ -24,7 +23,7 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
         RaftPort = raftPort;
         RaftListenPort = raftPort;
         _voters = voters;
-        _secret = secret;
+        Secret = secret;
         _environment = environment;
         (KafkaPort, HttpPort, AmqpPort) = ports;
         KafkaAdvertisedPort = KafkaPort;
@@ -32,6 +31,15 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
     }
 
     public int NodeId { get; }
+
+    /// <summary>The cluster secret this node starts with: the cluster's, unless a test gives it another one.</summary>
+    public string Secret { get; set; }
+
+    /// <summary>Who the harness reads the node's admin API as; null while the node has no users.</summary>
+    public (string User, string Password)? AdminLogin { get; internal init; }
+
+    /// <summary>The security protocol of its Kafka listener, as Kafka names it.</summary>
+    public string KafkaScheme { get; internal init; } = "PLAINTEXT";
     public string DataDirectory { get; }
 
     /// <summary>This node's voter entry: the address its peers dial (a proxy's when the cluster runs behind a <see cref="FaultNetwork"/>).</summary>
@@ -64,8 +72,8 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
     {
         if (IsRunning) throw new InvalidOperationException($"Node {NodeId} is running.");
         var info = FerryProcess.StartInfo("serve", "--data", DataDirectory, "--node-id", NodeId.ToString(CultureInfo.InvariantCulture),
-            "--voters", _voters, "--kafka", $"127.0.0.1:{KafkaPort}", "--http", $"127.0.0.1:{HttpPort}", "--amqp", $"127.0.0.1:{AmqpPort}");
-        info.Environment["FERRY_CLUSTER__SECRET"] = _secret;
+            "--voters", _voters, "--kafka", $"{KafkaScheme}://127.0.0.1:{KafkaPort}", "--http", $"127.0.0.1:{HttpPort}", "--amqp", $"127.0.0.1:{AmqpPort}");
+        info.Environment["FERRY_CLUSTER__SECRET"] = Secret;
         if (RaftListenPort != RaftPort) info.ArgumentList.Add("--cluster-listen=127.0.0.1:" + RaftListenPort.ToString(CultureInfo.InvariantCulture));
         if (KafkaAdvertisedPort != KafkaPort)
         {

@@ -15,13 +15,13 @@ namespace Ferry.Kafka.Tests.Integration;
 internal sealed class RawKafkaClient : IDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private int _correlationId;
 
-    private RawKafkaClient(TcpClient tcp)
+    private RawKafkaClient(TcpClient tcp, Stream? stream = null)
     {
         _tcp = tcp;
-        _stream = tcp.GetStream();
+        _stream = stream ?? tcp.GetStream();
     }
 
     public static async Task<RawKafkaClient> ConnectAsync(int port)
@@ -29,6 +29,16 @@ internal sealed class RawKafkaClient : IDisposable
         var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", port);
         return new RawKafkaClient(tcp);
+    }
+
+    /// <summary>Over TLS (SSL and SASL_SSL listeners), accepting the server certificates <paramref name="trusts"/> accepts (a test's own authority).</summary>
+    public static async Task<RawKafkaClient> ConnectTlsAsync(int port, Func<System.Security.Cryptography.X509Certificates.X509Certificate?, bool> trusts)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", port);
+        var tls = new System.Net.Security.SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, certificate, _, _) => trusts(certificate));
+        await tls.AuthenticateAsClientAsync("localhost");
+        return new RawKafkaClient(tcp, tls);
     }
 
     public async Task<TResponse> SendAsync<TResponse>(short apiKey, short version, IKafkaMessage request, TimeSpan? timeout = null)

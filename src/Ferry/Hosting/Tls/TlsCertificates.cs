@@ -72,6 +72,25 @@ internal sealed partial class TlsCertificates : IDisposable
         };
     }
 
+    /// <summary>
+    /// This node's certificate with its key, as it is now: what it presents as a client on its peer links, so that an SSL
+    /// listener that requires client certificates (<c>--tls-client-ca</c>) admits the node when its CA issued it.
+    /// </summary>
+    public X509Certificate2 Certificate => Current().Context.TargetCertificate;
+
+    /// <summary>
+    /// Whether a peer node's Kafka listener may present <paramref name="certificate"/>: this node's own certificate (the
+    /// usual deployment: one certificate for the cluster) or one issued by the client-certificate authorities. The
+    /// system's roots are checked by the caller first. The peer proves the cluster secret on top of it (SCRAM).
+    /// </summary>
+    public bool IsTrustedPeer(X509Certificate certificate)
+    {
+        var current = Current();
+        using var presented = new X509Certificate2(certificate);
+        if (current.Context.TargetCertificate.RawData.AsSpan().SequenceEqual(presented.RawData)) return true;
+        return current.ClientAuthorities is not null && IsTrustedClient(certificate, current.ClientAuthorities);
+    }
+
     private static bool IsTrustedClient(X509Certificate certificate, X509Certificate2Collection authorities)
     {
         using var chain = new X509Chain();
