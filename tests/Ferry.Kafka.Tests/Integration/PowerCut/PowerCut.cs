@@ -82,15 +82,20 @@ internal sealed class PowerCut
 
     private static string Compile()
     {
+        // Named by the source's hash: test runs share one build of each version instead of leaving one per process.
         string source = Path.Combine(AppContext.BaseDirectory, "Integration", "PowerCut", "durable_shadow.c");
-        string library = Path.Combine(Path.GetTempPath(), $"ferry-durable-shadow-{System.Environment.ProcessId}.so");
-        using var gcc = Process.Start(new ProcessStartInfo("gcc", ["-shared", "-fPIC", "-O2", "-o", library, source, "-ldl"])
+        string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(source)))[..16];
+        string library = Path.Combine(Path.GetTempPath(), $"ferry-durable-shadow-{hash}.so");
+        if (File.Exists(library)) return library;
+        string building = $"{library}.{System.Environment.ProcessId}";
+        using var gcc = Process.Start(new ProcessStartInfo("gcc", ["-shared", "-fPIC", "-O2", "-o", building, source, "-ldl"])
         {
             RedirectStandardError = true,
         })!;
         string errors = gcc.StandardError.ReadToEnd();
         gcc.WaitForExit();
         if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc failed to build the fault layer:\n{errors}");
+        File.Move(building, library, overwrite: true); // whole or absent to a process starting beside this one
         return library;
     }
 }
