@@ -121,7 +121,7 @@ public sealed partial class Log : IAsyncDisposable
         options ??= new LogOptions();
         time ??= TimeProvider.System;
         logger ??= NullLogger.Instance;
-        System.IO.Directory.CreateDirectory(directory);
+        FileSync.CreateDirectory(directory);
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         // A cleaning pass cut short by a crash: finish its committed swap, or drop its uncommitted files.
         CleanedSegmentSwap.Recover(directory);

@@ -121,6 +121,10 @@ internal sealed class FerryProcess : IAsyncDisposable
 
     public static Task<FerryProcess> StartAsync(string dataDir, params string[] extra) => StartOnFreshPortsAsync(dataDir, null, null, extra);
 
+    /// <summary>As <see cref="StartAsync"/> with more environment variables (a fault layer preloaded, settings).</summary>
+    public static Task<FerryProcess> StartWithEnvironmentAsync(string dataDir, IReadOnlyDictionary<string, string> environment, params string[] extra) =>
+        StartOnFreshPortsAsync(dataDir, null, null, extra, environment);
+
     /// <summary>As <see cref="StartAsync"/>, under <paramref name="openFiles"/> as the process's descriptor limit (prlimit).</summary>
     public static Task<FerryProcess> StartWithOpenFileLimitAsync(string dataDir, int openFiles, params string[] extra) =>
         StartOnFreshPortsAsync(dataDir, null, openFiles, extra);
@@ -129,7 +133,8 @@ internal sealed class FerryProcess : IAsyncDisposable
     public static Task<FerryProcess> StartOnPortAsync(string dataDir, int kafka, params string[] extra) =>
         StartOnFreshPortsAsync(dataDir, kafka, null, extra);
 
-    private static async Task<FerryProcess> StartOnFreshPortsAsync(string dataDir, int? kafka, int? openFiles, string[] extra)
+    private static async Task<FerryProcess> StartOnFreshPortsAsync(string dataDir, int? kafka, int? openFiles, string[] extra,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         // A port found free can be taken before ferry binds it (by another test's listener or as the local port of
         // an outgoing connection): start again on fresh ports when that is why ferry stopped.
@@ -137,7 +142,7 @@ internal sealed class FerryProcess : IAsyncDisposable
         {
             try
             {
-                return await StartOnPortsAsync(dataDir, kafka ?? FreePort(), FreePort(), FreePort(), extra, openFiles);
+                return await StartOnPortsAsync(dataDir, kafka ?? FreePort(), FreePort(), FreePort(), extra, openFiles, environment);
             }
             catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase))
             {
@@ -145,11 +150,13 @@ internal sealed class FerryProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<FerryProcess> StartOnPortsAsync(string dataDir, int kafka, int http, int amqp, string[] extra, int? openFiles = null)
+    private static async Task<FerryProcess> StartOnPortsAsync(string dataDir, int kafka, int http, int amqp, string[] extra, int? openFiles = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         string[] args = ["serve", "--data", dataDir, "--http", $"127.0.0.1:{http}",
             "--kafka", $"127.0.0.1:{kafka}", "--amqp", $"127.0.0.1:{amqp}", .. extra];
         var info = StartInfo(args);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         if (openFiles is { } limit)
         {
             string[] command = [info.FileName, .. info.ArgumentList];

@@ -1,3 +1,4 @@
+using Ferry.Storage.Durability;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -109,7 +110,7 @@ public sealed partial class QueueBroker : IAsyncDisposable
         {
             if (_loaded) return;
             _loaded = true;
-            Directory.CreateDirectory(_options.DataDirectory);
+            FileSync.CreateDirectory(_options.DataDirectory);
             foreach (string name in BuiltInExchanges)
             {
                 var type = name switch

@@ -74,7 +74,7 @@ internal sealed partial class QueueStore : IQueueLog, IAsyncDisposable
     public static QueueStore Open(string directory, LogOptions options, TimeProvider time, ILogger logger,
         IMessageContentCodec codec, MessagePool pool, List<RecoveredMessage> recovered)
     {
-        Directory.CreateDirectory(directory);
+        FileSync.CreateDirectory(directory);
         var log = Log.Open(Path.Combine(directory, "log"), options, time, logger);
         long low = log.LogStartOffset;
         string checkpointPath = Path.Combine(directory, "checkpoint");

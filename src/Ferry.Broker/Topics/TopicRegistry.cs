@@ -1,3 +1,4 @@
+using Ferry.Storage.Durability;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -91,7 +92,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
 
     private void Load()
     {
-        Directory.CreateDirectory(_logsRoot);
+        FileSync.CreateDirectory(_logsRoot);
         var bytes = DurableFile.ReadAllBytes(_metadataPath);
         var records = bytes is null ? [] : JsonSerializer.Deserialize(bytes, TopicsJsonContext.Default.ListTopicRecord) ?? [];
         var highWatermarks = _options.Replicated ? HighWatermarkCheckpoint.Read(_checkpointPath) : null;

@@ -9,7 +9,7 @@ public static class AtomicFile
     public static void Write(string path, ReadOnlySpan<byte> content)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
+        FileSync.CreateDirectory(directory);
         string temporary = path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
         {

@@ -9,6 +9,11 @@ namespace Ferry.Storage.Durability;
 /// </summary>
 public static partial class FileSync
 {
+    // "libc" binds in the process's global scope (what a C program's calls see), not inside libc.so.6 alone: an
+    // interposer loaded ahead of libc (the power-cut tests' fault layer, sanitizers) then sees Ferry's syncs too.
+    static FileSync() => NativeLibrary.SetDllImportResolver(typeof(FileSync).Assembly, (name, _, _) =>
+        name == "libc" && OperatingSystem.IsLinux() ? NativeLibrary.GetMainProgramHandle() : IntPtr.Zero);
+
     public static void DataSync(SafeFileHandle file)
     {
         if (!OperatingSystem.IsLinux())
@@ -47,6 +52,21 @@ public static partial class FileSync
         {
             _ = Close(fd);
         }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="directory"/> and any missing ancestors durably: each new directory's name is in
+    /// its parent's entries, which a power cut keeps only once the parent is fsync'd. Without that, a partition or
+    /// queue acknowledged into a directory created moments before could vanish whole with it.
+    /// </summary>
+    public static void CreateDirectory(string directory)
+    {
+        string full = Path.GetFullPath(directory);
+        if (Directory.Exists(full)) return;
+        string? parent = Path.GetDirectoryName(full);
+        if (parent is not null) CreateDirectory(parent);
+        Directory.CreateDirectory(full);
+        if (parent is not null) SyncDirectory(parent);
     }
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]

@@ -19,7 +19,8 @@ public sealed class DataDirectoryLock : IDisposable
     public static DataDirectoryLock Acquire(string directory)
     {
         string full = Path.GetFullPath(directory);
-        System.IO.Directory.CreateDirectory(full);
+        // Durably: a data directory made here whose own name a power cut took would take every log with it.
+        Ferry.Storage.Durability.FileSync.CreateDirectory(full);
         try
         {
             var fileLock = new FileStream(Path.Combine(full, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);

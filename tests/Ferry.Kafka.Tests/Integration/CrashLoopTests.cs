@@ -98,24 +98,9 @@ public sealed class CrashLoopTests(ITestOutputHelper output)
             LingerMs = 2,
             MessageTimeoutMs = 5000,
         }).Build();
-        for (int i = 0; !stop.IsCancellationRequested; i++)
-        {
-            try
-            {
-                producer.Produce(Topic, new Message<string, string> { Key = "k", Value = $"c{cycle}-{i}" }, report =>
-                {
-                    if (report.Error.Code == ErrorCode.NoError) acknowledged[report.Message.Value] = report.Offset.Value;
-                });
-            }
-            catch (ProduceException<string, string>)
-            {
-                Thread.Sleep(1); // local queue full: let deliveries catch up
-            }
-            // About 5,000 records a second: enough to be mid-write at every kill, little enough that a run of
-            // 1,000 cycles can be read back at the end.
-            if (i % 50 == 49) Thread.Sleep(10);
-        }
-        producer.Flush(TimeSpan.FromSeconds(1)); // acknowledgements on their way before the kill; the rest fail and do not count
+        // About 5,000 records a second: enough to be mid-write at every kill, little enough that a run of 1,000 cycles
+        // can be read back at the end.
+        AcknowledgedProduce.Run(producer, Topic, $"c{cycle}-", acknowledged, stop, pauseEvery: 50);
     }
 
     private static async Task PublishAmqpAsync(FerryProcess ferry, int cycle, ConcurrentDictionary<string, byte> confirmed, CancellationToken stop)
