@@ -7,7 +7,6 @@ using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Ferry.Broker.Cluster;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Cluster.Controller;
 using Microsoft.Extensions.Logging;
@@ -73,12 +72,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     public PartitionState? GetPartition(string topic, int partition) =>
         _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
-
-    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition (Kafka's hash of the group id); -1 until that topic exists.</summary>
-    public int CoordinatorFor(string groupId) =>
-        _image.Topics.TryGetValue(OffsetsTopic.Name, out var offsets) && offsets.Partitions.Count > 0
-            ? offsets.Partitions[OffsetsTopic.PartitionFor(groupId, offsets.Partitions.Count)].Leader
-            : PartitionState.NoLeader;
 
     public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
     {

@@ -97,8 +97,18 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         await cluster.Node(node).KillAsync();
         output.WriteLine($"{role} (node {node}) SIGKILLed mid-transaction at {before} inputs committed");
         app.Resume();
-        await cluster.WaitUntilAsync($"the application commits again after {role}'s SIGKILL",
-            () => Task.FromResult(app.Committed >= Math.Min(Inputs, before + 3 * BatchSize)), TimeSpan.FromSeconds(180));
+        try
+        {
+            await cluster.WaitUntilAsync($"the application commits again after {role}'s SIGKILL",
+                () => Task.FromResult(app.Committed >= Math.Min(Inputs, before + 3 * BatchSize)), TimeSpan.FromSeconds(180));
+        }
+        catch (TimeoutException)
+        {
+            // The tail of each log seldom shows why: the whole story of every node, and where the application waits.
+            output.WriteLine($"the application is {app.Phase}");
+            foreach (var n in cluster.Nodes) output.WriteLine($"--- node {n.NodeId} ---\n{n.Output}");
+            throw;
+        }
     }
 
     private static async Task WaitFullIsrAsync(ClusterHarness cluster, IAdminClient admin, params string[] topics) =>
@@ -173,6 +183,9 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         public int Restarts { get; private set; }
         public string? Failure { get; private set; }
 
+        /// <summary>What the application is doing now (a stall's report says where it waits).</summary>
+        public string Phase { get; private set; } = "starting";
+
         /// <summary>Asks the application to stop between sending a transaction's outputs and offsets and committing it; true once it has.</summary>
         public bool PauseMidTransaction(TimeSpan timeout)
         {
@@ -220,6 +233,7 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                 SocketTimeoutMs = 10_000,
                 TopicMetadataRefreshIntervalMs = 1000,
             }).Build();
+            Phase = "initializing transactions";
             producer.InitTransactions(TimeSpan.FromSeconds(90));
             using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
             {
@@ -232,11 +246,13 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
             }).Build();
             var partitions = new[] { new TopicPartition(Input, 0), new TopicPartition(Input, 1) };
             // With require_stable (KIP-447) the committed offsets wait for the transaction a predecessor left open.
+            Phase = "reading the committed offsets";
             var start = consumer.Committed(partitions, TimeSpan.FromSeconds(60));
             consumer.Assign(start.Select(c => c.Offset.Value < 0 ? new TopicPartitionOffset(c.TopicPartition, Offset.Beginning) : c));
             Interlocked.Exchange(ref _committed, start.Sum(c => Math.Max(0, c.Offset.Value)));
             while (!_stop && Committed < Inputs)
             {
+                Phase = $"consuming inputs from {string.Join(", ", consumer.Assignment.Select(tp => $"{tp.Partition.Value}@{consumer.Position(tp)}"))}";
                 var batch = new List<ConsumeResult<string, string>>();
                 var deadline = DateTime.UtcNow.AddSeconds(30);
                 while (batch.Count < BatchSize && Committed + batch.Count < Inputs && DateTime.UtcNow < deadline)
@@ -251,7 +267,9 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                     producer.Produce(new TopicPartition(Output, input.Partition.Value), new Message<string, string> { Key = "k", Value = $"out-{input.Message.Value}" });
                     next[input.TopicPartition] = new TopicPartitionOffset(input.TopicPartition, input.Offset + 1);
                 }
+                Phase = "sending offsets";
                 producer.SendOffsetsToTransaction(next.Values, consumer.ConsumerGroupMetadata, TimeSpan.FromSeconds(60));
+                Phase = "flushing outputs";
                 producer.Flush(TimeSpan.FromSeconds(60));
                 if (_pauseRequested.IsSet)
                 {
@@ -259,6 +277,7 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                     _paused.Set();
                     _resume.Wait();
                 }
+                Phase = "committing";
                 producer.CommitTransaction(TimeSpan.FromSeconds(90));
                 Transactions++;
                 Interlocked.Add(ref _committed, batch.Count);
