@@ -362,14 +362,13 @@ public sealed partial class TransactionCoordinator : IAsyncDisposable
     }
 
     /// <summary>
-    /// KIP-890's check at the partition leader: a transactional produce is accepted only into a partition of the
-    /// producer's open transaction, at its current epoch (a late batch of an aborted or fenced transaction must
-    /// not open a new, hanging one). Ids this node does not coordinate are not checked here.
+    /// KIP-890's check for a partition leader (<see cref="TransactionVerifier"/>, here or on another node through
+    /// AddPartitionsToTxn's verify_only): whether the partition is in the producer's open transaction, at its current
+    /// epoch. An id this node does not coordinate (now) gets NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
     /// </summary>
     public TransactionError VerifyPartition(string transactionalId, long producerId, short epoch, string topic, int partition)
     {
-        if (EntryFor(transactionalId, create: false, out var refused) is not { } entry)
-            return refused == TransactionError.InvalidProducerIdMapping ? refused : TransactionError.None;
+        if (EntryFor(transactionalId, create: false, out var refused) is not { } entry) return refused;
         var state = entry.State;
         var error = CheckProducer(state, producerId, epoch);
         if (error != TransactionError.None) return error;

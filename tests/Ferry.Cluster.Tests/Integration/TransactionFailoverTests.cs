@@ -77,8 +77,8 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         await running.WaitAsync(TimeSpan.FromSeconds(120));
         Assert.True(app.Committed >= Inputs, $"the application stopped at {app.Committed}: {app.Failure}\n{cluster.Logs()}");
 
-        var committed = ReadAll(cluster.BootstrapServers, IsolationLevel.ReadCommitted);
-        var uncommitted = ReadAll(cluster.BootstrapServers, IsolationLevel.ReadUncommitted);
+        var committed = Clients.ReadToEnd(cluster.BootstrapServers, Output, 2, IsolationLevel.ReadCommitted);
+        var uncommitted = Clients.ReadToEnd(cluster.BootstrapServers, Output, 2, IsolationLevel.ReadUncommitted);
         output.WriteLine($"{app.Transactions} transactions committed, {app.Restarts} application restarts; " +
             $"{committed.Count} committed outputs, {uncommitted.Count} outputs in all (aborted ones included)");
         var duplicates = committed.GroupBy(v => v).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
@@ -105,7 +105,7 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         catch (TimeoutException)
         {
             // The tail of each log seldom shows why: the whole story of every node, and where the application waits.
-            output.WriteLine($"the application is {app.Phase}");
+            output.WriteLine($"the application is {app.Phase} at {app.Committed} inputs committed; its producer's last log lines:\n{app.ProducerLog}");
             foreach (var n in cluster.Nodes) output.WriteLine($"--- node {n.NodeId} ---\n{n.Output}");
             throw;
         }
@@ -131,39 +131,6 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
     private static int LeaderOf(IAdminClient admin, string topic, int partition) =>
         admin.GetMetadata(topic, Timeout).Topics[0].Partitions.Single(p => p.PartitionId == partition).Leader;
 
-    private static List<string> ReadAll(string bootstrap, IsolationLevel isolation)
-    {
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "eos-check-" + Guid.NewGuid().ToString("N"),
-            IsolationLevel = isolation,
-            EnablePartitionEof = true,
-            EnableAutoCommit = false,
-        }).Build();
-        consumer.Assign([new TopicPartitionOffset(Output, 0, Offset.Beginning), new TopicPartitionOffset(Output, 1, Offset.Beginning)]);
-        var values = new List<string>();
-        var atEnd = new HashSet<int>();
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (atEnd.Count < 2 && DateTime.UtcNow < deadline)
-        {
-            ConsumeResult<string, string>? result;
-            try
-            {
-                result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            }
-            catch (ConsumeException)
-            {
-                continue;
-            }
-            if (result is null) continue;
-            if (result.IsPartitionEOF) atEnd.Add(result.Partition.Value);
-            else values.Add(result.Message.Value);
-        }
-        Assert.True(atEnd.Count == 2, $"{Output} was not read to its end ({isolation})");
-        return values;
-    }
-
     /// <summary>
     /// The application: transactions of <see cref="BatchSize"/> inputs each, over an assigned (not subscribed) consumer
     /// whose position starts at the group's committed offsets. Any failure restarts it whole: a new producer with the
@@ -185,6 +152,23 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
 
         /// <summary>What the application is doing now (a stall's report says where it waits).</summary>
         public string Phase { get; private set; } = "starting";
+
+        /// <summary>The transactional producer's last log lines (librdkafka's transaction and request debug): what it waits for.</summary>
+        public string ProducerLog
+        {
+            get { lock (_producerLog) return string.Join('\n', _producerLog); }
+        }
+
+        private readonly Queue<string> _producerLog = new();
+
+        private void Record(LogMessage message)
+        {
+            lock (_producerLog)
+            {
+                _producerLog.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {message.Facility} {message.Message}");
+                while (_producerLog.Count > 300) _producerLog.Dequeue();
+            }
+        }
 
         /// <summary>Asks the application to stop between sending a transaction's outputs and offsets and committing it; true once it has.</summary>
         public bool PauseMidTransaction(TimeSpan timeout)
@@ -232,7 +216,8 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                 MessageTimeoutMs = 60_000,
                 SocketTimeoutMs = 10_000,
                 TopicMetadataRefreshIntervalMs = 1000,
-            }).Build();
+                Debug = "eos,protocol",
+            }).SetLogHandler((_, message) => Record(message)).Build();
             Phase = "initializing transactions";
             producer.InitTransactions(TimeSpan.FromSeconds(90));
             using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
