@@ -5,4 +5,10 @@ namespace Ferry.Broker.Cluster;
 /// the controller currently holds it alive (its lease has not run out).
 /// </summary>
 /// <param name="KafkaHost">Null on a single node: advertise the address the client itself dialled.</param>
-public sealed record ClusterNode(int Id, string? KafkaHost, int KafkaPort, bool Alive);
+/// <param name="RecentlyFenced">
+/// Fenced so recently that Kafka Metadata still lists it (leading nothing), as a Kafka broker stays listed until its
+/// session times out: clients then go on failing to connect to it instead of forgetting it, and librdkafka looks a
+/// coordinator it had cached there up again only on such a connection's state changes (it waits for ever on a
+/// coordinator whose broker left the metadata: librdkafka issue 5511).
+/// </param>
+public sealed record ClusterNode(int Id, string? KafkaHost, int KafkaPort, bool Alive, bool RecentlyFenced = false);
