@@ -18,6 +18,10 @@ namespace Ferry.Broker.Transactions;
 /// transactions and producer epochs, rebuilt from the log on a new leader), and the marker that ends it forgets it,
 /// so the next transaction is asked about again. So the coordinator hears once per (producer id, epoch, partition)
 /// and transaction, not once per batch, and the cache can never outlive the transaction it vouches for.</para>
+/// <para>Between a positive answer and the append the transaction can end only by the coordinator's abort (the producer
+/// ends it only once its batches are answered), and every abort the coordinator starts itself (timeout, a new producer
+/// of the id) bumps the epoch: its marker raises the partition's epoch for the producer, so the late batch is refused
+/// as a stale epoch instead of opening a new transaction (what Kafka's verification guard is for).</para>
 /// </remarks>
 public sealed class TransactionVerifier(TransactionCoordinator coordinator, IClusterView cluster, ITransactionVerificationChannel? remote)
 {
