@@ -50,6 +50,7 @@ public sealed partial class KafkaConnectionHandler(
         var listener = connection.Features.Get<KafkaListenerFeature>() ?? PlaintextListener;
         var certificate = connection.Features.Get<ITlsConnectionFeature>()?.ClientCertificate;
         var session = new KafkaSession(listener, certificate is null ? null : CertificatePrincipal.Name(certificate), HostOf(connection.RemoteEndPoint));
+        var appendOrder = new ProduceAppendOrder();
         bool first = true;
         // Server shutdown asks connections to close: stop reading new requests, answer the ones in progress
         // (long-polls return at once), then close. Kafka clients reconnect elsewhere or retry.
@@ -77,7 +78,7 @@ public sealed partial class KafkaConnectionHandler(
                     }
                     while (KafkaFrame.TryRead(ref buffer, session.Authenticated ? _options.MaxRequestBytes : _options.MaxRequestBytesBeforeAuthentication, out var frame))
                     {
-                        var response = Dispatch(connection, client, session, frame, stop.Token);
+                        var response = Dispatch(connection, client, session, appendOrder, frame, stop.Token);
                         if (response is { } queued) await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
                         if (session.Failed) break;
                     }
@@ -144,7 +145,8 @@ public sealed partial class KafkaConnectionHandler(
         : "";
 
     /// <summary>Parses the header, finds the handler and starts it. Returns null when no response is due.</summary>
-    private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, KafkaSession session, ReadOnlySequence<byte> frame, CancellationToken closing)
+    private PendingResponse? Dispatch(ConnectionContext connection, ClientConnection client, KafkaSession session, ProduceAppendOrder appendOrder,
+        ReadOnlySequence<byte> frame, CancellationToken closing)
     {
         long started = Stopwatch.GetTimestamp();
         int length = (int)frame.Length;
@@ -182,6 +184,7 @@ public sealed partial class KafkaConnectionHandler(
                 RemoteEndPoint = connection.RemoteEndPoint,
                 ConnectionClosed = closing,
                 Session = session,
+                AppendOrder = appendOrder,
             };
 
             ValueTask<IKafkaMessage?> response;

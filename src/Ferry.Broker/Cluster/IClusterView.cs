@@ -2,7 +2,7 @@ namespace Ferry.Broker.Cluster;
 
 /// <summary>
 /// The one picture of the cluster this node has: nodes, the controller, each partition's leader, replicas and ISR,
-/// and the coordinator of a group. Metadata, FindCoordinator, DescribeCluster and the admin API all read it; on a
+/// and so (<see cref="InternalTopicOwnership"/>) the coordinator of a group or transactional id. Metadata, FindCoordinator, DescribeCluster and the admin API all read it; on a
 /// single node it is this node alone, on a cluster the metadata this node has applied from the quorum.
 /// </summary>
 /// <remarks>Reads are lock-free and cheap (called on every Metadata request); they see the last applied metadata.</remarks>
@@ -20,12 +20,6 @@ public interface IClusterView
 
     /// <summary>The partition's committed state, or null if this view does not know it (no such topic or partition).</summary>
     PartitionState? GetPartition(string topic, int partition);
-
-    /// <summary>
-    /// The node that coordinates a consumer group: the leader of the group's <c>__consumer_offsets</c> partition
-    /// on a cluster, this node on a single one; -1 while that partition has no leader.
-    /// </summary>
-    int CoordinatorFor(string groupId);
 
     /// <summary>
     /// Calls <paramref name="onChange"/> for every change to this node's role in a partition, in commit order, on

@@ -39,8 +39,6 @@ public sealed class SingleNodeCluster : IClusterView, IMetadataController
     public PartitionState? GetPartition(string topic, int partition) =>
         _topics.TryGet(topic, out var t) && t.TryGetPartition(partition) is not null ? _state : null;
 
-    public int CoordinatorFor(string groupId) => LocalNodeId;
-
     /// <summary>Every partition is led here from the start and for good: the replay is the whole story.</summary>
     public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
     {

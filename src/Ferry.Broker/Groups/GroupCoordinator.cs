@@ -180,8 +180,7 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         }
     }
 
-    private int PartitionOf(string groupId) =>
-        _topics.TryGet(OffsetsTopic.Name, out var topic) ? OffsetsTopic.PartitionFor(groupId, topic.Partitions.Count) : -1;
+    private int PartitionOf(string groupId) => InternalTopicOwnership.PartitionOf(_topics, CoordinatorKind.Group, groupId);
 
     /// <summary>Whether this node coordinates <paramref name="groupId"/> now (None), and if not the error to answer with.</summary>
     public GroupError CheckCoordinator(string groupId) => Ownership(groupId, out _);
@@ -194,11 +193,8 @@ public sealed partial class GroupCoordinator : IAsyncDisposable
         if (index < 0) return GroupError.CoordinatorNotAvailable;
         if (!_owned.TryGetValue(index, out owned!))
         {
-            // Leadership may have arrived a moment before the load began (BeginLoad runs off the metadata thread):
-            // other nodes already name this one in FindCoordinator, so tell the client to wait, not to look again.
-            return _topics.TryGet(OffsetsTopic.Name, out var topic) && topic.TryGetPartition(index) is { IsLeader: true }
-                ? GroupError.CoordinatorLoadInProgress
-                : GroupError.NotCoordinator;
+            // Leadership may have arrived a moment before the load began (BeginLoad runs off the metadata thread).
+            return InternalTopicOwnership.LeadsHere(_topics, CoordinatorKind.Group, index) ? GroupError.CoordinatorLoadInProgress : GroupError.NotCoordinator;
         }
         return owned.Loaded ? GroupError.None : GroupError.CoordinatorLoadInProgress;
     }

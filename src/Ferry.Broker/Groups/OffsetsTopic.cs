@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 
 namespace Ferry.Broker.Groups;
@@ -21,17 +22,8 @@ public static class OffsetsTopic
     /// <summary>Whether <paramref name="topic"/> is one of the broker's own topics (Metadata's <c>is_internal</c>).</summary>
     public static bool IsInternal(string topic) => string.Equals(topic, Name, StringComparison.Ordinal);
 
-    /// <summary>
-    /// Kafka's <c>partitionFor</c>: <c>Utils.abs(groupId.hashCode()) % partitions</c> with Java's string hash over UTF-16
-    /// code units, so a group lands on the same partition number as on a Kafka cluster with as many partitions.
-    /// </summary>
-    public static int PartitionFor(string groupId, int partitions)
-    {
-        int hash = 0;
-        foreach (char c in groupId) hash = unchecked(31 * hash + c);
-        int abs = hash == int.MinValue ? 0 : Math.Abs(hash);
-        return abs % partitions;
-    }
+    /// <summary>The group's partition (<see cref="InternalTopicOwnership.PartitionFor"/>: Kafka's hash of the group id).</summary>
+    public static int PartitionFor(string groupId, int partitions) => InternalTopicOwnership.PartitionFor(groupId, partitions);
 
     /// <summary>
     /// The topic's settings: commits are never deleted by age or size (expiry is decided per group and written as

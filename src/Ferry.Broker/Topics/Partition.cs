@@ -185,6 +185,15 @@ public sealed class Partition
         return new PartitionAppendResult(PartitionAppendError.None, appended.BaseOffset, appended.LastOffset, appended.LogAppendTime, Log.LogStartOffset);
     }
 
+    /// <summary>
+    /// Whether the producer, at <paramref name="epoch"/>, has a transaction open in this partition (a transactional
+    /// batch appended and no marker since): its coordinator already vouched for the partition (KIP-890).
+    /// </summary>
+    public bool HasOpenTransaction(long producerId, short epoch)
+    {
+        lock (_appendLock) return _producers.CurrentEpoch(producerId) == epoch && _transactions.IsOpen(producerId);
+    }
+
     /// <summary>Appends the broker's own batches (tools, the admin API) as leader, with no producer checks.</summary>
     public AppendResult AppendRaw(Span<byte> batches)
     {

@@ -39,6 +39,12 @@ public sealed class PartitionTransactions
         }
     }
 
+    /// <summary>Whether the producer has a transaction open here.</summary>
+    public bool IsOpen(long producerId)
+    {
+        lock (_lock) return _open.ContainsKey(producerId);
+    }
+
     /// <summary>A transactional data batch at <paramref name="baseOffset"/> (under the append lock).</summary>
     public void OnData(long producerId, long baseOffset)
     {

@@ -183,10 +183,7 @@ public sealed partial class TransactionCoordinator : IAsyncDisposable
         }
     }
 
-    private int PartitionOf(string transactionalId) =>
-        _topics.TryGet(TransactionStateTopic.Name, out var topic) && topic.Partitions.Count > 0
-            ? TransactionStateTopic.PartitionFor(transactionalId, topic.Partitions.Count)
-            : -1;
+    private int PartitionOf(string transactionalId) => InternalTopicOwnership.PartitionOf(_topics, CoordinatorKind.Transaction, transactionalId);
 
     /// <summary>Whether this node coordinates <paramref name="transactionalId"/> now (None), and if not the error to answer with.</summary>
     private TransactionError Ownership(string transactionalId, out TransactionStatePartition owned)
@@ -195,7 +192,13 @@ public sealed partial class TransactionCoordinator : IAsyncDisposable
         if (_stopping.IsCancellationRequested) return TransactionError.CoordinatorNotAvailable;
         int index = PartitionOf(transactionalId);
         if (index < 0) return TransactionError.CoordinatorNotAvailable;
-        if (!_owned.TryGetValue(index, out owned!)) return TransactionError.NotCoordinator;
+        if (!_owned.TryGetValue(index, out owned!))
+        {
+            // Leadership may have arrived a moment before the load began (BeginLoad runs off the metadata thread).
+            return InternalTopicOwnership.LeadsHere(_topics, CoordinatorKind.Transaction, index)
+                ? TransactionError.CoordinatorLoadInProgress
+                : TransactionError.NotCoordinator;
+        }
         return owned.Loaded ? TransactionError.None : TransactionError.CoordinatorLoadInProgress;
     }
 
@@ -213,18 +216,14 @@ public sealed partial class TransactionCoordinator : IAsyncDisposable
         return _entries.AddOrUpdate(transactionalId, id => new Entry(id, owned, null), (id, old) => old.Owner == owned ? old : new Entry(id, owned, null));
     }
 
-    /// <summary>Whether this node coordinates <paramref name="transactionalId"/> (FindCoordinator key type 1 names the same node).</summary>
-    public bool IsCoordinatorFor(string transactionalId) => Ownership(transactionalId, out _) == TransactionError.None;
+    /// <summary>Whether this node coordinates <paramref name="transactionalId"/> now (None), and if not the error to answer with.</summary>
+    public TransactionError CheckCoordinator(string transactionalId) => Ownership(transactionalId, out _);
 
     /// <summary>
     /// The node that coordinates <paramref name="transactionalId"/>: the leader of its <c>__transaction_state</c>
     /// partition (this node on a single one); -1 while the topic does not exist or the partition has no leader.
     /// </summary>
-    public int CoordinatorNodeFor(string transactionalId)
-    {
-        int index = PartitionOf(transactionalId);
-        return index < 0 ? -1 : _cluster.GetPartition(TransactionStateTopic.Name, index)?.Leader ?? -1;
-    }
+    public int CoordinatorNodeFor(string transactionalId) => InternalTopicOwnership.CoordinatorOf(_topics, _cluster, CoordinatorKind.Transaction, transactionalId);
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -363,14 +362,13 @@ public sealed partial class TransactionCoordinator : IAsyncDisposable
     }
 
     /// <summary>
-    /// KIP-890's check at the partition leader: a transactional produce is accepted only into a partition of the
-    /// producer's open transaction, at its current epoch (a late batch of an aborted or fenced transaction must
-    /// not open a new, hanging one). Ids this node does not coordinate are not checked here.
+    /// KIP-890's check for a partition leader (<see cref="TransactionVerifier"/>, here or on another node through
+    /// AddPartitionsToTxn's verify_only): whether the partition is in the producer's open transaction, at its current
+    /// epoch. An id this node does not coordinate (now) gets NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
     /// </summary>
     public TransactionError VerifyPartition(string transactionalId, long producerId, short epoch, string topic, int partition)
     {
-        if (EntryFor(transactionalId, create: false, out var refused) is not { } entry)
-            return refused == TransactionError.InvalidProducerIdMapping ? refused : TransactionError.None;
+        if (EntryFor(transactionalId, create: false, out var refused) is not { } entry) return refused;
         var state = entry.State;
         var error = CheckProducer(state, producerId, epoch);
         if (error != TransactionError.None) return error;

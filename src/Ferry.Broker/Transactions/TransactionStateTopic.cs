@@ -1,5 +1,5 @@
 using System.Globalization;
-using Ferry.Broker.Groups;
+using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 
 namespace Ferry.Broker.Transactions;
@@ -21,8 +21,8 @@ public static class TransactionStateTopic
     /// </summary>
     public const int DefaultPartitions = 8;
 
-    /// <summary>Kafka's <c>partitionFor</c> of the transaction coordinator: the same Java string hash as for groups.</summary>
-    public static int PartitionFor(string transactionalId, int partitions) => OffsetsTopic.PartitionFor(transactionalId, partitions);
+    /// <summary>The id's partition (<see cref="InternalTopicOwnership.PartitionFor"/>: the same Java string hash as for groups).</summary>
+    public static int PartitionFor(string transactionalId, int partitions) => InternalTopicOwnership.PartitionFor(transactionalId, partitions);
 
     /// <summary>States are never deleted by age or size (expiry writes tombstones); small segments let compaction free space soon.</summary>
     public static IReadOnlyDictionary<string, string> Configs { get; } = new Dictionary<string, string>

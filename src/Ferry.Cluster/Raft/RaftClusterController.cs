@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -7,7 +8,6 @@ using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Ferry.Broker.Cluster;
-using Ferry.Broker.Groups;
 using Ferry.Broker.Topics;
 using Ferry.Cluster.Controller;
 using Microsoft.Extensions.Logging;
@@ -33,6 +33,15 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly MetadataImage _image = new();
+
+    /// <summary>
+    /// How long a fenced node stays in Kafka Metadata (<see cref="ClusterNode.RecentlyFenced"/>): Kafka's
+    /// broker.session.timeout.ms (9 s), the time a dead Kafka broker stays listed. Fencing itself stays immediate.
+    /// </summary>
+    private const long FencedListedMs = 9_000;
+
+    /// <summary>When this node applied each node's fencing (its own clock), until the node registers again.</summary>
+    private readonly ConcurrentDictionary<int, long> _fencedAt = new();
     private readonly SemaphoreSlim _leaderLock = new(1, 1);
     private readonly Lock _subscribersLock = new();
     private readonly List<Action<PartitionRoleChange>> _subscribers = [];
@@ -69,16 +78,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public int ControllerId => _raft?.Leader is { } leader ? NodeIdOf(leader.EndPoint) : -1;
 
     public IReadOnlyList<ClusterNode> Nodes =>
-        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced, n.KafkaSecurityProtocol))];
+        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced, n.KafkaSecurityProtocol,
+            RecentlyFenced: n.Fenced && _fencedAt.TryGetValue(n.Id, out long at) && Environment.TickCount64 - at < FencedListedMs))];
 
     public PartitionState? GetPartition(string topic, int partition) =>
         _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
-
-    /// <summary>The leader of the group's <c>__consumer_offsets</c> partition (Kafka's hash of the group id); -1 until that topic exists.</summary>
-    public int CoordinatorFor(string groupId) =>
-        _image.Topics.TryGetValue(OffsetsTopic.Name, out var offsets) && offsets.Partitions.Count > 0
-            ? offsets.Partitions[OffsetsTopic.PartitionFor(groupId, offsets.Partitions.Count)].Leader
-            : PartitionState.NoLeader;
 
     public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
     {
@@ -632,6 +636,12 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         string? name = record.Topic;
         switch (record.Type)
         {
+            case MetadataRecordType.FenceNode:
+                _fencedAt[record.NodeId] = Environment.TickCount64;
+                break;
+            case MetadataRecordType.RegisterNode:
+                _fencedAt.TryRemove(record.NodeId, out _);
+                break;
             case MetadataRecordType.CreateTopic when name is not null && _image.Topics.TryGetValue(name, out var created):
                 Materialize(created);
                 NotifyTopic(created);

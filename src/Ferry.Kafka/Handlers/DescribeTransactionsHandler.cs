@@ -22,9 +22,9 @@ public sealed class DescribeTransactionsHandler(TransactionCoordinator transacti
         {
             var data = new DescribeTransactionsResponse.TransactionStateData { TransactionalId = id, ProducerId = -1, ProducerEpoch = -1, TransactionStartTimeMs = -1 };
             response.TransactionStates.Add(data);
-            if (!transactions.IsCoordinatorFor(id))
+            if (transactions.CheckCoordinator(id) is var ownership && ownership != TransactionError.None)
             {
-                data.ErrorCode = ErrorCodes.NotCoordinator;
+                data.ErrorCode = TransactionErrors.ToErrorCode(ownership);
                 continue;
             }
             if (transactions.Describe(id) is not { } state)

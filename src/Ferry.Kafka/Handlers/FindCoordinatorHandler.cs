@@ -1,6 +1,6 @@
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Security.Acls;
-using Ferry.Broker.Transactions;
+using Ferry.Broker.Topics;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 using Ferry.Kafka.Security;
@@ -11,9 +11,9 @@ namespace Ferry.Kafka.Handlers;
 
 /// <summary>
 /// FindCoordinator: the coordinator of a group (key type 0) or of a transactional id (key type 1) from the cluster
-/// view (the leader of the internal topic partition its key hashes to; on a single node, this node), v4 a batch of keys.
+/// view by <see cref="InternalTopicOwnership"/> (the leader of the internal topic partition its key hashes to), v4 a batch of keys.
 /// </summary>
-public sealed class FindCoordinatorHandler(IClusterView cluster, TransactionCoordinator transactions, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<FindCoordinatorRequest>
+public sealed class FindCoordinatorHandler(IClusterView cluster, TopicRegistry topics, IOptions<KafkaOptions> options, Authorizer authorizer) : KafkaHandler<FindCoordinatorRequest>
 {
     private const sbyte GroupKey = 0;
     private const sbyte TransactionKey = 1;
@@ -69,7 +69,7 @@ public sealed class FindCoordinatorHandler(IClusterView cluster, TransactionCoor
             return NoCoordinator(key, ErrorCodes.InvalidRequest, $"Unknown coordinator key type {keyType}.");
         }
         // A group's coordinator leads its __consumer_offsets partition, a transactional id's its __transaction_state one.
-        int nodeId = keyType == GroupKey ? cluster.CoordinatorFor(key) : transactions.CoordinatorNodeFor(key);
+        int nodeId = InternalTopicOwnership.CoordinatorOf(topics, cluster, (CoordinatorKind)keyType, key);
         if (nodeId < 0 || AdvertisedAddress.OfNode(cluster, nodeId, context, _options) is not var (host, port))
         {
             return NoCoordinator(key, ErrorCodes.CoordinatorNotAvailable, "The coordinator is being elected.");

@@ -33,11 +33,16 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
             response.ClusterAuthorizedOperations = authorizer.AuthorizedOperations(context, request.IncludeClusterAuthorizedOperations,
                 AclResourceType.Cluster, AclBinding.ClusterName);
         }
+        // A node fenced a moment ago is still listed, as Kafka lists a dead broker until its session times out, but it
+        // leads nothing and its replicas are offline: partitions are described against the live ones only.
+        var live = new List<MetadataResponse.MetadataResponseBroker>();
         foreach (var node in cluster.Nodes)
         {
-            if (!node.Alive) continue;
+            if (!node.Alive && !node.RecentlyFenced) continue;
             var (host, port) = AdvertisedAddress.Of(node, context, _options);
-            response.Brokers.Add(new MetadataResponse.MetadataResponseBroker { NodeId = node.Id, Host = host, Port = port, Rack = null });
+            var broker = new MetadataResponse.MetadataResponseBroker { NodeId = node.Id, Host = host, Port = port, Rack = null };
+            response.Brokers.Add(broker);
+            if (node.Alive) live.Add(broker);
         }
 
         // v0 asks for all topics with an empty list; v1+ with a null one.
@@ -48,7 +53,7 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
             foreach (var topic in topics.Topics.OrderBy(t => t.Name, StringComparer.Ordinal))
             {
                 if (!authorizer.Allowed(context, AclOperation.Describe, AclResourceType.Topic, topic.Name)) continue;
-                response.Topics.Add(WithOperations(context, topicOps, Describe(topic, response.Brokers)));
+                response.Topics.Add(WithOperations(context, topicOps, Describe(topic, live)));
             }
         }
         else
@@ -56,7 +61,7 @@ public sealed class MetadataHandler(TopicRegistry topics, IClusterView cluster, 
             bool autoCreate = _options.AutoCreateTopics && (context.ApiVersion < 4 || request.AllowAutoTopicCreation);
             foreach (var requested in request.Topics!)
             {
-                response.Topics.Add(WithOperations(context, topicOps, await LookupAsync(context, requested, autoCreate, response.Brokers).ConfigureAwait(false)));
+                response.Topics.Add(WithOperations(context, topicOps, await LookupAsync(context, requested, autoCreate, live).ConfigureAwait(false)));
             }
         }
         return response;

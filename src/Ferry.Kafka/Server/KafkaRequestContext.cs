@@ -21,6 +21,9 @@ public sealed class KafkaRequestContext
     /// <summary>Who the connection is; null only where a handler is driven without a connection (tests).</summary>
     public KafkaSession? Session { get; init; }
 
+    /// <summary>The order of the connection's Produce appends; null only where a handler is driven without a connection (tests).</summary>
+    public ProduceAppendOrder? AppendOrder { get; init; }
+
     /// <summary>Cancelled when the connection closes or the server asks it to (shutdown): waits end early.</summary>
     public required CancellationToken ConnectionClosed { get; init; }
 }

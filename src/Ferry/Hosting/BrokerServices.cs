@@ -105,6 +105,15 @@ internal static class BrokerServices
         });
         services.AddSingleton(sp => new Ferry.Peers.KafkaTransactionMarkerChannel(sp.GetRequiredService<IClusterView>(),
             sp.GetService<Ferry.Peers.PeerCredentials>()));
+        // KIP-890 at the partition leaders: a single node asks its own coordinator, a cluster node the id's coordinator wherever it is.
+        services.AddSingleton(sp => new Ferry.Peers.KafkaTransactionVerificationChannel(sp.GetRequiredService<IClusterView>(),
+            sp.GetService<Ferry.Peers.PeerCredentials>()));
+        services.AddSingleton(sp =>
+        {
+            var cluster = sp.GetRequiredService<IClusterView>();
+            return new TransactionVerifier(sp.GetRequiredService<TransactionCoordinator>(), cluster,
+                cluster is SingleNodeCluster ? null : sp.GetRequiredService<Ferry.Peers.KafkaTransactionVerificationChannel>());
+        });
         services.AddSingleton(sp => new TransactionMarkerWriter(sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<GroupCoordinator>(),
             sp.GetRequiredService<BrokerOptions>().Time));
         services.AddSingleton<IUserStore>(sp =>

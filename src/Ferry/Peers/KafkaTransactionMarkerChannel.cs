@@ -1,28 +1,24 @@
-using System.Collections.Concurrent;
-using System.Net.Sockets;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Transactions;
 using Ferry.Kafka;
-using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
 
 namespace Ferry.Peers;
 
 /// <summary>
 /// The transaction coordinator's markers to partition leaders on other nodes, as Kafka sends them: WriteTxnMarkers
-/// (API 27, v1) on the leader's Kafka listener at the address the cluster view advertises. A few connections per
-/// node, each one request at a time, so that one transaction's wait for a slow partition does not hold up others.
+/// (API 27, v1) on the leader's Kafka listener, over the <see cref="KafkaPeerPool"/> (so that one transaction's wait
+/// for a slow partition does not hold up others).
 /// </summary>
 internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster, PeerCredentials? credentials) : ITransactionMarkerChannel, IDisposable
 {
     private const short Version = 1;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
-    private readonly ConcurrentDictionary<int, ConcurrentBag<KafkaPeerConnection>> _idle = new();
+    private readonly KafkaPeerPool _peers = new(cluster, "ferry-txn-markers", credentials);
 
     public async Task<IReadOnlyList<(TransactionPartition Partition, MarkerError Error)>> WriteMarkersAsync(int nodeId, TransactionMarkerRequest request,
         CancellationToken cancellationToken)
     {
-        if (PeerLink.To(cluster, nodeId) is not { } link) return All(request, MarkerError.Retriable);
         var marker = new WriteTxnMarkersRequest.WritableTxnMarker
         {
             ProducerId = request.ProducerId,
@@ -32,21 +28,9 @@ internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster, PeerCr
         };
         foreach (var topic in request.Partitions.GroupBy(p => p.Topic))
             marker.Topics.Add(new WriteTxnMarkersRequest.WritableTxnMarkerTopic { Name = topic.Key, PartitionIndexes = topic.Select(p => p.Partition).ToList() });
-        var pool = _idle.GetOrAdd(nodeId, _ => []);
-        var connection = pool.TryTake(out var idle) ? idle : new KafkaPeerConnection("ferry-txn-markers", credentials);
-        WriteTxnMarkersResponse response;
-        try
-        {
-            response = await connection.SendAsync<WriteTxnMarkersResponse>(link, ApiKeys.WriteTxnMarkers, Version,
-                new WriteTxnMarkersRequest { Markers = [marker] }, RequestTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException or TimeoutException or KafkaProtocolException
-            or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            connection.Dispose();
+        if (await _peers.TrySendAsync<WriteTxnMarkersResponse>(nodeId, ApiKeys.WriteTxnMarkers, Version,
+            new WriteTxnMarkersRequest { Markers = [marker] }, RequestTimeout, cancellationToken).ConfigureAwait(false) is not { } response)
             return All(request, MarkerError.Retriable);
-        }
-        pool.Add(connection);
         var errors = new Dictionary<TransactionPartition, short>();
         foreach (var topic in response.Markers.SelectMany(m => m.Topics))
         {
@@ -66,11 +50,5 @@ internal sealed class KafkaTransactionMarkerChannel(IClusterView cluster, PeerCr
         _ => MarkerError.Retriable,
     };
 
-    public void Dispose()
-    {
-        foreach (var pool in _idle.Values)
-        {
-            while (pool.TryTake(out var connection)) connection.Dispose();
-        }
-    }
+    public void Dispose() => _peers.Dispose();
 }

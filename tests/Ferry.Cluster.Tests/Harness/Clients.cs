@@ -31,6 +31,43 @@ public static class Clients
         return found;
     }
 
+    /// <summary>
+    /// Every value of the topic's partitions from the beginning to their end at <paramref name="isolation"/> (read_committed:
+    /// up to the last stable offset, without aborted records), read by an assigned consumer; fails if an end is not reached.
+    /// </summary>
+    public static List<string> ReadToEnd(string bootstrap, string topic, int partitions, IsolationLevel isolation)
+    {
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = "read-to-end-" + Guid.NewGuid().ToString("N"),
+            IsolationLevel = isolation,
+            EnablePartitionEof = true,
+            EnableAutoCommit = false,
+        }).Build();
+        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var values = new List<string>();
+        var atEnd = new HashSet<int>();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (atEnd.Count < partitions && DateTime.UtcNow < deadline)
+        {
+            ConsumeResult<string, string>? result;
+            try
+            {
+                result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            }
+            catch (ConsumeException)
+            {
+                continue;
+            }
+            if (result is null) continue;
+            if (result.IsPartitionEOF) atEnd.Add(result.Partition.Value);
+            else values.Add(result.Message.Value);
+        }
+        if (atEnd.Count < partitions) throw new TimeoutException($"{topic} was not read to its end ({isolation})");
+        return values;
+    }
+
     public static IProducer<Null, string> Producer(string bootstrap, Acks acks, bool idempotent, TimeSpan messageTimeout, bool retries = true) =>
         new ProducerBuilder<Null, string>(new ProducerConfig
         {

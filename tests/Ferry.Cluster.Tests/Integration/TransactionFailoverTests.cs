@@ -30,9 +30,6 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
     [Fact]
     public async Task ConsumeTransformProduce_IsExactlyOnce_AcrossSigkillsOfTheCoordinatorAndOfAPartitionLeader_MidTransaction()
     {
-        // Passed, then once stalled after the coordinator's SIGKILL (the application saw neither a commit nor an error
-        // for 180 s): opt-in with FERRY_TIMING_TESTS=1 until that stall is understood.
-        if (Environment.GetEnvironmentVariable("FERRY_TIMING_TESTS") != "1") Assert.Skip("stalled once after the coordinator's SIGKILL; set FERRY_TIMING_TESTS=1 to run it");
         Librdkafka.EnsureLoaded();
         await using var cluster = await ClusterHarness.StartAsync(3);
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build();
@@ -77,8 +74,8 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         await running.WaitAsync(TimeSpan.FromSeconds(120));
         Assert.True(app.Committed >= Inputs, $"the application stopped at {app.Committed}: {app.Failure}\n{cluster.Logs()}");
 
-        var committed = ReadAll(cluster.BootstrapServers, IsolationLevel.ReadCommitted);
-        var uncommitted = ReadAll(cluster.BootstrapServers, IsolationLevel.ReadUncommitted);
+        var committed = Clients.ReadToEnd(cluster.BootstrapServers, Output, 2, IsolationLevel.ReadCommitted);
+        var uncommitted = Clients.ReadToEnd(cluster.BootstrapServers, Output, 2, IsolationLevel.ReadUncommitted);
         output.WriteLine($"{app.Transactions} transactions committed, {app.Restarts} application restarts; " +
             $"{committed.Count} committed outputs, {uncommitted.Count} outputs in all (aborted ones included)");
         var duplicates = committed.GroupBy(v => v).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
@@ -97,8 +94,18 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         await cluster.Node(node).KillAsync();
         output.WriteLine($"{role} (node {node}) SIGKILLed mid-transaction at {before} inputs committed");
         app.Resume();
-        await cluster.WaitUntilAsync($"the application commits again after {role}'s SIGKILL",
-            () => Task.FromResult(app.Committed >= Math.Min(Inputs, before + 3 * BatchSize)), TimeSpan.FromSeconds(180));
+        try
+        {
+            await cluster.WaitUntilAsync($"the application commits again after {role}'s SIGKILL",
+                () => Task.FromResult(app.Committed >= Math.Min(Inputs, before + 3 * BatchSize)), TimeSpan.FromSeconds(180));
+        }
+        catch (TimeoutException)
+        {
+            // The tail of each log seldom shows why: the whole story of every node, and where the application waits.
+            output.WriteLine($"the application is {app.Phase} at {app.Committed} inputs committed; its producer's last log lines:\n{app.ProducerLog}");
+            foreach (var n in cluster.Nodes) output.WriteLine($"--- node {n.NodeId} ---\n{n.Output}");
+            throw;
+        }
     }
 
     private static async Task WaitFullIsrAsync(ClusterHarness cluster, IAdminClient admin, params string[] topics) =>
@@ -121,39 +128,6 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
     private static int LeaderOf(IAdminClient admin, string topic, int partition) =>
         admin.GetMetadata(topic, Timeout).Topics[0].Partitions.Single(p => p.PartitionId == partition).Leader;
 
-    private static List<string> ReadAll(string bootstrap, IsolationLevel isolation)
-    {
-        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap,
-            GroupId = "eos-check-" + Guid.NewGuid().ToString("N"),
-            IsolationLevel = isolation,
-            EnablePartitionEof = true,
-            EnableAutoCommit = false,
-        }).Build();
-        consumer.Assign([new TopicPartitionOffset(Output, 0, Offset.Beginning), new TopicPartitionOffset(Output, 1, Offset.Beginning)]);
-        var values = new List<string>();
-        var atEnd = new HashSet<int>();
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (atEnd.Count < 2 && DateTime.UtcNow < deadline)
-        {
-            ConsumeResult<string, string>? result;
-            try
-            {
-                result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            }
-            catch (ConsumeException)
-            {
-                continue;
-            }
-            if (result is null) continue;
-            if (result.IsPartitionEOF) atEnd.Add(result.Partition.Value);
-            else values.Add(result.Message.Value);
-        }
-        Assert.True(atEnd.Count == 2, $"{Output} was not read to its end ({isolation})");
-        return values;
-    }
-
     /// <summary>
     /// The application: transactions of <see cref="BatchSize"/> inputs each, over an assigned (not subscribed) consumer
     /// whose position starts at the group's committed offsets. Any failure restarts it whole: a new producer with the
@@ -172,6 +146,26 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
         public int Transactions { get; private set; }
         public int Restarts { get; private set; }
         public string? Failure { get; private set; }
+
+        /// <summary>What the application is doing now (a stall's report says where it waits).</summary>
+        public string Phase { get; private set; } = "starting";
+
+        /// <summary>The transactional producer's last log lines (librdkafka's transaction debug): what it waits for.</summary>
+        public string ProducerLog
+        {
+            get { lock (_producerLog) return string.Join('\n', _producerLog); }
+        }
+
+        private readonly Queue<string> _producerLog = new();
+
+        private void Record(LogMessage message)
+        {
+            lock (_producerLog)
+            {
+                _producerLog.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {message.Facility} {message.Message}");
+                while (_producerLog.Count > 300) _producerLog.Dequeue();
+            }
+        }
 
         /// <summary>Asks the application to stop between sending a transaction's outputs and offsets and committing it; true once it has.</summary>
         public bool PauseMidTransaction(TimeSpan timeout)
@@ -219,7 +213,9 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                 MessageTimeoutMs = 60_000,
                 SocketTimeoutMs = 10_000,
                 TopicMetadataRefreshIntervalMs = 1000,
-            }).Build();
+                Debug = "eos",
+            }).SetLogHandler((_, message) => Record(message)).Build();
+            Phase = "initializing transactions";
             producer.InitTransactions(TimeSpan.FromSeconds(90));
             using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
             {
@@ -232,11 +228,13 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
             }).Build();
             var partitions = new[] { new TopicPartition(Input, 0), new TopicPartition(Input, 1) };
             // With require_stable (KIP-447) the committed offsets wait for the transaction a predecessor left open.
+            Phase = "reading the committed offsets";
             var start = consumer.Committed(partitions, TimeSpan.FromSeconds(60));
             consumer.Assign(start.Select(c => c.Offset.Value < 0 ? new TopicPartitionOffset(c.TopicPartition, Offset.Beginning) : c));
             Interlocked.Exchange(ref _committed, start.Sum(c => Math.Max(0, c.Offset.Value)));
             while (!_stop && Committed < Inputs)
             {
+                Phase = $"consuming inputs from {string.Join(", ", consumer.Assignment.Select(tp => $"{tp.Partition.Value}@{consumer.Position(tp)}"))}";
                 var batch = new List<ConsumeResult<string, string>>();
                 var deadline = DateTime.UtcNow.AddSeconds(30);
                 while (batch.Count < BatchSize && Committed + batch.Count < Inputs && DateTime.UtcNow < deadline)
@@ -251,7 +249,9 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                     producer.Produce(new TopicPartition(Output, input.Partition.Value), new Message<string, string> { Key = "k", Value = $"out-{input.Message.Value}" });
                     next[input.TopicPartition] = new TopicPartitionOffset(input.TopicPartition, input.Offset + 1);
                 }
+                Phase = "sending offsets";
                 producer.SendOffsetsToTransaction(next.Values, consumer.ConsumerGroupMetadata, TimeSpan.FromSeconds(60));
+                Phase = "flushing outputs";
                 producer.Flush(TimeSpan.FromSeconds(60));
                 if (_pauseRequested.IsSet)
                 {
@@ -259,6 +259,7 @@ public sealed class TransactionFailoverTests(ITestOutputHelper output)
                     _paused.Set();
                     _resume.Wait();
                 }
+                Phase = "committing";
                 producer.CommitTransaction(TimeSpan.FromSeconds(90));
                 Transactions++;
                 Interlocked.Add(ref _committed, batch.Count);

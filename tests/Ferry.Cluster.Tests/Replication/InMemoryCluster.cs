@@ -161,7 +161,6 @@ internal sealed class InMemoryCluster : IAsyncDisposable, IReplicaTransport
         public int ControllerId => 1;
         public IReadOnlyList<ClusterNode> Nodes => [.. _cluster.Nodes.Select(n => new ClusterNode(n.Id, "127.0.0.1", 9092, true))];
         public PartitionState? GetPartition(string topic, int partition) => _cluster.State(topic, partition);
-        public int CoordinatorFor(string groupId) => 1;
 
         public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
         {
