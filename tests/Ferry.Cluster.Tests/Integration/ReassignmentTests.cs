@@ -53,10 +53,11 @@ public sealed class ReassignmentTests
         Assert.Contains("\"removingReplicas\":[1]", listed);
         Assert.Contains("done ", output);
 
-        var metadata = admin.GetMetadata(Topic, Timeout).Topics[0].Partitions[0];
-        Assert.Equal([2, 3], metadata.Replicas.Order());
-        Assert.Equal([2, 3], metadata.InSyncReplicas.Order());
-        Assert.Contains(metadata.Leader, new[] { 2, 3 });
+        // The controller has completed the move; the node the admin client asks may apply that commit a moment later.
+        await cluster.WaitUntilAsync("Metadata shows the partition on nodes 2 and 3 alone", () =>
+            Task.FromResult(admin.GetMetadata(Topic, Timeout).Topics[0].Partitions[0] is { } p
+                && p.Replicas.Order().SequenceEqual([2, 3]) && p.InSyncReplicas.Order().SequenceEqual([2, 3]) && p.Leader is 2 or 3),
+            TimeSpan.FromSeconds(10));
 
         await Task.Delay(500);
         await stop.CancelAsync();
