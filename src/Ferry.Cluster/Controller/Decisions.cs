@@ -120,32 +120,28 @@ public static class Decisions
         if (target is null)
         {
             if (!state.IsReassigning) return new(TopicError.NoReassignmentInProgress, $"No reassignment of {topic}-{partition} is in progress.");
-            record = Settle(topic, partition, state, original, image);
-            return record is null
-                ? new(TopicError.InvalidReplicaAssignment, $"No original replica of {topic}-{partition} is in sync and alive to lead; the reassignment goes on.")
-                : TopicResult.Ok;
+            return Cancel(topic, partition, state, image, out record);
         }
         if (target.Count == 0 || target.Distinct().Count() != target.Count)
             return new(TopicError.InvalidReplicaAssignment, "The replicas must be distinct brokers, at least one.");
         if (target.FirstOrDefault(r => !image.Nodes.ContainsKey(r)) is var unknown && !target.All(image.Nodes.ContainsKey))
             return new(TopicError.InvalidReplicaAssignment, $"Broker {unknown} is not registered.");
-        if (target.SequenceEqual(original))
-        {
-            if (!state.IsReassigning) return TopicResult.Ok;
-            record = Settle(topic, partition, state, original, image);
-            return TopicResult.Ok;
-        }
-        var replicas = target.Concat(original.Where(r => !target.Contains(r))).ToList();
+        // Moving back to the original replicas is cancelling the move that runs.
+        if (target.SequenceEqual(original)) return state.IsReassigning ? Cancel(topic, partition, state, image, out record) : TopicResult.Ok;
         // A replica added by a move this one replaces, and in neither set, leaves at once: the ISR and the leader too.
-        var isr = state.Isr.Where(replicas.Contains).ToList();
-        int leader = replicas.Contains(state.Leader) ? state.Leader : FirstAlive(replicas, isr, image);
-        if (isr.Count == 0 || leader == PartitionState.NoLeader)
-            return new(TopicError.InvalidReplicaAssignment, $"No replica of {topic}-{partition} would be left in sync and alive to lead.");
-        record = Change(topic, partition, state, leader, isr);
-        record.Replicas = replicas;
-        record.AddingReplicas = [.. target.Where(r => !original.Contains(r))];
-        record.RemovingReplicas = [.. original.Where(r => !target.Contains(r))];
-        return TopicResult.Ok;
+        record = WithReplicas(topic, partition, state, [.. target, .. original.Where(r => !target.Contains(r))],
+            [.. target.Where(r => !original.Contains(r))], [.. original.Where(r => !target.Contains(r))], image);
+        return record is null
+            ? new(TopicError.InvalidReplicaAssignment, $"No replica of {topic}-{partition} would be left in sync and alive to lead.")
+            : TopicResult.Ok;
+    }
+
+    private static TopicResult Cancel(string topic, int partition, PartitionState state, MetadataImage image, out MetadataRecord? record)
+    {
+        record = WithReplicas(topic, partition, state, state.OriginalReplicas, [], [], image);
+        return record is null
+            ? new(TopicError.InvalidReplicaAssignment, $"No original replica of {topic}-{partition} is in sync and alive to lead; the reassignment goes on.")
+            : TopicResult.Ok;
     }
 
     /// <summary>
@@ -161,22 +157,27 @@ public static class Decisions
             {
                 var state = topic.Partitions[p];
                 if (!state.IsReassigning || !state.TargetReplicas.All(state.Isr.Contains)) continue;
-                if (Settle(topic.Name, p, state, state.TargetReplicas, image) is { } record) records.Add(record);
+                if (WithReplicas(topic.Name, p, state, state.TargetReplicas, [], [], image) is { } record) records.Add(record);
             }
         }
         return records;
     }
 
-    /// <summary>The change that ends a reassignment on <paramref name="replicas"/>; null when none of them could lead.</summary>
-    private static MetadataRecord? Settle(string topic, int partition, PartitionState state, IReadOnlyList<int> replicas, MetadataImage image)
+    /// <summary>
+    /// The change that gives the partition <paramref name="replicas"/> (with those adding and removing; both empty:
+    /// no move runs): the ISR keeps only its members, and a leader not among them hands over to an in-sync, live one.
+    /// Null when none of them could lead.
+    /// </summary>
+    private static MetadataRecord? WithReplicas(string topic, int partition, PartitionState state, IReadOnlyList<int> replicas,
+        List<int> adding, List<int> removing, MetadataImage image)
     {
         var isr = state.Isr.Where(replicas.Contains).ToList();
         int leader = replicas.Contains(state.Leader) ? state.Leader : FirstAlive(replicas, isr, image);
         if (isr.Count == 0 || leader == PartitionState.NoLeader) return null;
         var record = Change(topic, partition, state, leader, isr);
         record.Replicas = [.. replicas];
-        record.AddingReplicas = [];
-        record.RemovingReplicas = [];
+        record.AddingReplicas = adding;
+        record.RemovingReplicas = removing;
         return record;
     }
 

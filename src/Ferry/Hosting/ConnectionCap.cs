@@ -104,22 +104,22 @@ internal sealed partial class ConnectionCap(int configured, Func<ILogger> logger
 
     private void Paused()
     {
-        long now = _time.GetTimestamp();
-        long last = Interlocked.Read(ref _lastPauseLogTicks);
-        if (last != long.MinValue && _time.GetElapsedTime(last, now) < LogInterval) return;
-        if (Interlocked.CompareExchange(ref _lastPauseLogTicks, now, last) != last) return;
-        AcceptPaused(logger(), Volatile.Read(ref _limit));
+        if (DueToLog(ref _lastPauseLogTicks)) AcceptPaused(logger(), Volatile.Read(ref _limit));
     }
 
     private void Refused(int limit)
     {
-        long refused = Interlocked.Increment(ref _refusedSinceLog);
+        Interlocked.Increment(ref _refusedSinceLog);
+        if (DueToLog(ref _lastLogTicks)) TooManyConnections(logger(), Interlocked.Exchange(ref _refusedSinceLog, 0), limit);
+    }
+
+    /// <summary>True for the one caller that may log now: none has for <see cref="LogInterval"/> (or ever).</summary>
+    private bool DueToLog(ref long lastTicks)
+    {
         long now = _time.GetTimestamp();
-        long last = Interlocked.Read(ref _lastLogTicks);
-        if (last != long.MinValue && _time.GetElapsedTime(last, now) < LogInterval) return;
-        if (Interlocked.CompareExchange(ref _lastLogTicks, now, last) != last) return;
-        refused = Interlocked.Exchange(ref _refusedSinceLog, 0);
-        TooManyConnections(logger(), refused, limit);
+        long last = Interlocked.Read(ref lastTicks);
+        if (last != long.MinValue && _time.GetElapsedTime(last, now) < LogInterval) return false;
+        return Interlocked.CompareExchange(ref lastTicks, now, last) == last;
     }
 
     /// <summary>
