@@ -120,7 +120,7 @@ internal sealed partial class ReplicaFetcher : IAsyncDisposable
     private async Task<FetchOutcome> FetchOnceAsync(CancellationToken stop)
     {
         long fetchOffset = _partition.LogEndOffset;
-        var response = await _transport.FetchAsync(_leaderId, new ReplicaFetchRequest(_localId, _partition.Topic, _partition.Index,
+        using var response = await _transport.FetchAsync(_leaderId, new ReplicaFetchRequest(_localId, _partition.Topic, _partition.Index,
             _leaderEpoch, fetchOffset, _options.FetchMaxBytes, (int)_options.FetchMaxWait.TotalMilliseconds), stop).ConfigureAwait(false);
         switch (response.Error)
         {

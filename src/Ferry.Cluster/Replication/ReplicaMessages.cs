@@ -23,9 +23,13 @@ public sealed record ReplicaFetchRequest(int ReplicaId, string Topic, int Partit
     int MaxBytes, int MaxWaitMs);
 
 /// <summary>The leader's answer: whole batches from the fetch offset, and its high watermark and log bounds.</summary>
-public sealed record ReplicaFetchResponse(ReplicaError Error, long HighWatermark, long LogStartOffset, long LogEndOffset, ReadOnlyMemory<byte> Records)
+/// <param name="Buffer">What owns the memory <see cref="Records"/> points into when the transport pooled it, or null: the follower disposes the response once it has appended the records.</param>
+public sealed record ReplicaFetchResponse(ReplicaError Error, long HighWatermark, long LogStartOffset, long LogEndOffset, ReadOnlyMemory<byte> Records,
+    IDisposable? Buffer = null) : IDisposable
 {
     public static ReplicaFetchResponse Failed(ReplicaError error) => new(error, -1, -1, -1, ReadOnlyMemory<byte>.Empty);
+
+    public void Dispose() => Buffer?.Dispose();
 }
 
 /// <summary>OffsetForLeaderEpoch from a follower: where does <see cref="LeaderEpoch"/> end in the leader's log?</summary>

@@ -10,7 +10,9 @@ namespace Ferry.Storage.Durability;
 internal static class FsyncWorkers
 {
     private static readonly ConcurrentQueue<GroupCommitter> Queue = new();
-    private static readonly SemaphoreSlim Ready = new(0);
+    // A kernel-style semaphore, not SemaphoreSlim: SemaphoreSlim spins (sched_yield) before it blocks, and an idle
+    // worker spinning between rounds took 4-5% of a replicated node's CPU from the request threads on two cores.
+    private static readonly Semaphore Ready = new(0, int.MaxValue);
 
     static FsyncWorkers()
     {
@@ -32,7 +34,7 @@ internal static class FsyncWorkers
     {
         while (true)
         {
-            Ready.Wait();
+            Ready.WaitOne();
             if (Queue.TryDequeue(out var committer)) committer.RunRounds();
         }
     }

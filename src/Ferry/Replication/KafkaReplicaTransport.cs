@@ -45,12 +45,21 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster, PeerCredential
                 },
             ],
         };
-        var response = await SendAsync<FetchResponse>(leaderId, request.Topic, request.Partition, ApiKeys.Fetch, FetchVersion, fetch,
-            TimeSpan.FromMilliseconds(request.MaxWaitMs) + TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
-        if (response?.Responses is not [{ Partitions: [var data] }]) return ReplicaFetchResponse.Failed(ReplicaError.Unreachable);
+        // Pooled: the records stay in the frame's buffer until the fetcher, having appended them, disposes the answer.
+        var (response, buffer) = await SendAsync<FetchResponse>(leaderId, request.Topic, request.Partition, ApiKeys.Fetch, FetchVersion, fetch,
+            TimeSpan.FromMilliseconds(request.MaxWaitMs) + TimeSpan.FromSeconds(10), pooled: true, cancellationToken).ConfigureAwait(false);
+        if (response?.Responses is not [{ Partitions: [var data] }])
+        {
+            buffer?.Dispose();
+            return ReplicaFetchResponse.Failed(ReplicaError.Unreachable);
+        }
         var error = ToError(data.ErrorCode);
-        return new ReplicaFetchResponse(error, data.HighWatermark, data.LogStartOffset, -1,
-            error == ReplicaError.None ? data.Records ?? ReadOnlyMemory<byte>.Empty : ReadOnlyMemory<byte>.Empty);
+        if (error != ReplicaError.None || data.Records is not { IsEmpty: false } records)
+        {
+            buffer?.Dispose();
+            return new ReplicaFetchResponse(error, data.HighWatermark, data.LogStartOffset, -1, ReadOnlyMemory<byte>.Empty);
+        }
+        return new ReplicaFetchResponse(error, data.HighWatermark, data.LogStartOffset, -1, records, buffer);
     }
 
     public async ValueTask<EpochEndResponse> EndOffsetForEpochAsync(int leaderId, EpochEndRequest request, CancellationToken cancellationToken)
@@ -72,8 +81,8 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster, PeerCredential
                 },
             ],
         };
-        var response = await SendAsync<OffsetForLeaderEpochResponse>(leaderId, request.Topic, request.Partition, ApiKeys.OffsetForLeaderEpoch,
-            EpochVersion, ask, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        var (response, _) = await SendAsync<OffsetForLeaderEpochResponse>(leaderId, request.Topic, request.Partition, ApiKeys.OffsetForLeaderEpoch,
+            EpochVersion, ask, TimeSpan.FromSeconds(10), pooled: false, cancellationToken).ConfigureAwait(false);
         if (response?.Topics is not [{ Partitions: [var end] }]) return new EpochEndResponse(ReplicaError.Unreachable, -1, -1);
         return new EpochEndResponse(ToError(end.ErrorCode), end.LeaderEpoch, end.EndOffset);
     }
@@ -89,22 +98,24 @@ internal sealed class KafkaReplicaTransport(IClusterView cluster, PeerCredential
         _ => ReplicaError.Unreachable,
     };
 
-    /// <summary>Sends one request; null when the leader cannot be reached or the connection broke (it is dropped).</summary>
-    private async Task<TResponse?> SendAsync<TResponse>(int leaderId, string topic, int partition, short apiKey, short version,
-        IKafkaMessage request, TimeSpan timeout, CancellationToken cancellationToken) where TResponse : class, IKafkaMessage, new()
+    /// <summary>Sends one request; a null response when the leader cannot be reached or the connection broke (it is dropped).</summary>
+    private async Task<(TResponse? Response, PooledBuffer? Buffer)> SendAsync<TResponse>(int leaderId, string topic, int partition, short apiKey,
+        short version, IKafkaMessage request, TimeSpan timeout, bool pooled, CancellationToken cancellationToken) where TResponse : class, IKafkaMessage, new()
     {
-        if (PeerLink.To(cluster, leaderId) is not { } link) return null;
+        if (PeerLink.To(cluster, leaderId) is not { } link) return (null, null);
         var key = (leaderId, topic, partition);
         var connection = _connections.GetOrAdd(key, _ => new KafkaPeerConnection("ferry-replica", credentials));
         try
         {
-            return await connection.SendAsync<TResponse>(link, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false);
+            if (!pooled) return (await connection.SendAsync<TResponse>(link, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false), null);
+            var answer = await connection.SendPooledAsync<TResponse>(link, apiKey, version, request, timeout, cancellationToken).ConfigureAwait(false);
+            return (answer.Response, answer.Buffer);
         }
         catch (Exception e) when (e is IOException or SocketException or TimeoutException or KafkaProtocolException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             if (_connections.TryRemove(new KeyValuePair<(int, string, int), KafkaPeerConnection>(key, connection))) connection.Dispose();
-            return null;
+            return (null, null);
         }
     }
 
