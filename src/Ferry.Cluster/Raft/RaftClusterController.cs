@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -32,19 +31,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     private readonly TopicRegistry _topics;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private readonly MetadataImage _image = new();
-
-    /// <summary>
-    /// How long a fenced node stays in Kafka Metadata (<see cref="ClusterNode.RecentlyFenced"/>): Kafka's
-    /// broker.session.timeout.ms (9 s), the time a dead Kafka broker stays listed. Fencing itself stays immediate.
-    /// </summary>
-    private const long FencedListedMs = 9_000;
-
-    /// <summary>When this node applied each node's fencing (its own clock), until the node registers again.</summary>
-    private readonly ConcurrentDictionary<int, long> _fencedAt = new();
+    private readonly MetadataApplier _applier;
+    private readonly MetadataImage _image;
     private readonly SemaphoreSlim _leaderLock = new(1, 1);
-    private readonly Lock _subscribersLock = new();
-    private readonly List<Action<PartitionRoleChange>> _subscribers = [];
     private readonly Dictionary<int, long> _unreachableSince = [];
     private readonly HashSet<int> _probed = [];
     private readonly CancellationTokenSource _stopping = new();
@@ -64,6 +53,8 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<RaftClusterController>();
         _secret = Encoding.UTF8.GetBytes(options.Secret);
+        _applier = new MetadataApplier(options.NodeId, topics, _logger);
+        _image = _applier.Image;
     }
 
     public string ClusterId => _options.ClusterId;
@@ -77,28 +68,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     public int ControllerId => _raft?.Leader is { } leader ? NodeIdOf(leader.EndPoint) : -1;
 
-    public IReadOnlyList<ClusterNode> Nodes =>
-        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced, n.KafkaSecurityProtocol,
-            RecentlyFenced: n.Fenced && _fencedAt.TryGetValue(n.Id, out long at) && Environment.TickCount64 - at < FencedListedMs))];
+    public IReadOnlyList<ClusterNode> Nodes => _applier.Nodes;
 
-    public PartitionState? GetPartition(string topic, int partition) =>
-        _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
+    public PartitionState? GetPartition(string topic, int partition) => _applier.GetPartition(topic, partition);
 
-    public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
-    {
-        lock (_subscribersLock)
-        {
-            foreach (var topic in _image.Topics.Values)
-            {
-                for (int p = 0; p < topic.Partitions.Count; p++)
-                {
-                    if (RoleOf(topic.Partitions[p]) is { } role) onChange(new PartitionRoleChange(topic.Name, p, role, topic.Partitions[p]));
-                }
-            }
-            _subscribers.Add(onChange);
-        }
-        return new Subscription(this, onChange);
-    }
+    public IDisposable Subscribe(Action<PartitionRoleChange> onChange) => _applier.Subscribe(onChange);
 
     /// <summary>How long one Raft request to a peer may take: three quarters of the lower election timeout.</summary>
     internal static TimeSpan PeerTimeout(ClusterOptions options) => TimeSpan.FromMilliseconds(options.LowerElectionTimeoutMs * 3 / 4);
@@ -110,11 +84,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         ClusterIdentity.CheckOrCreate(_options);
-        var machine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(_options.Directory, "snapshots")), _image)
-        {
-            Applied = OnAppliedAsync,
-            Restored = ReconcileAsync,
-        };
+        var machine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(_options.Directory, "snapshots")), _applier);
         await machine.RestoreAsync(cancellationToken).ConfigureAwait(false);
         // DotNext 6.12's WAL always flushes (fsync) appended and committed entries before CommitAsync returns
         // (Options.FlushOnCommit is obsolete: "always true"), so a committed change survives every node being killed
@@ -624,104 +594,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         return -1;
     }
 
-    // ---- Applying committed metadata to this node ----
-
-    private PartitionRole? RoleOf(PartitionState state) =>
-        state.Leader == _options.NodeId ? PartitionRole.Leader
-        : state.Replicas.Contains(_options.NodeId) ? PartitionRole.Follower
-        : null;
-
-    private async ValueTask OnAppliedAsync(MetadataRecord record)
-    {
-        string? name = record.Topic;
-        switch (record.Type)
-        {
-            case MetadataRecordType.FenceNode:
-                _fencedAt[record.NodeId] = Environment.TickCount64;
-                break;
-            case MetadataRecordType.RegisterNode:
-                _fencedAt.TryRemove(record.NodeId, out _);
-                break;
-            case MetadataRecordType.CreateTopic when name is not null && _image.Topics.TryGetValue(name, out var created):
-                Materialize(created);
-                NotifyTopic(created);
-                break;
-            case MetadataRecordType.DeleteTopic when name is not null:
-                if (_topics.TryGet(name, out var local))
-                {
-                    var removed = local.Partitions.Select(p => p.Index).ToList();
-                    await _topics.DeleteAsync(name).ConfigureAwait(false);
-                    foreach (int p in removed) Notify(new PartitionRoleChange(name, p, PartitionRole.Removed, null));
-                }
-                break;
-            case MetadataRecordType.CreatePartitions when name is not null && _image.Topics.TryGetValue(name, out var grown):
-                Materialize(grown);
-                NotifyTopic(grown);
-                break;
-            case MetadataRecordType.AlterConfigs when name is not null && _image.Topics.TryGetValue(name, out var altered):
-                _topics.AlterConfigs(name, altered.Configs.Select(c => (c.Key, (string?)c.Value)).ToList(), replaceAll: true, validateOnly: false);
-                break;
-            case MetadataRecordType.PartitionChange when name is not null && GetPartition(name, record.Partition) is { } state:
-                if (RoleOf(state) is { } role) Notify(new PartitionRoleChange(name, record.Partition, role, state));
-                // A reassignment that took this node off the partition: its fetcher stops.
-                else if (record.Replicas is not null) Notify(new PartitionRoleChange(name, record.Partition, PartitionRole.Removed, state));
-                break;
-        }
-    }
-
-    /// <summary>After a snapshot: local topics become exactly the image's (deleted ones go, missing ones are created).</summary>
-    private async ValueTask ReconcileAsync()
-    {
-        foreach (var topic in _topics.Topics.ToList())
-        {
-            if (!_image.Topics.TryGetValue(topic.Name, out var wanted) || wanted.Id != topic.Id) await _topics.DeleteAsync(topic.Name).ConfigureAwait(false);
-        }
-        foreach (var topic in _image.Topics.Values)
-        {
-            Materialize(topic);
-            NotifyTopic(topic);
-        }
-    }
-
-    /// <summary>
-    /// Every node holds every partition's log directory (empty where it is not a replica), so that the handlers
-    /// that look topics up locally answer alike on every node; data goes only to replicas.
-    /// </summary>
-    private void Materialize(TopicImage topic)
-    {
-        if (!_topics.TryGet(topic.Name, out var local))
-        {
-            var created = _topics.Create(topic.Name, topic.Partitions.Count, topic.Configs, topic.Id);
-            if (!created.Succeeded) MaterializeFailed(_logger, topic.Name, created.Message);
-            return;
-        }
-        if (local.Partitions.Count < topic.Partitions.Count) _topics.CreatePartitions(topic.Name, topic.Partitions.Count, validateOnly: false);
-    }
-
-    private void NotifyTopic(TopicImage topic)
-    {
-        for (int p = 0; p < topic.Partitions.Count; p++)
-        {
-            if (RoleOf(topic.Partitions[p]) is { } role) Notify(new PartitionRoleChange(topic.Name, p, role, topic.Partitions[p]));
-        }
-    }
-
-    private void Notify(PartitionRoleChange change)
-    {
-        lock (_subscribersLock)
-        {
-            foreach (var subscriber in _subscribers) subscriber(change);
-        }
-    }
-
-    private sealed class Subscription(RaftClusterController owner, Action<PartitionRoleChange> onChange) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (owner._subscribersLock) owner._subscribers.Remove(onChange);
-        }
-    }
-
     [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Node {NodeId} joined the metadata quorum at {EndPoint} ({Voters} voters, {Topics} topics replayed)")]
     private static partial void Started(ILogger logger, int nodeId, IPEndPoint endPoint, int voters, int topics);
 
@@ -739,9 +611,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms and its Kafka port refuses connections: fenced, its partitions get leaders from their ISR")]
     private static partial void NodeRefused(ILogger logger, int nodeId, long milliseconds);
-
-    [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
-    private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);
 
     [LoggerMessage(EventId = 9008, Level = LogLevel.Information, Message = "Controlled shutdown of node {NodeId}: {Outcome}")]
     private static partial void ControlledShutdown(ILogger logger, int nodeId, string outcome);
