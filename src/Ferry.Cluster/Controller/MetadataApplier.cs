@@ -29,14 +29,58 @@ public sealed partial class MetadataApplier
     private readonly Lock _subscribersLock = new();
     private readonly List<Action<PartitionRoleChange>> _subscribers = [];
 
-    public MetadataApplier(int localNodeId, TopicRegistry topics, ILogger logger)
+    /// <summary>Held while the image changes with its index, so that a snapshot read is the image as of its index.</summary>
+    private readonly Lock _gate = new();
+    private readonly RecentMetadataRecords? _recent;
+    private long _imageIndex = -1;
+    private long _appliedIndex;
+    private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <param name="keepRecent">Hold the last applied entries for broker-only nodes fetching them (<see cref="ReadAfter"/>): on voters.</param>
+    public MetadataApplier(int localNodeId, TopicRegistry topics, ILogger logger, bool keepRecent = false)
     {
         _localNodeId = localNodeId;
         _topics = topics;
         _logger = logger;
+        _recent = keepRecent ? new RecentMetadataRecords() : null;
     }
 
     public MetadataImage Image => _image;
+
+    /// <summary>The last log index applied here, side effects (topics, roles) included.</summary>
+    public long AppliedIndex => Volatile.Read(ref _appliedIndex);
+
+    /// <summary>Returns once <see cref="AppliedIndex"/> reached <paramref name="index"/>.</summary>
+    public async Task WaitForAppliedAsync(long index, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var applied = Volatile.Read(ref _applied);
+            if (AppliedIndex >= index) return;
+            await applied.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// What a broker-only node that applied up to <paramref name="after"/> needs next: the entries after it (at most
+    /// <paramref name="max"/>), or a snapshot when they are no longer all held; null while this node's own index is
+    /// unknown (a restored snapshot and no entry applied since).
+    /// </summary>
+    public MetadataFeedReply? ReadAfter(long after, int max, string clusterId, int controllerId)
+    {
+        lock (_gate)
+        {
+            if (_recent is null || _imageIndex < 0) return null;
+            // The asker is ahead of this voter (it fetched from another one): nothing new here yet.
+            if (after >= _imageIndex) return new MetadataFeedReply { ClusterId = clusterId, ControllerId = controllerId, AppliedIndex = _imageIndex };
+            if (_recent.TryRead(after, max, out var records, out bool more))
+            {
+                long last = more ? records[^1].Index : _imageIndex;
+                return new MetadataFeedReply { ClusterId = clusterId, ControllerId = controllerId, AppliedIndex = last, Records = records, More = more };
+            }
+            return new MetadataFeedReply { ClusterId = clusterId, ControllerId = controllerId, AppliedIndex = _imageIndex, Snapshot = _image.Serialize() };
+        }
+    }
 
     public IReadOnlyList<ClusterNode> Nodes =>
         [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced, n.KafkaSecurityProtocol,
@@ -65,18 +109,42 @@ public sealed partial class MetadataApplier
     /// Applies one committed entry (a record or a batch): a batch is published to readers at once, then its records
     /// take effect on this node one by one.
     /// </summary>
-    public async ValueTask ApplyAsync(MetadataRecord record)
+    /// <remarks><paramref name="record"/> null: an entry without metadata (a new term's first entry), which only moves the index on.</remarks>
+    public async ValueTask ApplyAsync(long index, MetadataRecord? record)
     {
-        var changed = record is { Type: MetadataRecordType.Batch, Records: { } records } ? _image.Apply(records)
-            : _image.Apply(record) ? [record] : [];
+        List<MetadataRecord> changed;
+        lock (_gate)
+        {
+            changed = record is null ? []
+                : record is { Type: MetadataRecordType.Batch, Records: { } records } ? _image.Apply(records)
+                : _image.Apply(record) ? [record] : [];
+            _recent?.Add(index, record);
+            _imageIndex = index;
+        }
         foreach (var done in changed) await OnAppliedAsync(done).ConfigureAwait(false);
+        Published(index);
     }
 
-    /// <summary>Replaces the image by a snapshot, then makes the local topics exactly the image's.</summary>
-    public async ValueTask RestoreAsync(ReadOnlyMemory<byte> snapshot)
+    /// <summary>
+    /// Replaces the image by a snapshot, then makes the local topics exactly the image's. <paramref name="index"/>:
+    /// the last entry it holds; null when not known (DotNext restoring its own snapshot: known at the next entry).
+    /// </summary>
+    public async ValueTask RestoreAsync(ReadOnlyMemory<byte> snapshot, long? index)
     {
-        _image.Restore(snapshot.Span);
+        lock (_gate)
+        {
+            _image.Restore(snapshot.Span);
+            _imageIndex = index ?? -1;
+            _recent?.Clear(index ?? -1);
+        }
         await ReconcileAsync().ConfigureAwait(false);
+        if (index is { } known) Published(known);
+    }
+
+    private void Published(long index)
+    {
+        if (index > Volatile.Read(ref _appliedIndex)) Volatile.Write(ref _appliedIndex, index);
+        Interlocked.Exchange(ref _applied, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
     private PartitionRole? RoleOf(PartitionState state) =>

@@ -16,10 +16,13 @@ internal sealed class MetadataStateMachine(DirectoryInfo location, MetadataAppli
 
     protected override async ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
     {
-        if (!entry.TryGetPayload(out var payload)) return false;
-        if (payload.IsEmpty) return false;
-        var record = MetadataRecord.Deserialize(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray());
-        await applier.ApplyAsync(record).ConfigureAwait(false);
+        // An entry without payload (each new term's first) still moves the applied index on: broker-only nodes
+        // fetching from this voter wait for the index the controller answered with.
+        var record = entry.TryGetPayload(out var payload) && !payload.IsEmpty
+            ? MetadataRecord.Deserialize(payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray())
+            : null;
+        await applier.ApplyAsync(entry.Index, record).ConfigureAwait(false);
+        if (record is null) return false;
         return entry.Index % SnapshotEvery == 0;
     }
 
@@ -28,6 +31,6 @@ internal sealed class MetadataStateMachine(DirectoryInfo location, MetadataAppli
     protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
     {
         var bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token).ConfigureAwait(false);
-        await applier.RestoreAsync(bytes).ConfigureAwait(false);
+        await applier.RestoreAsync(bytes, index: null).ConfigureAwait(false);
     }
 }
