@@ -13,7 +13,7 @@ public sealed record IndexedMetadataRecord(long Index, MetadataRecord Record);
 public sealed class MetadataFeedReply
 {
     public required string ClusterId { get; init; }
-    public int ControllerId { get; init; } = -1;
+    public int ControllerId { get; init; }
     /// <summary>The index the asker has applied once it applied this reply.</summary>
     public long AppliedIndex { get; init; }
     public List<IndexedMetadataRecord> Records { get; init; } = [];

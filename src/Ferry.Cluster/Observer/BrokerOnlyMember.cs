@@ -175,11 +175,13 @@ public sealed partial class BrokerOnlyMember : ControllerRequestSender, ICluster
 
     /// <summary>
     /// Registers until the controller accepts and this node has applied it. A refusal (another live process holds
-    /// the id) is retried for a session timeout and more, since a killed process's session outlives it that long.
+    /// the id) is retried for twice the session timeout and more, since a killed process's session outlives it that long.
     /// </summary>
     private async Task RegisterAsync(CancellationToken token)
     {
-        long deadline = Environment.TickCount64 + (long)(_options.SessionTimeout + JoinTimeout).TotalMilliseconds;
+        // Twice the session timeout: the controller fences a silent node within one (plus its 200 ms watch), and a
+        // controller elected meanwhile gives it one more; 3 s more for that election.
+        long deadline = Environment.TickCount64 + (long)(_options.SessionTimeout * 2 + TimeSpan.FromSeconds(3)).TotalMilliseconds;
         string? refusal = null;
         while (Environment.TickCount64 < deadline)
         {

@@ -138,5 +138,14 @@ public sealed class BrokerOnlyNodeTests
         }
         Assert.DoesNotContain("Node 4 unreachable", cluster.Logs());
         Assert.True(first.IsRunning);
+
+        // The metadata a voter serves broker-only nodes is for holders of the cluster secret only.
+        using var http = new HttpClient();
+        using var anonymous = await http.GetAsync($"{cluster.Node(1).Http}/internal/cluster/metadata?after=0", TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{cluster.Node(1).Http}/internal/cluster/metadata?after=0");
+        request.Headers.Add("Ferry-Cluster-Secret", "not-the-secret");
+        using var wrong = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, wrong.StatusCode);
     }
 }
