@@ -14,8 +14,9 @@ namespace Ferry.Cluster.Raft;
 /// <summary>
 /// This node's seat in the metadata quorum, on DotNext's Raft (TCP transport, write-ahead log flushed on commit):
 /// the cluster view from the applied image, the controller requests (run here when this node leads the quorum,
-/// forwarded to the leader otherwise), and, while leading, the liveness watch that fences unreachable nodes and
-/// elects new partition leaders from the ISR.
+/// forwarded to the leader otherwise), and, while leading, the liveness watch that fences unreachable nodes (voters
+/// by DotNext's member status, broker-only nodes by their heartbeat sessions) and elects new partition leaders from
+/// the ISR. It also serves broker-only nodes the committed metadata they fetch (ReadMetadataAsync).
 /// </summary>
 public sealed partial class RaftClusterController : ControllerRequestSender, IClusterView, IClusterMember, IAsyncDisposable
 {
