@@ -64,5 +64,14 @@ public sealed class ClusterOptions
     /// <summary>Where the inter-node listener binds; null: this node's voter entry, which stays its identity (DotNext's public end point).</summary>
     public IPEndPoint? ListenEndPoint { get; init; }
 
+    /// <summary>
+    /// The admin HTTP addresses (<c>http://HOST:PORT</c>) of running nodes a broker-only node first fetches metadata
+    /// from (<c>--join</c>); empty on voters.
+    /// </summary>
+    public IReadOnlyList<string> Join { get; init; } = [];
+
+    /// <summary>True when this node is one of the voters; false: a broker-only node (KRaft's broker role), outside the Raft group.</summary>
+    public bool IsVoter => Voters.Any(v => v.NodeId == NodeId);
+
     public Voter Self => Voters.First(v => v.NodeId == NodeId);
 }

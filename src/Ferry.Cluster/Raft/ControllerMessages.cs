@@ -18,6 +18,9 @@ public enum ControllerOperation
 
     /// <summary>Moves a partition to <see cref="ControllerRequest.Replicas"/>, or cancels its move when they are null (KIP-455).</summary>
     ReassignPartition,
+
+    /// <summary>A broker-only node is alive (KRaft's BrokerHeartbeat): answered by the quorum leader, not written to the log.</summary>
+    Heartbeat,
 }
 
 /// <summary>A controller request a node forwards to the quorum leader (over the leader's admin HTTP listener).</summary>
@@ -43,6 +46,8 @@ public sealed class ControllerRequest
     public int KafkaPort { get; set; }
     public string? KafkaSecurityProtocol { get; set; }
     public string? HttpEndPoint { get; set; }
+    /// <summary>RegisterNode and Heartbeat of a broker-only node: which process of it asks (new at every start), so that two cannot hold one id.</summary>
+    public Guid Incarnation { get; set; }
 }
 
 public sealed record ConfigChange(string Name, string? Value);

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using DotNext.Net.Cluster;
 using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Membership;
@@ -10,6 +6,7 @@ using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Cluster.Controller;
+using Ferry.Cluster.Observer;
 using Microsoft.Extensions.Logging;
 
 namespace Ferry.Cluster.Raft;
@@ -17,45 +14,34 @@ namespace Ferry.Cluster.Raft;
 /// <summary>
 /// This node's seat in the metadata quorum, on DotNext's Raft (TCP transport, write-ahead log flushed on commit):
 /// the cluster view from the applied image, the controller requests (run here when this node leads the quorum,
-/// forwarded to the leader otherwise), and, while leading, the liveness watch that fences unreachable nodes and
-/// elects new partition leaders from the ISR.
+/// forwarded to the leader otherwise), and, while leading, the liveness watch that fences unreachable nodes (voters
+/// by DotNext's member status, broker-only nodes by their heartbeat sessions) and elects new partition leaders from
+/// the ISR. It also serves broker-only nodes the committed metadata they fetch (ReadMetadataAsync).
 /// </summary>
-public sealed partial class RaftClusterController : IClusterView, IMetadataController, IAsyncDisposable
+public sealed partial class RaftClusterController : ControllerRequestSender, IClusterView, IClusterMember, IAsyncDisposable
 {
-    /// <summary>The header a peer's forwarded request carries the shared secret in.</summary>
-    public const string SecretHeader = "Ferry-Cluster-Secret";
-    public const string ControllerPath = "/internal/cluster/controller";
-    private static readonly TimeSpan RequestDeadline = TimeSpan.FromSeconds(15);
+    /// <summary>Most entries one metadata fetch of a broker-only node returns.</summary>
+    private const int FeedBatch = 500;
+    private static readonly TimeSpan FeedWait = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromMilliseconds(200);
 
     private readonly ClusterOptions _options;
     private readonly TopicRegistry _topics;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private readonly MetadataImage _image = new();
-
-    /// <summary>
-    /// How long a fenced node stays in Kafka Metadata (<see cref="ClusterNode.RecentlyFenced"/>): Kafka's
-    /// broker.session.timeout.ms (9 s), the time a dead Kafka broker stays listed. Fencing itself stays immediate.
-    /// </summary>
-    private const long FencedListedMs = 9_000;
-
-    /// <summary>When this node applied each node's fencing (its own clock), until the node registers again.</summary>
-    private readonly ConcurrentDictionary<int, long> _fencedAt = new();
+    private readonly MetadataApplier _applier;
+    private readonly MetadataImage _image;
     private readonly SemaphoreSlim _leaderLock = new(1, 1);
-    private readonly Lock _subscribersLock = new();
-    private readonly List<Action<PartitionRoleChange>> _subscribers = [];
     private readonly Dictionary<int, long> _unreachableSince = [];
     private readonly HashSet<int> _probed = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
-    private readonly byte[] _secret;
+    private readonly ControllerClient _client;
+    private readonly BrokerSessions _sessions;
     private MetadataStateMachine? _machine;
     private WriteAheadLog? _wal;
     private RaftCluster? _raft;
     private Task _watch = Task.CompletedTask;
     private int _disposed;
-    private volatile bool _shuttingDown;
 
     public RaftClusterController(ClusterOptions options, TopicRegistry topics, ILoggerFactory loggerFactory)
     {
@@ -63,7 +49,10 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         _topics = topics;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<RaftClusterController>();
-        _secret = Encoding.UTF8.GetBytes(options.Secret);
+        _applier = new MetadataApplier(options.NodeId, topics, _logger, keepRecent: true);
+        _client = new ControllerClient(options.Secret, _logger);
+        _sessions = new BrokerSessions(options.SessionTimeout);
+        _image = _applier.Image;
     }
 
     public string ClusterId => _options.ClusterId;
@@ -77,28 +66,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
 
     public int ControllerId => _raft?.Leader is { } leader ? NodeIdOf(leader.EndPoint) : -1;
 
-    public IReadOnlyList<ClusterNode> Nodes =>
-        [.. _image.Nodes.Values.OrderBy(n => n.Id).Select(n => new ClusterNode(n.Id, n.KafkaHost, n.KafkaPort, !n.Fenced, n.KafkaSecurityProtocol,
-            RecentlyFenced: n.Fenced && _fencedAt.TryGetValue(n.Id, out long at) && Environment.TickCount64 - at < FencedListedMs))];
+    public IReadOnlyList<ClusterNode> Nodes => _applier.Nodes;
 
-    public PartitionState? GetPartition(string topic, int partition) =>
-        _image.Topics.TryGetValue(topic, out var t) && (uint)partition < (uint)t.Partitions.Count ? t.Partitions[partition] : null;
+    public PartitionState? GetPartition(string topic, int partition) => _applier.GetPartition(topic, partition);
 
-    public IDisposable Subscribe(Action<PartitionRoleChange> onChange)
-    {
-        lock (_subscribersLock)
-        {
-            foreach (var topic in _image.Topics.Values)
-            {
-                for (int p = 0; p < topic.Partitions.Count; p++)
-                {
-                    if (RoleOf(topic.Partitions[p]) is { } role) onChange(new PartitionRoleChange(topic.Name, p, role, topic.Partitions[p]));
-                }
-            }
-            _subscribers.Add(onChange);
-        }
-        return new Subscription(this, onChange);
-    }
+    public IDisposable Subscribe(Action<PartitionRoleChange> onChange) => _applier.Subscribe(onChange);
 
     /// <summary>How long one Raft request to a peer may take: three quarters of the lower election timeout.</summary>
     internal static TimeSpan PeerTimeout(ClusterOptions options) => TimeSpan.FromMilliseconds(options.LowerElectionTimeoutMs * 3 / 4);
@@ -110,11 +82,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         ClusterIdentity.CheckOrCreate(_options);
-        var machine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(_options.Directory, "snapshots")), _image)
-        {
-            Applied = OnAppliedAsync,
-            Restored = ReconcileAsync,
-        };
+        var machine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(_options.Directory, "snapshots")), _applier);
         await machine.RestoreAsync(cancellationToken).ConfigureAwait(false);
         // DotNext 6.12's WAL always flushes (fsync) appended and committed entries before CommitAsync returns
         // (Options.FlushOnCommit is obsolete: "always true"), so a committed change survives every node being killed
@@ -157,27 +125,6 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         Started(_logger, _options.NodeId, _options.Self.EndPoint, _options.Voters.Count, _image.Topics.Count);
     }
 
-    /// <summary>
-    /// Kafka's controlled shutdown: before this node stops, the controller fences it, which moves each partition it
-    /// leads to another in-sync replica and takes it out of every ISR; returns once this node has applied that (it
-    /// then answers NOT_LEADER_OR_FOLLOWER, and clients move on at once), or after <paramref name="timeout"/>.
-    /// </summary>
-    public async Task ShutDownAsync(TimeSpan timeout)
-    {
-        _shuttingDown = true; // no re-registration once fenced
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.ControlledShutdown, NodeId = _options.NodeId },
-                deadline.Token).ConfigureAwait(false);
-            ControlledShutdown(_logger, _options.NodeId, reply.Error == 0 ? "leaderships moved" : reply.Message ?? "refused");
-        }
-        catch (OperationCanceledException)
-        {
-            ControlledShutdown(_logger, _options.NodeId, "no controller answered in time");
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -190,147 +137,61 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
         if (_wal is { } wal) await wal.DisposeAsync().ConfigureAwait(false);
         if (_machine is { } machine) await machine.DisposeAsync().ConfigureAwait(false);
-        _http.Dispose();
+        _client.Dispose();
         _leaderLock.Dispose();
         _stopping.Dispose();
     }
 
     /// <summary>True when <paramref name="presented"/> is the cluster's shared secret (constant time).</summary>
-    public bool IsPeerSecret(string? presented) =>
-        presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _secret);
+    public bool IsPeerSecret(string? presented) => _client.IsSecret(presented);
 
-    // ---- IMetadataController: build the request, run it where the quorum leader is ----
+    // ---- IMetadataController (ControllerRequestSender): run here when leading, forwarded to the leader otherwise ----
 
-    public async ValueTask<TopicResult> CreateTopicAsync(TopicSpec spec, CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest
-        {
-            Operation = ControllerOperation.CreateTopic, Name = spec.Name, Partitions = spec.Partitions, ReplicationFactor = spec.ReplicationFactor,
-            Assignments = spec.Assignments?.Select(a => a.ToList()).ToList(), Configs = spec.Configs?.ToDictionary(), ValidateOnly = spec.ValidateOnly,
-        }, cancellationToken).ConfigureAwait(false);
-        return new TopicResult((TopicError)reply.Error, reply.Message);
-    }
+    protected override CancellationToken Stopping => _stopping.Token;
 
-    public async ValueTask<TopicResult> DeleteTopicAsync(string name, CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.DeleteTopic, Name = name }, cancellationToken).ConfigureAwait(false);
-        return new TopicResult((TopicError)reply.Error, reply.Message);
-    }
+    protected override ClusterOptions Options => _options;
 
-    public async ValueTask<TopicResult> CreatePartitionsAsync(string name, int newTotal, bool validateOnly, CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest
-        {
-            Operation = ControllerOperation.CreatePartitions, Name = name, Partitions = newTotal, ValidateOnly = validateOnly,
-        }, cancellationToken).ConfigureAwait(false);
-        return new TopicResult((TopicError)reply.Error, reply.Message);
-    }
+    protected override ILogger Logger => _logger;
 
-    public async ValueTask<TopicResult> AlterConfigsAsync(string name, IReadOnlyList<(string Name, string? Value)> changes, bool replaceAll,
-        bool validateOnly, CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest
-        {
-            Operation = ControllerOperation.AlterConfigs, Name = name, Changes = changes.Select(c => new ConfigChange(c.Name, c.Value)).ToList(),
-            ReplaceAll = replaceAll, ValidateOnly = validateOnly,
-        }, cancellationToken).ConfigureAwait(false);
-        return new TopicResult((TopicError)reply.Error, reply.Message);
-    }
+    protected override async Task<ControllerReply?> SendOnceAsync(ControllerRequest request, CancellationToken token) =>
+        IsLeader ? await HandleAsLeaderAsync(request, token).ConfigureAwait(false)
+        : LeaderHttpEndPoint() is { } leader ? await _client.ForwardAsync(leader, request, token).ConfigureAwait(false)
+        : null;
 
-    public async ValueTask<ProducerIdBlock> AllocateProducerIdBlockAsync(CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest { Operation = ControllerOperation.AllocateProducerIds }, cancellationToken).ConfigureAwait(false);
-        if (reply.ProducerIdCount <= 0) throw new InvalidOperationException(reply.Message ?? "No producer-id block was allocated.");
-        return new ProducerIdBlock(reply.ProducerIdFirst, reply.ProducerIdCount);
-    }
-
-    public async ValueTask<AlterPartitionResult> AlterPartitionAsync(AlterPartitionRequest request, CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest
-        {
-            Operation = ControllerOperation.AlterPartition, Name = request.Topic, Partition = request.Partition, LeaderId = request.LeaderId,
-            LeaderEpoch = request.LeaderEpoch, PartitionEpoch = request.PartitionEpoch, NewIsr = [.. request.NewIsr],
-        }, cancellationToken).ConfigureAwait(false);
-        return new AlterPartitionResult((AlterPartitionError)reply.Error, reply.State);
-    }
-
-    public async ValueTask<TopicResult> ReassignPartitionAsync(string topic, int partition, IReadOnlyList<int>? targetReplicas,
-        CancellationToken cancellationToken = default)
-    {
-        var reply = await ExecuteAsync(new ControllerRequest
-        {
-            Operation = ControllerOperation.ReassignPartition, Name = topic, Partition = partition, Replicas = targetReplicas?.ToList(),
-        }, cancellationToken).ConfigureAwait(false);
-        return new TopicResult((TopicError)reply.Error, reply.Message);
-    }
-
-    /// <summary>
-    /// Runs a request on the quorum leader (here, or forwarded) and waits until this node has applied the result,
-    /// so that the caller sees its own change. Retries while no leader is known, up to <see cref="RequestDeadline"/>.
-    /// </summary>
-    private async Task<ControllerReply> ExecuteAsync(ControllerRequest request, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        deadline.CancelAfter(RequestDeadline);
-        var token = deadline.Token;
-        try
-        {
-            while (true)
-            {
-                ControllerReply? reply = null;
-                if (IsLeader) reply = await HandleAsLeaderAsync(request, token).ConfigureAwait(false);
-                else if (LeaderHttpEndPoint() is { } leader) reply = await ForwardAsync(leader, request, token).ConfigureAwait(false);
-                if (reply is { NotLeader: false })
-                {
-                    if (reply.AppliedIndex > 0 && _wal is { } wal) await wal.WaitForApplyAsync(reply.AppliedIndex, token).ConfigureAwait(false);
-                    return reply;
-                }
-                await Task.Delay(100, token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Unavailable(request);
-        }
-    }
-
-    private static ControllerReply Unavailable(ControllerRequest request) => new()
-    {
-        Error = request.Operation == ControllerOperation.AlterPartition ? (int)AlterPartitionError.NotController : (int)TopicError.InvalidConfig,
-        Message = "No metadata controller is reachable (no quorum); try again.",
-    };
+    protected override Task WaitForAppliedAsync(long index, CancellationToken token) => _wal!.WaitForApplyAsync(index, token).AsTask();
 
     private string? LeaderHttpEndPoint() =>
         ControllerId is var id and >= 0 && _image.Nodes.TryGetValue(id, out var node) && node.HttpEndPoint.Length > 0 ? node.HttpEndPoint : null;
 
-    private async Task<ControllerReply?> ForwardAsync(string leader, ControllerRequest request, CancellationToken token)
+    /// <summary>
+    /// A broker-only node fetching committed metadata (<see cref="ControllerClient.MetadataPath"/>): answers at once
+    /// when entries after <paramref name="after"/> are applied here, else when one is or after <see cref="FeedWait"/>;
+    /// null while this node cannot say (just restored a snapshot, nothing applied since).
+    /// </summary>
+    public async Task<MetadataFeedReply?> ReadMetadataAsync(long after, CancellationToken token)
     {
-        try
+        if (_applier.AppliedIndex <= after)
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, leader + ControllerPath)
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+            wait.CancelAfter(FeedWait);
+            try
             {
-                Content = JsonContent.Create(request, ControllerJsonContext.Default.ControllerRequest),
-            };
-            message.Headers.Add(SecretHeader, _options.Secret);
-            using var response = await _http.SendAsync(message, token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                ForwardFailed(_logger, leader, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
-                return null;
+                await _applier.WaitForAppliedAsync(after + 1, wait.Token).ConfigureAwait(false);
             }
-            return await response.Content.ReadFromJsonAsync(ControllerJsonContext.Default.ControllerReply, token).ConfigureAwait(false);
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                // Nothing new within the wait: the answer says so (no records).
+            }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !token.IsCancellationRequested)
-        {
-            ForwardFailed(_logger, leader, e.Message);
-            return null;
-        }
+        return _applier.ReadAfter(after, FeedBatch, ClusterId, ControllerId);
     }
 
     /// <summary>Runs a controller request on this node, the quorum leader; one at a time, so that checks and proposals do not interleave.</summary>
     public async Task<ControllerReply> HandleAsLeaderAsync(ControllerRequest request, CancellationToken token)
     {
         if (!IsLeader || _raft is not { } raft) return new ControllerReply { NotLeader = true };
+        // Heartbeats change no metadata: answered from the sessions alone, without the leader lock or a log round trip.
+        if (request.Operation == ControllerOperation.Heartbeat) return Heartbeat(request);
         await _leaderLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
@@ -338,9 +199,10 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             await raft.ApplyReadBarrierAsync(token).ConfigureAwait(false);
             if (request.Operation == ControllerOperation.ControlledShutdown)
             {
-                if (!_options.Voters.Any(v => v.NodeId == request.NodeId))
-                    return new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a voter of this cluster." };
+                if (!IsVoter(request.NodeId) && !_image.Nodes.ContainsKey(request.NodeId))
+                    return new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is neither a voter nor registered." };
                 if (_image.IsAlive(request.NodeId)) await FenceAsync(request.NodeId, token).ConfigureAwait(false);
+                _sessions.End(request.NodeId);
                 return new ControllerReply { AppliedIndex = _wal!.LastCommittedEntryIndex };
             }
             var (reply, records) = Decide(request);
@@ -483,16 +345,43 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         return (Reply(result), record is null ? [] : [record]);
     }
 
+    private bool IsVoter(int nodeId) => _options.Voters.Any(v => v.NodeId == nodeId);
+
+    /// <summary>
+    /// A voter registers by its id in the voter list; any other id is a broker-only node, accepted unless another
+    /// live process holds it (<see cref="BrokerSessions.TryRegister"/>).
+    /// </summary>
     private (ControllerReply, List<MetadataRecord>) DecideRegister(ControllerRequest request)
     {
-        if (!_options.Voters.Any(v => v.NodeId == request.NodeId))
-            return (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a voter of this cluster." }, []);
+        if (request.NodeId < 0) return (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node id {request.NodeId} is negative." }, []);
+        if (!IsVoter(request.NodeId))
+        {
+            bool fenced = !_image.IsAlive(request.NodeId);
+            if (!_sessions.TryRegister(request.NodeId, request.Incarnation, fenced, Environment.TickCount64))
+            {
+                DuplicateRegistration(_logger, request.NodeId);
+                return (new ControllerReply
+                {
+                    Error = (int)TopicError.InvalidConfig,
+                    Message = $"Node id {request.NodeId} is registered by another live process (duplicate broker registration).",
+                }, []);
+            }
+        }
         var records = new List<MetadataRecord>
         {
             new() { Type = MetadataRecordType.RegisterNode, NodeId = request.NodeId, KafkaHost = request.KafkaHost, KafkaPort = request.KafkaPort,
                 KafkaSecurityProtocol = request.KafkaSecurityProtocol, HttpEndPoint = request.HttpEndPoint },
         };
         return (new ControllerReply(), records);
+    }
+
+    private ControllerReply Heartbeat(ControllerRequest request)
+    {
+        if (!_image.Nodes.ContainsKey(request.NodeId) || IsVoter(request.NodeId))
+            return new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node {request.NodeId} is not a registered broker-only node." };
+        if (!_sessions.Heartbeat(request.NodeId, request.Incarnation, Environment.TickCount64))
+            return new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = $"Node id {request.NodeId} is held by another process." };
+        return new ControllerReply();
     }
 
     private static ControllerReply Reply(TopicResult result) => new() { Error = (int)result.Error, Message = result.Message };
@@ -510,7 +399,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             {
                 try
                 {
-                    if (NeedsRegistration() && Environment.TickCount64 >= nextRegistration)
+                    if (NeedsRegistration(_image) && Environment.TickCount64 >= nextRegistration)
                     {
                         nextRegistration = Environment.TickCount64 + 300;
                         await RegisterAsync(token).ConfigureAwait(false);
@@ -520,6 +409,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
                     {
                         _unreachableSince.Clear();
                         _probed.Clear();
+                        _sessions.Restart(Environment.TickCount64, _image.Nodes.Keys.Where(id => !IsVoter(id)));
                     }
                     wasLeader = leader;
                     if (leader) await SuperviseAsync(token).ConfigureAwait(false);
@@ -536,20 +426,9 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         }
     }
 
-    private bool NeedsRegistration() => !_shuttingDown && (
-        !_image.Nodes.TryGetValue(_options.NodeId, out var self) || self.Fenced || self.KafkaHost != _options.KafkaHost
-        || self.KafkaPort != _options.KafkaPort || self.KafkaSecurityProtocol != _options.KafkaSecurityProtocol || self.HttpEndPoint != _options.HttpEndPoint);
-
     private async Task RegisterAsync(CancellationToken token)
     {
-        var request = new ControllerRequest
-        {
-            Operation = ControllerOperation.RegisterNode, NodeId = _options.NodeId, KafkaHost = _options.KafkaHost, KafkaPort = _options.KafkaPort,
-            KafkaSecurityProtocol = _options.KafkaSecurityProtocol, HttpEndPoint = _options.HttpEndPoint,
-        };
-        ControllerReply? reply = null;
-        if (IsLeader) reply = await HandleAsLeaderAsync(request, token).ConfigureAwait(false);
-        else if (LeaderHttpEndPoint() is { } leader) reply = await ForwardAsync(leader, request, token).ConfigureAwait(false);
+        var reply = await SendOnceAsync(Registration(Guid.Empty), token).ConfigureAwait(false);
         if (reply is { NotLeader: false, Error: 0 }) Registered(_logger, _options.NodeId);
     }
 
@@ -591,6 +470,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             else NodeFenced(_logger, nodeId, now - since);
             records.Add(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = nodeId });
         }
+        await SuperviseBrokersAsync(records, now, token).ConfigureAwait(false);
         if (records.Count == 0 && Decisions.CompleteReassignments(_image).Count == 0 && Decisions.Rebalance(_image).Count == 0) return;
         await _leaderLock.WaitAsync(token).ConfigureAwait(false);
         try
@@ -602,6 +482,34 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         finally
         {
             _leaderLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Broker-only nodes are not Raft members: one is fenced when its heartbeats stopped for the session timeout, or
+    /// sooner when they stopped for a couple of heartbeat intervals and its Kafka port refuses connections (no process
+    /// is there), probed once per spell of silence as the voters are.
+    /// </summary>
+    private async Task SuperviseBrokersAsync(List<MetadataRecord> records, long now, CancellationToken token)
+    {
+        foreach (var node in _image.Nodes.Values)
+        {
+            if (IsVoter(node.Id) || node.Fenced) continue;
+            long silent = _sessions.SilentFor(node.Id, now);
+            if (silent < _options.SessionTimeout.TotalMilliseconds)
+            {
+                if (silent < BrokerHeartbeat.RefusedAfter.TotalMilliseconds)
+                {
+                    _probed.Remove(node.Id);
+                    continue;
+                }
+                if (!_probed.Add(node.Id)
+                    || !await PeerProbe.RefusesConnectionsAsync(new DnsEndPoint(node.KafkaHost, node.KafkaPort), ProbeTimeout, token).ConfigureAwait(false)) continue;
+                NodeRefused(_logger, node.Id, silent);
+            }
+            else NodeFenced(_logger, node.Id, silent);
+            _sessions.End(node.Id);
+            records.Add(new MetadataRecord { Type = MetadataRecordType.FenceNode, NodeId = node.Id });
         }
     }
 
@@ -624,112 +532,11 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         return -1;
     }
 
-    // ---- Applying committed metadata to this node ----
-
-    private PartitionRole? RoleOf(PartitionState state) =>
-        state.Leader == _options.NodeId ? PartitionRole.Leader
-        : state.Replicas.Contains(_options.NodeId) ? PartitionRole.Follower
-        : null;
-
-    private async ValueTask OnAppliedAsync(MetadataRecord record)
-    {
-        string? name = record.Topic;
-        switch (record.Type)
-        {
-            case MetadataRecordType.FenceNode:
-                _fencedAt[record.NodeId] = Environment.TickCount64;
-                break;
-            case MetadataRecordType.RegisterNode:
-                _fencedAt.TryRemove(record.NodeId, out _);
-                break;
-            case MetadataRecordType.CreateTopic when name is not null && _image.Topics.TryGetValue(name, out var created):
-                Materialize(created);
-                NotifyTopic(created);
-                break;
-            case MetadataRecordType.DeleteTopic when name is not null:
-                if (_topics.TryGet(name, out var local))
-                {
-                    var removed = local.Partitions.Select(p => p.Index).ToList();
-                    await _topics.DeleteAsync(name).ConfigureAwait(false);
-                    foreach (int p in removed) Notify(new PartitionRoleChange(name, p, PartitionRole.Removed, null));
-                }
-                break;
-            case MetadataRecordType.CreatePartitions when name is not null && _image.Topics.TryGetValue(name, out var grown):
-                Materialize(grown);
-                NotifyTopic(grown);
-                break;
-            case MetadataRecordType.AlterConfigs when name is not null && _image.Topics.TryGetValue(name, out var altered):
-                _topics.AlterConfigs(name, altered.Configs.Select(c => (c.Key, (string?)c.Value)).ToList(), replaceAll: true, validateOnly: false);
-                break;
-            case MetadataRecordType.PartitionChange when name is not null && GetPartition(name, record.Partition) is { } state:
-                if (RoleOf(state) is { } role) Notify(new PartitionRoleChange(name, record.Partition, role, state));
-                // A reassignment that took this node off the partition: its fetcher stops.
-                else if (record.Replicas is not null) Notify(new PartitionRoleChange(name, record.Partition, PartitionRole.Removed, state));
-                break;
-        }
-    }
-
-    /// <summary>After a snapshot: local topics become exactly the image's (deleted ones go, missing ones are created).</summary>
-    private async ValueTask ReconcileAsync()
-    {
-        foreach (var topic in _topics.Topics.ToList())
-        {
-            if (!_image.Topics.TryGetValue(topic.Name, out var wanted) || wanted.Id != topic.Id) await _topics.DeleteAsync(topic.Name).ConfigureAwait(false);
-        }
-        foreach (var topic in _image.Topics.Values)
-        {
-            Materialize(topic);
-            NotifyTopic(topic);
-        }
-    }
-
-    /// <summary>
-    /// Every node holds every partition's log directory (empty where it is not a replica), so that the handlers
-    /// that look topics up locally answer alike on every node; data goes only to replicas.
-    /// </summary>
-    private void Materialize(TopicImage topic)
-    {
-        if (!_topics.TryGet(topic.Name, out var local))
-        {
-            var created = _topics.Create(topic.Name, topic.Partitions.Count, topic.Configs, topic.Id);
-            if (!created.Succeeded) MaterializeFailed(_logger, topic.Name, created.Message);
-            return;
-        }
-        if (local.Partitions.Count < topic.Partitions.Count) _topics.CreatePartitions(topic.Name, topic.Partitions.Count, validateOnly: false);
-    }
-
-    private void NotifyTopic(TopicImage topic)
-    {
-        for (int p = 0; p < topic.Partitions.Count; p++)
-        {
-            if (RoleOf(topic.Partitions[p]) is { } role) Notify(new PartitionRoleChange(topic.Name, p, role, topic.Partitions[p]));
-        }
-    }
-
-    private void Notify(PartitionRoleChange change)
-    {
-        lock (_subscribersLock)
-        {
-            foreach (var subscriber in _subscribers) subscriber(change);
-        }
-    }
-
-    private sealed class Subscription(RaftClusterController owner, Action<PartitionRoleChange> onChange) : IDisposable
-    {
-        public void Dispose()
-        {
-            lock (owner._subscribersLock) owner._subscribers.Remove(onChange);
-        }
-    }
-
     [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Node {NodeId} joined the metadata quorum at {EndPoint} ({Voters} voters, {Topics} topics replayed)")]
     private static partial void Started(ILogger logger, int nodeId, IPEndPoint endPoint, int voters, int topics);
 
     [LoggerMessage(EventId = 9002, Level = LogLevel.Information, Message = "Metadata leader is now node {Leader} (this is node {NodeId})")]
     private static partial void LeaderChanged(ILogger logger, int leader, int nodeId);
-
-    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Forwarding a controller request to {Leader} failed: {Reason}")]
-    private static partial void ForwardFailed(ILogger logger, string leader, string reason);
 
     [LoggerMessage(EventId = 9004, Level = LogLevel.Information, Message = "Node {NodeId} registered with the controller")]
     private static partial void Registered(ILogger logger, int nodeId);
@@ -740,11 +547,8 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     [LoggerMessage(EventId = 9009, Level = LogLevel.Warning, Message = "Node {NodeId} unreachable for {Milliseconds} ms and its Kafka port refuses connections: fenced, its partitions get leaders from their ISR")]
     private static partial void NodeRefused(ILogger logger, int nodeId, long milliseconds);
 
-    [LoggerMessage(EventId = 9007, Level = LogLevel.Error, Message = "Committed topic {Topic} cannot be created on this node: {Reason}")]
-    private static partial void MaterializeFailed(ILogger logger, string topic, string? reason);
-
-    [LoggerMessage(EventId = 9008, Level = LogLevel.Information, Message = "Controlled shutdown of node {NodeId}: {Outcome}")]
-    private static partial void ControlledShutdown(ILogger logger, int nodeId, string outcome);
+    [LoggerMessage(EventId = 9010, Level = LogLevel.Warning, Message = "Node {NodeId} asked to register while another live process holds that id: refused (duplicate broker registration)")]
+    private static partial void DuplicateRegistration(ILogger logger, int nodeId);
 
     [LoggerMessage(EventId = 9006, Level = LogLevel.Error, Message = "The controller's liveness watch failed; it retries")]
     private static partial void WatchFailed(ILogger logger, Exception exception);

@@ -18,12 +18,13 @@ internal static class ServeCommand
         var tlsKey = new Option<string>("--tls-key") { Description = "PEM private key of --tls-cert", HelpName = "FILE" };
         var tlsClientCa = new Option<string>("--tls-client-ca") { Description = "PEM authorities that client certificates must chain to: turns on client-certificate verification", HelpName = "FILE" };
         var config = new Option<string>("--config") { Description = "JSON configuration file", HelpName = "FILE" };
-        var nodeId = new Option<string>("--node-id") { Description = "This node's id in a cluster (one of --voters)", HelpName = "N" };
+        var nodeId = new Option<string>("--node-id") { Description = "This node's id in a cluster (one of --voters, or another one for a broker-only node with --join)", HelpName = "N" };
         var voters = new Option<string>("--voters") { Description = "The cluster's metadata voters, the same on every node; without it: a single node", HelpName = "1@HOST:PORT,..." };
+        var join = new Option<string>("--join") { Description = "A broker-only node (id not in --voters): the HTTP address of running node(s) to fetch the cluster's metadata from", HelpName = "URL[,URL]" };
         var clusterListen = new Option<string>("--cluster-listen") { Description = "Where the inter-node listener binds when peers dial another address than this node's voter entry (default: the voter entry)", HelpName = "HOST:PORT" };
         var logLevel = new Option<string>("--log-level") { Description = "Minimum log level: Trace, Debug, Information, Warning, Error", HelpName = "LEVEL" };
 
-        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, nodeId, voters, clusterListen, config, logLevel };
+        var command = new Command("serve", "Run the broker") { data, kafka, amqp, http, tlsCert, tlsKey, tlsClientCa, nodeId, voters, join, clusterListen, config, logLevel };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // Only the flags given override the config file and the environment.
@@ -42,6 +43,7 @@ internal static class ServeCommand
             Map(logLevel, "Logging:LogLevel:Default");
             Map(nodeId, "Cluster:NodeId");
             Map(voters, "Cluster:Voters");
+            Map(join, "Cluster:Join");
             Map(clusterListen, "Cluster:ListenAddress");
 
             // A setting out of range or unreadable, a listener that is not HOST:PORT or whose port is taken, a data

@@ -267,11 +267,17 @@ public sealed class GroupSettings
 /// <summary>Settings of a node in a replicated cluster (<c>--node-id</c>, <c>--voters</c>, <c>Cluster:Secret</c>).</summary>
 public sealed class ClusterSettings
 {
-    /// <summary>This node's id; must be one of <see cref="Voters"/>.</summary>
+    /// <summary>This node's id: one of <see cref="Voters"/>, or another for a broker-only node (then <see cref="Join"/> is needed).</summary>
     public int? NodeId { get; set; }
 
     /// <summary><c>1@HOST:PORT,2@HOST:PORT,...</c>, the same on every node; this node's entry is its inter-node listener.</summary>
     public string? Voters { get; set; }
+
+    /// <summary>
+    /// A broker-only node's way in (<c>--join</c>): <c>HOST:PORT</c> or <c>http://HOST:PORT</c> of running nodes' admin
+    /// HTTP listeners, comma-separated; it fetches the committed metadata from them at start. Ignored on voters.
+    /// </summary>
+    public string? Join { get; set; }
 
     /// <summary>
     /// Where this node's inter-node listener binds (<c>HOST:PORT</c>) when peers reach it at another address than its

@@ -2,6 +2,7 @@ using System.Net;
 using Ferry.Broker.Cluster;
 using Ferry.Broker.Topics;
 using Ferry.Cluster;
+using Ferry.Cluster.Observer;
 using Ferry.Cluster.Raft;
 using Ferry.Broker.Security;
 using Ferry.Configuration;
@@ -27,8 +28,12 @@ internal static class ClusterServices
         var settings = options.Cluster;
         var voters = Voter.ParseList(settings.Voters!);
         if (settings.NodeId is not { } nodeId) throw new FormatException("--voters needs --node-id (Cluster:NodeId): which of the voters this node is.");
-        if (voters.FirstOrDefault(v => v.NodeId == nodeId) is not { } self)
-            throw new FormatException($"Node id {nodeId} is not in the voter list '{settings.Voters}'.");
+        // A node id outside the voter list is a broker-only node (KRaft's broker role): it needs a running node to join.
+        var self = voters.FirstOrDefault(v => v.NodeId == nodeId);
+        var join = JoinList(settings.Join);
+        if (self is null && join.Count == 0)
+            throw new FormatException($"Node id {nodeId} is not in the voter list '{settings.Voters}': a broker-only node needs --join URL (Cluster:Join), the HTTP address of a running node.");
+        if (nodeId < 0) throw new FormatException($"Node id {nodeId} is negative.");
         string secret = settings.Secret ?? "";
         if (secret.Length == 0)
         {
@@ -40,8 +45,9 @@ internal static class ClusterServices
         }
 
         // Peers and clients need addresses they can dial: a wildcard listener advertises the host of this node's voter entry.
+        // (A broker-only node has no voter entry: its machine's name.)
         string Host(IPEndPoint listener) => listener.Address.Equals(IPAddress.Any) || listener.Address.Equals(IPAddress.IPv6Any)
-            ? self.EndPoint.Address.ToString()
+            ? self?.EndPoint.Address.ToString() ?? Dns.GetHostName()
             : listener.Address.ToString();
         var clusterOptions = new ClusterOptions
         {
@@ -62,6 +68,7 @@ internal static class ClusterServices
             SessionTimeout = TimeSpan.FromMilliseconds(settings.SessionTimeoutMs),
             LowerElectionTimeoutMs = settings.ElectionTimeoutMs,
             UpperElectionTimeoutMs = settings.ElectionTimeoutMs * 2,
+            Join = self is null ? join : [],
         };
         // A directory of another cluster, node or voter list is refused here, before anything opens.
         ClusterIdentity.CheckOrCreate(clusterOptions);
@@ -71,13 +78,40 @@ internal static class ClusterServices
         services.AddSingleton(sp => sp.GetService<TlsCertificates>() is { } tls
             ? new PeerCredentials(peer, tls.IsTrustedPeer, () => tls.Certificate)
             : new PeerCredentials(peer, null, null));
-        services.AddSingleton(sp => new RaftClusterController(clusterOptions, sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
-        services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());
+        services.AddSingleton(clusterOptions);
+        if (self is not null)
+        {
+            services.AddSingleton(sp => new RaftClusterController(clusterOptions, sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton<IClusterMember>(sp => sp.GetRequiredService<RaftClusterController>());
+            services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
+            services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());
+        }
+        else
+        {
+            services.AddSingleton(sp => new BrokerOnlyMember(clusterOptions, sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton<IClusterMember>(sp => sp.GetRequiredService<BrokerOnlyMember>());
+            services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<BrokerOnlyMember>());
+            services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<BrokerOnlyMember>());
+        }
         services.AddHostedService<ClusterService>();
         // After the cluster service: replica roles are replayed from metadata the controller has applied.
         services.AddHostedService<Ferry.Replication.ReplicationService>();
         return services;
+    }
+
+    /// <summary><c>--join</c>: comma-separated <c>HOST:PORT</c> or <c>http://HOST:PORT</c> of running nodes' admin listeners.</summary>
+    private static List<string> JoinList(string? value)
+    {
+        var urls = new List<string>();
+        foreach (var entry in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string url = entry.Contains("://", StringComparison.Ordinal) ? entry : "http://" + entry;
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Port <= 0
+                || uri.AbsolutePath != "/" || string.IsNullOrEmpty(uri.Host))
+                throw new FormatException($"--join '{entry}' (Cluster:Join) is not HOST:PORT or http://HOST:PORT.");
+            urls.Add($"{uri.Scheme}://{uri.Authority}");
+        }
+        return urls;
     }
 
     /// <summary>A <c>HOST:PORT</c> setting with an IP address (the inter-node addresses are dialled as given).</summary>
@@ -92,7 +126,7 @@ internal static class ClusterServices
 /// opened its logs, so that replayed metadata finds them. The container stops it (disposes the controller) before
 /// the topics close.
 /// </summary>
-internal sealed class ClusterService(RaftClusterController controller, IHostApplicationLifetime lifetime) : IHostedService
+internal sealed class ClusterService(IClusterMember controller, IHostApplicationLifetime lifetime) : IHostedService
 {
     /// <summary>How long a stopping node waits for the controller to move its leaderships before it stops anyway.</summary>
     private static readonly TimeSpan ControlledShutdownTimeout = TimeSpan.FromSeconds(5);

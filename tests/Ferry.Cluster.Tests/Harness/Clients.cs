@@ -83,6 +83,19 @@ public static class Clients
             TopicMetadataRefreshIntervalMs = 1000,
         }).Build();
 
+    /// <summary>
+    /// The load a move or a fault happens under: rounds of 50 acknowledged values <c>duringN-I</c>, until
+    /// <paramref name="stop"/> is cancelled (the round under way finishes).
+    /// </summary>
+    public static Task LoadAsync(IProducer<Null, string> producer, string topic, Checker checker, CancellationToken stop) => Task.Run(async () =>
+    {
+        for (int round = 0; !stop.IsCancellationRequested; round++)
+        {
+            await ProduceAsync(producer, topic, "during" + round.ToString(CultureInfo.InvariantCulture), 50, checker);
+            await Task.Delay(20, CancellationToken.None);
+        }
+    }, CancellationToken.None);
+
     /// <summary>Sends <paramref name="count"/> values <c>PREFIX-N</c> at once and waits; every acknowledgement goes into the checker (a failure throws).</summary>
     public static async Task ProduceAsync(IProducer<Null, string> producer, string topic, string prefix, int count, Checker checker)
     {

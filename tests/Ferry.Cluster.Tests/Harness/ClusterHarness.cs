@@ -13,16 +13,22 @@ public sealed class ClusterHarness : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private readonly string _root;
+    private readonly List<ClusterNodeProcess> _nodes;
+    private readonly string _voters;
+    private readonly IReadOnlyDictionary<string, string> _environment;
 
-    private ClusterHarness(string root, IReadOnlyList<ClusterNodeProcess> nodes, FaultNetwork? network, string secret)
+    private ClusterHarness(string root, List<ClusterNodeProcess> nodes, FaultNetwork? network, string secret, string voters,
+        IReadOnlyDictionary<string, string> environment)
     {
         _root = root;
         Secret = secret;
-        Nodes = nodes;
+        _nodes = nodes;
         Network = network;
+        _voters = voters;
+        _environment = environment;
     }
 
-    public IReadOnlyList<ClusterNodeProcess> Nodes { get; }
+    public IReadOnlyList<ClusterNodeProcess> Nodes => _nodes;
 
     /// <summary>The cluster secret every node is started with (<c>FERRY_CLUSTER__SECRET</c>).</summary>
     public string Secret { get; }
@@ -71,7 +77,7 @@ public sealed class ClusterHarness : IAsyncDisposable
                 node.HttpAdvertisedPort = network.AddProxy(node.NodeId, node.HttpPort, free);
             }
         }
-        var harness = new ClusterHarness(root, nodes, network, secret);
+        var harness = new ClusterHarness(root, nodes, network, secret, voters, environment ?? new Dictionary<string, string>());
         try
         {
             var started = nodes.Take(running ?? size).ToList();
@@ -92,6 +98,24 @@ public sealed class ClusterHarness : IAsyncDisposable
             throw;
         }
         return harness;
+    }
+
+    /// <summary>
+    /// A broker-only node: <paramref name="nodeId"/> is not in the voter list, it joins through <paramref name="join"/>
+    /// (default: every voter's HTTP address). Started unless <paramref name="start"/> is false; a second one with an
+    /// id already added gets its own data directory and ports (a duplicate process).
+    /// </summary>
+    public async Task<ClusterNodeProcess> AddBrokerOnlyAsync(int nodeId, string? join = "", bool start = true)
+    {
+        var ports = FreePorts(3);
+        var node = new ClusterNodeProcess(nodeId, Path.Combine(_root, $"node{nodeId}-{_nodes.Count}"), 0, _voters, Secret, _environment,
+            (ports[0], ports[1], ports[2]))
+        {
+            Join = join == "" ? string.Join(',', _nodes.Where(n => n.Join is null).Select(n => $"127.0.0.1:{n.HttpAdvertisedPort}")) : join,
+        };
+        _nodes.Add(node);
+        if (start) await node.StartAsync();
+        return node;
     }
 
     /// <summary>Distinct free ports below the ephemeral range (see <see cref="Ferry.Tests.FerryProcess.FreePort"/>).</summary>

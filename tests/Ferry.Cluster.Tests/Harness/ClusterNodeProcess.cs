@@ -32,6 +32,9 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
 
     public int NodeId { get; }
 
+    /// <summary>A broker-only node's <c>--join</c> (its id is not in the voter list); null: none given.</summary>
+    public string? Join { get; set; }
+
     /// <summary>The cluster secret this node starts with: the cluster's, unless a test gives it another one.</summary>
     public string Secret { get; set; }
 
@@ -74,6 +77,7 @@ public sealed class ClusterNodeProcess : IAsyncDisposable
         var info = FerryProcess.StartInfo("serve", "--data", DataDirectory, "--node-id", NodeId.ToString(CultureInfo.InvariantCulture),
             "--voters", _voters, "--kafka", $"{KafkaScheme}://127.0.0.1:{KafkaPort}", "--http", $"127.0.0.1:{HttpPort}", "--amqp", $"127.0.0.1:{AmqpPort}");
         info.Environment["FERRY_CLUSTER__SECRET"] = Secret;
+        if (Join is not null) info.ArgumentList.Add("--join=" + Join);
         if (RaftListenPort != RaftPort) info.ArgumentList.Add("--cluster-listen=127.0.0.1:" + RaftListenPort.ToString(CultureInfo.InvariantCulture));
         if (KafkaAdvertisedPort != KafkaPort)
         {

@@ -36,14 +36,7 @@ public sealed class ReassignmentTests
         await Clients.ProduceAsync(producer, Topic, "before", 2000, checker);
 
         using var stop = new CancellationTokenSource();
-        var load = Task.Run(async () =>
-        {
-            for (int round = 0; !stop.IsCancellationRequested; round++)
-            {
-                await Clients.ProduceAsync(producer, Topic, "during" + round, 50, checker);
-                await Task.Delay(20);
-            }
-        });
+        var load = Clients.LoadAsync(producer, Topic, checker, stop.Token);
         var (exit, output, error) = await NodeScript.RunAsync(kafkajs, "reassign.js", TimeSpan.FromMinutes(2),
             cluster.BootstrapServers, Topic, "0", "2,3");
         Assert.True(exit == 0, $"reassign.js exited {exit}: {error}\n{output}\n{cluster.Logs()}");
