@@ -129,12 +129,16 @@ public sealed partial class BrokerOnlyMember : ControllerRequestSender, ICluster
     }
 
     /// <summary>Fetches on, long-polled, from the controller when it is known, else in turn from the voters and the join nodes.</summary>
+    /// <remarks>
+    /// Nothing ends the loop but stopping: a node that stopped applying would go on serving stale metadata (old leaders,
+    /// deleted topics) with nothing to show for it, so an unexpected failure is logged and the fetch tried again.
+    /// </remarks>
     private async Task FetchAsync(CancellationToken token)
     {
         bool failing = false;
-        try
+        while (!token.IsCancellationRequested)
         {
-            while (!token.IsCancellationRequested)
+            try
             {
                 string source = Source();
                 var (reply, failure) = await _client.FetchMetadataAsync(source, _applier.AppliedIndex, token).ConfigureAwait(false);
@@ -150,14 +154,23 @@ public sealed partial class BrokerOnlyMember : ControllerRequestSender, ICluster
                 failing = false;
                 await ApplyAsync(reply).ConfigureAwait(false);
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-        catch (Exception e)
-        {
-            FetchFailed(_logger, e);
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return; // stopping
+            }
+            catch (Exception e)
+            {
+                FetchFailed(_logger, e);
+                _nextSource++;
+                try
+                {
+                    await Task.Delay(1000, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
 
@@ -248,6 +261,6 @@ public sealed partial class BrokerOnlyMember : ControllerRequestSender, ICluster
     [LoggerMessage(EventId = 9014, Level = LogLevel.Warning, Message = "Node {NodeId} heartbeat refused: {Reason}")]
     private static partial void HeartbeatRefused(ILogger logger, int nodeId, string reason);
 
-    [LoggerMessage(EventId = 9015, Level = LogLevel.Error, Message = "Fetching committed metadata stopped")]
+    [LoggerMessage(EventId = 9015, Level = LogLevel.Error, Message = "Fetching committed metadata failed; it is tried again in 1 s")]
     private static partial void FetchFailed(ILogger logger, Exception exception);
 }
