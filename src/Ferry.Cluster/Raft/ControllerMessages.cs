@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security;
+using Ferry.Broker.Security.Acls;
 
 namespace Ferry.Cluster.Raft;
 
@@ -18,6 +20,16 @@ public enum ControllerOperation
 
     /// <summary>Moves a partition to <see cref="ControllerRequest.Replicas"/>, or cancels its move when they are null (KIP-455).</summary>
     ReassignPartition,
+
+    // Users, ACLs, vhosts and permissions (decided by SecurityDecisions, see SecurityRequests).
+    PutUser,
+    DeleteUser,
+    AddAcls,
+    RemoveAcls,
+    PutVhost,
+    DeleteVhost,
+    PutPermission,
+    DeletePermission,
 }
 
 /// <summary>A controller request a node forwards to the quorum leader (over the leader's admin HTTP listener).</summary>
@@ -43,6 +55,18 @@ public sealed class ControllerRequest
     public int KafkaPort { get; set; }
     public string? KafkaSecurityProtocol { get; set; }
     public string? HttpEndPoint { get; set; }
+
+    public string? UserName { get; set; }
+    public List<string>? Tags { get; set; }
+    public List<ScramCredential>? Credentials { get; set; }
+    /// <summary>PutUser: create only, keep a user that exists as it is.</summary>
+    public bool IfAbsent { get; set; }
+    public List<AclBinding>? Acls { get; set; }
+    public List<AclFilter>? AclFilters { get; set; }
+    public string? Vhost { get; set; }
+    public string? Configure { get; set; }
+    public string? Write { get; set; }
+    public string? Read { get; set; }
 }
 
 public sealed record ConfigChange(string Name, string? Value);
@@ -50,7 +74,7 @@ public sealed record ConfigChange(string Name, string? Value);
 /// <summary>The leader's answer: the outcome, and the log index the asker waits to have applied before it returns.</summary>
 public sealed class ControllerReply
 {
-    /// <summary>A <c>TopicError</c> or <c>AlterPartitionError</c> value, by operation.</summary>
+    /// <summary>A <c>TopicError</c>, <c>AlterPartitionError</c> or <c>SecurityError</c> value, by operation.</summary>
     public int Error { get; set; }
     public string? Message { get; set; }
     public long AppliedIndex { get; set; }
@@ -59,6 +83,14 @@ public sealed class ControllerReply
     public PartitionState? State { get; set; }
     /// <summary>True when the node asked is not (or no longer) the quorum leader: ask again.</summary>
     public bool NotLeader { get; set; }
+
+    /// <summary>True when no controller answered in time (no quorum): nothing was decided, try again.</summary>
+    public bool Unavailable { get; set; }
+
+    /// <summary>Security operations: what was there already (a replaced user, a vhost that existed...).</summary>
+    public bool Existed { get; set; }
+    /// <summary>RemoveAcls: per filter, the bindings it removed.</summary>
+    public List<List<AclBinding>>? RemovedAcls { get; set; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]

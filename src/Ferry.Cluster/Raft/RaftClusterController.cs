@@ -268,7 +268,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     /// Runs a request on the quorum leader (here, or forwarded) and waits until this node has applied the result,
     /// so that the caller sees its own change. Retries while no leader is known, up to <see cref="RequestDeadline"/>.
     /// </summary>
-    private async Task<ControllerReply> ExecuteAsync(ControllerRequest request, CancellationToken cancellationToken)
+    internal async Task<ControllerReply> ExecuteAsync(ControllerRequest request, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         deadline.CancelAfter(RequestDeadline);
@@ -298,6 +298,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
     {
         Error = request.Operation == ControllerOperation.AlterPartition ? (int)AlterPartitionError.NotController : (int)TopicError.InvalidConfig,
         Message = "No metadata controller is reachable (no quorum); try again.",
+        Unavailable = true,
     };
 
     private string? LeaderHttpEndPoint() =>
@@ -374,6 +375,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         ControllerOperation.AlterPartition => DecideAlterPartition(request),
         ControllerOperation.RegisterNode => DecideRegister(request),
         ControllerOperation.ReassignPartition => DecideReassign(request),
+        var security when SecurityRequests.Handles(security) => SecurityRequests.Decide(_image.Security, request),
         _ => (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = "Unknown controller operation." }, []),
     };
 
@@ -631,8 +633,19 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
         : state.Replicas.Contains(_options.NodeId) ? PartitionRole.Follower
         : null;
 
+    /// <summary>Called after each applied security record (users, ACLs, vhosts, permissions), on the applier: the local vhosts follow.</summary>
+    internal Func<MetadataRecord, ValueTask>? SecurityApplied { get; set; }
+
+    /// <summary>Called after a snapshot replaced the image.</summary>
+    internal Func<ValueTask>? SecurityRestored { get; set; }
+
     private async ValueTask OnAppliedAsync(MetadataRecord record)
     {
+        if (SecurityImage.Handles(record.Type))
+        {
+            if (SecurityApplied is { } applied) await applied(record).ConfigureAwait(false);
+            return;
+        }
         string? name = record.Topic;
         switch (record.Type)
         {
@@ -681,6 +694,7 @@ public sealed partial class RaftClusterController : IClusterView, IMetadataContr
             Materialize(topic);
             NotifyTopic(topic);
         }
+        if (SecurityRestored is { } restored) await restored().ConfigureAwait(false);
     }
 
     /// <summary>
