@@ -3,6 +3,7 @@ using Ferry.Broker.Cluster;
 using Ferry.Broker.Connections;
 using Ferry.Broker.Queues;
 using Ferry.Broker.Queues.Quorum;
+using Ferry.Broker.Security.Permissions;
 using Ferry.Broker.Topics;
 using Ferry.Broker.VirtualHosts;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,9 @@ public static class AmqpServiceCollectionExtensions
         // Vhost "/" is the QueueBroker singleton (what the admin API and metrics read); the others are made on demand.
         services.AddSingleton(sp => new VirtualHostRegistry(sp.GetRequiredService<QueueBroker>(),
             Path.GetFullPath(sp.GetRequiredService<IOptions<AmqpOptions>>().Value.DataDirectory), (name, directory) => CreateBroker(sp, name, directory)));
+        // A cluster registers its quorum-backed catalog first; one node changes its registry directly.
+        services.TryAddSingleton<IVirtualHostCatalog>(sp => new LocalVirtualHostCatalog(sp.GetRequiredService<VirtualHostRegistry>(),
+            sp.GetRequiredService<IPermissionStore>()));
         services.AddHostedService<AmqpBrokerService>();
         return services;
     }

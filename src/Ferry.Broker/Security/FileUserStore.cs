@@ -52,6 +52,14 @@ public sealed class FileUserStore : IUserStore
         lock (_writing) Save(_users.SetItem(user.Name, user));
     }
 
+    public ValueTask PutAsync(User user, CancellationToken cancellationToken = default)
+    {
+        Put(user);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) => new(Delete(name));
+
     public bool Delete(string name)
     {
         lock (_writing)

@@ -2,7 +2,8 @@ namespace Ferry.Broker.Security;
 
 /// <summary>
 /// The users every listener authenticates against. One node keeps them in a file (<see cref="FileUserStore"/>);
-/// a cluster will keep them in the metadata quorum behind this same interface.
+/// a cluster keeps them in the metadata quorum behind this same interface (the writes go to the quorum's leader,
+/// hence asynchronous; the reads are of the locally applied state, never waiting).
 /// </summary>
 public interface IUserStore
 {
@@ -16,9 +17,9 @@ public interface IUserStore
 
     User? Find(string name);
 
-    /// <summary>Adds or replaces a user, durably before it returns.</summary>
-    void Put(User user);
+    /// <summary>Adds or replaces a user, durably (and, on a cluster, applied on this node) before it completes.</summary>
+    ValueTask PutAsync(User user, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a user durably; false if there was none.</summary>
-    bool Delete(string name);
+    ValueTask<bool> DeleteAsync(string name, CancellationToken cancellationToken = default);
 }

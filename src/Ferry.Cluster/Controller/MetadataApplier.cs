@@ -152,8 +152,19 @@ public sealed partial class MetadataApplier
         : state.Replicas.Contains(_localNodeId) ? PartitionRole.Follower
         : null;
 
+    /// <summary>Called after each applied security record (users, ACLs, vhosts, permissions), in commit order: the local vhosts follow.</summary>
+    internal Func<MetadataRecord, ValueTask>? SecurityApplied { get; set; }
+
+    /// <summary>Called after a snapshot replaced the image.</summary>
+    internal Func<ValueTask>? SecurityRestored { get; set; }
+
     private async ValueTask OnAppliedAsync(MetadataRecord record)
     {
+        if (SecurityImage.Handles(record.Type))
+        {
+            if (SecurityApplied is { } applied) await applied(record).ConfigureAwait(false);
+            return;
+        }
         string? name = record.Topic;
         switch (record.Type)
         {
@@ -202,6 +213,7 @@ public sealed partial class MetadataApplier
             Materialize(topic);
             NotifyTopic(topic);
         }
+        if (SecurityRestored is { } restored) await restored().ConfigureAwait(false);
     }
 
     /// <summary>

@@ -23,6 +23,9 @@ public sealed class MetadataImage
     public IReadOnlyDictionary<string, TopicImage> Topics => _state.Topics;
     public long ProducerIdEnd => _state.ProducerIdEnd;
 
+    /// <summary>Users, ACLs, vhosts and permissions: an immutable snapshot, read lock-free.</summary>
+    public SecurityImage Security => _state.Security;
+
     /// <summary>Applies one record; returns false when it changes nothing (a stale or duplicate decision).</summary>
     /// <remarks>Called by one thread at a time (the log applier).</remarks>
     public bool Apply(MetadataRecord record)
@@ -90,6 +93,7 @@ public sealed class MetadataImage
                     }),
                 },
             MetadataRecordType.ProducerIds when record.ProducerIdEnd > state.ProducerIdEnd => state with { ProducerIdEnd = record.ProducerIdEnd },
+            var type when SecurityImage.Handles(type) => state.Security.Apply(record) is { } security ? state with { Security = security } : null,
             _ => null,
         };
 
@@ -111,13 +115,16 @@ public sealed class MetadataImage
     {
         var state = _state;
         return JsonSerializer.SerializeToUtf8Bytes(new Snapshot([.. state.Nodes.Values.OrderBy(n => n.Id)],
-            [.. state.Topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal)], state.ProducerIdEnd), MetadataJsonContext.Default.Snapshot);
+            [.. state.Topics.Values.OrderBy(t => t.Name, StringComparer.Ordinal)], state.ProducerIdEnd, state.Security.ToSnapshot()), MetadataJsonContext.Default.Snapshot);
     }
 
     public void Restore(ReadOnlySpan<byte> bytes)
     {
         var snapshot = JsonSerializer.Deserialize(bytes, MetadataJsonContext.Default.Snapshot) ?? throw new InvalidDataException("Empty metadata snapshot.");
-        _state = new State(snapshot.Nodes.ToDictionary(n => n.Id), snapshot.Topics.ToDictionary(t => t.Name, StringComparer.Ordinal), snapshot.ProducerIdEnd);
+        // The version goes on from the one replaced, so that a cache keyed on it never mistakes the restored image for the old one.
+        var security = SecurityImage.FromSnapshot(snapshot.Security);
+        _state = new State(snapshot.Nodes.ToDictionary(n => n.Id), snapshot.Topics.ToDictionary(t => t.Name, StringComparer.Ordinal), snapshot.ProducerIdEnd,
+            security with { Version = _state.Security.Version + 1 });
     }
 
     private static Dictionary<TKey, TValue> With<TKey, TValue>(IReadOnlyDictionary<TKey, TValue> source, TKey key, TValue value) where TKey : notnull
@@ -142,10 +149,13 @@ public sealed class MetadataImage
         return copy;
     }
 
-    private sealed record State(IReadOnlyDictionary<int, NodeRegistration> Nodes, IReadOnlyDictionary<string, TopicImage> Topics, long ProducerIdEnd)
+    private sealed record State(IReadOnlyDictionary<int, NodeRegistration> Nodes, IReadOnlyDictionary<string, TopicImage> Topics, long ProducerIdEnd,
+        SecurityImage Security)
     {
-        public static readonly State Empty = new(new Dictionary<int, NodeRegistration>(), new Dictionary<string, TopicImage>(StringComparer.Ordinal), 0);
+        public static readonly State Empty = new(new Dictionary<int, NodeRegistration>(), new Dictionary<string, TopicImage>(StringComparer.Ordinal), 0,
+            SecurityImage.Empty);
     }
 
-    internal sealed record Snapshot(List<NodeRegistration> Nodes, List<TopicImage> Topics, long ProducerIdEnd);
+    /// <summary>What a snapshot holds; <see cref="Security"/> is null in snapshots written before it was in the quorum.</summary>
+    internal sealed record Snapshot(List<NodeRegistration> Nodes, List<TopicImage> Topics, long ProducerIdEnd, SecurityImage.SecuritySnapshot? Security = null);
 }

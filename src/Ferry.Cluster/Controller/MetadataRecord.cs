@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Ferry.Broker.Security;
+using Ferry.Broker.Security.Acls;
 
 namespace Ferry.Cluster.Controller;
 
@@ -22,6 +24,22 @@ public enum MetadataRecordType
     /// causes in one batch too): no node answers in between with a fenced leader and no successor.
     /// </summary>
     Batch,
+
+    // Users, Kafka ACLs, vhosts and AMQP permissions (KRaft's UserScramCredentialRecord, AccessControlEntryRecord...): see SecurityImage.
+
+    /// <summary>Adds or replaces user <see cref="MetadataRecord.UserName"/>: its tags and SCRAM credentials (never a password).</summary>
+    PutUser,
+    DeleteUser,
+    /// <summary>Adds <see cref="MetadataRecord.Acls"/> (the controller sends only those not there yet).</summary>
+    AddAcls,
+    /// <summary>Removes exactly <see cref="MetadataRecord.Acls"/> (the controller resolved the filters to bindings).</summary>
+    RemoveAcls,
+    PutVhost,
+    /// <summary>Removes vhost <see cref="MetadataRecord.Vhost"/> and every permission in it.</summary>
+    DeleteVhost,
+    /// <summary>Sets <see cref="MetadataRecord.UserName"/>'s permissions in <see cref="MetadataRecord.Vhost"/>.</summary>
+    PutPermission,
+    DeletePermission,
 }
 
 /// <summary>
@@ -59,6 +77,16 @@ public sealed class MetadataRecord
     public List<int>? RemovingReplicas { get; set; }
 
     public long ProducerIdEnd { get; set; }
+
+    public string? UserName { get; set; }
+    public List<string>? Tags { get; set; }
+    public List<ScramCredential>? Credentials { get; set; }
+    public List<AclBinding>? Acls { get; set; }
+    public string? Vhost { get; set; }
+    /// <summary>A permission's three regular expressions (RabbitMQ's configure, write, read).</summary>
+    public string? Configure { get; set; }
+    public string? Write { get; set; }
+    public string? Read { get; set; }
 
     /// <summary>The records of a <see cref="MetadataRecordType.Batch"/>, in order.</summary>
     public List<MetadataRecord>? Records { get; set; }

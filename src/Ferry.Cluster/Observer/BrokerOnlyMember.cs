@@ -43,7 +43,9 @@ public sealed partial class BrokerOnlyMember : ControllerRequestSender, ICluster
     public string ClusterId => _options.ClusterId;
     public int LocalNodeId => _options.NodeId;
     public int ControllerId => _controllerId;
-    public MetadataImage Image => _applier.Image;
+    public override MetadataImage Image => _applier.Image;
+
+    internal override MetadataApplier Applier => _applier;
     public IReadOnlyList<ClusterNode> Nodes => _applier.Nodes;
 
     public PartitionState? GetPartition(string topic, int partition) => _applier.GetPartition(topic, partition);

@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
 using Ferry.Broker.Cluster;
+using Ferry.Broker.Security;
+using Ferry.Broker.Security.Acls;
 
 namespace Ferry.Cluster.Raft;
 
@@ -21,6 +23,15 @@ public enum ControllerOperation
 
     /// <summary>A broker-only node is alive (KRaft's BrokerHeartbeat): answered by the quorum leader, not written to the log.</summary>
     Heartbeat,
+    // Users, ACLs, vhosts and permissions (decided by SecurityDecisions, see SecurityRequests).
+    PutUser,
+    DeleteUser,
+    AddAcls,
+    RemoveAcls,
+    PutVhost,
+    DeleteVhost,
+    PutPermission,
+    DeletePermission,
 }
 
 /// <summary>A controller request a node forwards to the quorum leader (over the leader's admin HTTP listener).</summary>
@@ -48,6 +59,18 @@ public sealed class ControllerRequest
     public string? HttpEndPoint { get; set; }
     /// <summary>RegisterNode and Heartbeat of a broker-only node: which process of it asks (new at every start), so that two cannot hold one id.</summary>
     public Guid Incarnation { get; set; }
+
+    public string? UserName { get; set; }
+    public List<string>? Tags { get; set; }
+    public List<ScramCredential>? Credentials { get; set; }
+    /// <summary>PutUser: create only, keep a user that exists as it is.</summary>
+    public bool IfAbsent { get; set; }
+    public List<AclBinding>? Acls { get; set; }
+    public List<AclFilter>? AclFilters { get; set; }
+    public string? Vhost { get; set; }
+    public string? Configure { get; set; }
+    public string? Write { get; set; }
+    public string? Read { get; set; }
 }
 
 public sealed record ConfigChange(string Name, string? Value);
@@ -55,7 +78,7 @@ public sealed record ConfigChange(string Name, string? Value);
 /// <summary>The leader's answer: the outcome, and the log index the asker waits to have applied before it returns.</summary>
 public sealed class ControllerReply
 {
-    /// <summary>A <c>TopicError</c> or <c>AlterPartitionError</c> value, by operation.</summary>
+    /// <summary>A <c>TopicError</c>, <c>AlterPartitionError</c> or <c>SecurityError</c> value, by operation.</summary>
     public int Error { get; set; }
     public string? Message { get; set; }
     public long AppliedIndex { get; set; }
@@ -64,6 +87,14 @@ public sealed class ControllerReply
     public PartitionState? State { get; set; }
     /// <summary>True when the node asked is not (or no longer) the quorum leader: ask again.</summary>
     public bool NotLeader { get; set; }
+
+    /// <summary>True when no controller answered in time (no quorum): nothing was decided, try again.</summary>
+    public bool Unavailable { get; set; }
+
+    /// <summary>Security operations: what was there already (a replaced user, a vhost that existed...).</summary>
+    public bool Existed { get; set; }
+    /// <summary>RemoveAcls: per filter, the bindings it removed.</summary>
+    public List<List<AclBinding>>? RemovedAcls { get; set; }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UseStringEnumConverter = true)]

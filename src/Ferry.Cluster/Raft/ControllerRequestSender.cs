@@ -19,6 +19,12 @@ public abstract partial class ControllerRequestSender : IMetadataController
     /// <summary>This node's settings.</summary>
     protected abstract ClusterOptions Options { get; }
 
+    /// <summary>The committed metadata this node has applied.</summary>
+    public abstract MetadataImage Image { get; }
+
+    /// <summary>What applies it here (the security stores follow its applied records).</summary>
+    internal abstract MetadataApplier Applier { get; }
+
     protected abstract ILogger Logger { get; }
 
     /// <summary>True once a controlled shutdown began: the node no longer registers again once fenced.</summary>
@@ -100,7 +106,7 @@ public abstract partial class ControllerRequestSender : IMetadataController
     /// Runs a request on the quorum leader and waits until this node has applied the result, so that the caller sees
     /// its own change. Retries while no leader is known, up to <see cref="RequestDeadline"/>.
     /// </summary>
-    protected async Task<ControllerReply> ExecuteAsync(ControllerRequest request, CancellationToken cancellationToken)
+    protected internal async Task<ControllerReply> ExecuteAsync(ControllerRequest request, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Stopping);
         deadline.CancelAfter(RequestDeadline);
@@ -161,6 +167,7 @@ public abstract partial class ControllerRequestSender : IMetadataController
     {
         Error = request.Operation == ControllerOperation.AlterPartition ? (int)AlterPartitionError.NotController : (int)TopicError.InvalidConfig,
         Message = "No metadata controller is reachable (no quorum); try again.",
+        Unavailable = true,
     };
 
     [LoggerMessage(EventId = 9008, Level = LogLevel.Information, Message = "Controlled shutdown of node {NodeId}: {Outcome}")]

@@ -57,7 +57,9 @@ public sealed partial class RaftClusterController : ControllerRequestSender, ICl
 
     public string ClusterId => _options.ClusterId;
     public int LocalNodeId => _options.NodeId;
-    public MetadataImage Image => _image;
+    public override MetadataImage Image => _image;
+
+    internal override MetadataApplier Applier => _applier;
 
     /// <summary>True while this node leads the metadata quorum.</summary>
     public bool IsLeader => _raft is { } raft && !raft.LeadershipToken.IsCancellationRequested;
@@ -236,6 +238,7 @@ public sealed partial class RaftClusterController : ControllerRequestSender, ICl
         ControllerOperation.AlterPartition => DecideAlterPartition(request),
         ControllerOperation.RegisterNode => DecideRegister(request),
         ControllerOperation.ReassignPartition => DecideReassign(request),
+        var security when SecurityRequests.Handles(security) => SecurityRequests.Decide(_image.Security, request),
         _ => (new ControllerReply { Error = (int)TopicError.InvalidConfig, Message = "Unknown controller operation." }, []),
     };
 

@@ -20,7 +20,7 @@ public sealed class AlterUserScramCredentialsHandler(IUserStore users) : KafkaHa
     public override short MinVersion => 0;
     public override short MaxVersion => 0;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, AlterUserScramCredentialsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, AlterUserScramCredentialsRequest request)
     {
         var response = new AlterUserScramCredentialsResponse();
         bool allowed = ScramCredentialAccess.Allowed(context.Session, users);
@@ -29,13 +29,13 @@ public sealed class AlterUserScramCredentialsHandler(IUserStore users) : KafkaHa
         {
             var deletions = request.Deletions.Where(d => d.Name == name).ToList();
             var upsertions = request.Upsertions.Where(u => u.Name == name).ToList();
-            var (error, message) = allowed ? Alter(name, deletions, upsertions) : (ErrorCodes.ClusterAuthorizationFailed, "Only an administrator may alter credentials.");
+            var (error, message) = allowed ? await AlterAsync(name, deletions, upsertions).ConfigureAwait(false) : (ErrorCodes.ClusterAuthorizationFailed, "Only an administrator may alter credentials.");
             response.Results.Add(new AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult { User = name, ErrorCode = error, ErrorMessage = message });
         }
-        return new(response);
+        return response;
     }
 
-    private (short, string?) Alter(string name, List<AlterUserScramCredentialsRequest.ScramCredentialDeletion> deletions,
+    private async ValueTask<(short, string?)> AlterAsync(string name, List<AlterUserScramCredentialsRequest.ScramCredentialDeletion> deletions,
         List<AlterUserScramCredentialsRequest.ScramCredentialUpsertion> upsertions)
     {
         if (name.Length == 0) return (ErrorCodes.UnacceptableCredential, "Username must not be empty");
@@ -66,8 +66,15 @@ public sealed class AlterUserScramCredentialsHandler(IUserStore users) : KafkaHa
             credentials.RemoveAll(c => c.Mechanism == mechanism);
             credentials.Add(ScramCredential.FromSaltedPassword(mechanism, upsertion.Salt, upsertion.Iterations, upsertion.SaltedPassword));
         }
-        if (credentials.Count == 0) users.Delete(name);
-        else users.Put(new User(name, existing?.Tags ?? [], credentials));
+        try
+        {
+            if (credentials.Count == 0) await users.DeleteAsync(name).ConfigureAwait(false);
+            else await users.PutAsync(new User(name, existing?.Tags ?? [], credentials)).ConfigureAwait(false);
+        }
+        catch (SecurityChangeRefusedException refused)
+        {
+            return (refused.Unavailable ? ErrorCodes.RequestTimedOut : ErrorCodes.UnacceptableCredential, refused.Message);
+        }
         return (ErrorCodes.None, null);
     }
 }

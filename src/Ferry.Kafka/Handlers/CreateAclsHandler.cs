@@ -1,3 +1,4 @@
+using Ferry.Broker.Security;
 using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -12,11 +13,12 @@ public sealed class CreateAclsHandler(Authorizer authorizer) : KafkaHandler<Crea
     public override short MinVersion => 0;
     public override short MaxVersion => 3;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreateAclsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, CreateAclsRequest request)
     {
         var response = new CreateAclsResponse();
         var refused = AclRequests.Refused(authorizer, context, AclOperation.Alter);
         var valid = new List<AclBinding>();
+        var validResults = new List<CreateAclsResponse.AclCreationResult>();
         foreach (var creation in request.Creations)
         {
             var result = new CreateAclsResponse.AclCreationResult { ErrorMessage = null };
@@ -36,8 +38,19 @@ public sealed class CreateAclsHandler(Authorizer authorizer) : KafkaHandler<Crea
                 continue;
             }
             valid.Add(binding);
+            validResults.Add(result);
         }
-        if (valid.Count > 0) authorizer.Acls.Add(valid);
-        return new(response);
+        if (valid.Count == 0) return response;
+        try
+        {
+            await authorizer.Acls.AddAsync(valid).ConfigureAwait(false);
+        }
+        catch (SecurityChangeRefusedException notStored)
+        {
+            // A cluster whose quorum did not answer (or refused): none of them was stored.
+            foreach (var result in validResults)
+                (result.ErrorCode, result.ErrorMessage) = (notStored.Unavailable ? ErrorCodes.RequestTimedOut : ErrorCodes.InvalidRequest, notStored.Message);
+        }
+        return response;
     }
 }

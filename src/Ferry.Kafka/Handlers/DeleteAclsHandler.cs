@@ -1,3 +1,4 @@
+using Ferry.Broker.Security;
 using Ferry.Broker.Security.Acls;
 using Ferry.Kafka.Protocol;
 using Ferry.Kafka.Protocol.Messages;
@@ -12,7 +13,7 @@ public sealed class DeleteAclsHandler(Authorizer authorizer) : KafkaHandler<Dele
     public override short MinVersion => 0;
     public override short MaxVersion => 3;
 
-    protected override ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, DeleteAclsRequest request)
+    protected override async ValueTask<IKafkaMessage?> HandleAsync(KafkaRequestContext context, DeleteAclsRequest request)
     {
         var response = new DeleteAclsResponse();
         var refused = AclRequests.Refused(authorizer, context, AclOperation.Alter);
@@ -38,8 +39,18 @@ public sealed class DeleteAclsHandler(Authorizer authorizer) : KafkaHandler<Dele
                 results.Add(result);
             }
         }
-        if (filters.Count == 0) return new(response);
-        var removed = authorizer.Acls.Remove(filters);
+        if (filters.Count == 0) return response;
+        IReadOnlyList<IReadOnlyList<AclBinding>> removed;
+        try
+        {
+            removed = await authorizer.Acls.RemoveAsync(filters).ConfigureAwait(false);
+        }
+        catch (SecurityChangeRefusedException notStored)
+        {
+            foreach (var result in results)
+                (result.ErrorCode, result.ErrorMessage) = (notStored.Unavailable ? ErrorCodes.RequestTimedOut : ErrorCodes.InvalidRequest, notStored.Message);
+            return response;
+        }
         for (int i = 0; i < results.Count; i++)
         {
             results[i].MatchingAcls = [.. removed[i].Select(a => new DeleteAclsResponse.DeleteAclsMatchingAcl
@@ -49,6 +60,6 @@ public sealed class DeleteAclsHandler(Authorizer authorizer) : KafkaHandler<Dele
                 Principal = a.Principal, Host = a.Host, Operation = (sbyte)a.Operation, PermissionType = (sbyte)a.Permission,
             })];
         }
-        return new(response);
+        return response;
     }
 }

@@ -22,11 +22,11 @@ internal static class AclEndpoints
                 return AdminResults.BadRequest("resourceType, patternType, operation or permission is not one of Kafka's names.");
             var binding = new AclBinding(type, body.ResourceName ?? "", pattern, body.Principal ?? "", string.IsNullOrEmpty(body.Host) ? "*" : body.Host, operation, permission);
             if (binding.Invalid() is { } invalid) return AdminResults.BadRequest(invalid);
-            acls.Add([binding]);
+            await acls.AddAsync([binding], request.HttpContext.RequestAborted).ConfigureAwait(false);
             return AdminResults.Json(Describe(binding), FerryJsonContext.Api.AclInfo, StatusCodes.Status201Created);
         });
 
-        endpoints.MapDelete("/api/acls", (HttpRequest request, IAclStore acls) =>
+        endpoints.MapDelete("/api/acls", async Task<IResult> (HttpRequest request, IAclStore acls) =>
         {
             var q = request.Query;
             if (!Filter(q["resourceType"], AclResourceType.Any, out var type) | !Filter(q["patternType"], AclPatternType.Any, out var pattern)
@@ -34,7 +34,8 @@ internal static class AclEndpoints
                 return AdminResults.BadRequest("resourceType, patternType, operation or permission is not one of Kafka's names.");
             var filter = new AclFilter(type, NullIfEmpty(q["resourceName"]), pattern, NullIfEmpty(q["principal"]), NullIfEmpty(q["host"]), operation, permission);
             if (filter.Invalid() is { } invalid) return AdminResults.BadRequest(invalid);
-            return AdminResults.Json(acls.Remove([filter])[0].Select(Describe).ToList(), FerryJsonContext.Api.ListAclInfo);
+            var removed = await acls.RemoveAsync([filter], request.HttpContext.RequestAborted).ConfigureAwait(false);
+            return AdminResults.Json(removed[0].Select(Describe).ToList(), FerryJsonContext.Api.ListAclInfo);
         });
         return endpoints;
     }

@@ -1,3 +1,5 @@
+using Ferry.Broker.Security;
+
 namespace Ferry.Admin;
 
 /// <summary>Turns an unexpected exception in an admin request into the API's JSON error (500), logged as our bug.</summary>
@@ -11,6 +13,13 @@ internal static partial class AdminErrorHandling
             try
             {
                 await next(context).ConfigureAwait(false);
+            }
+            catch (SecurityChangeRefusedException refused) when (!context.Response.HasStarted)
+            {
+                // The metadata quorum's answer, not our bug: 503 when no quorum answered (try again), 400 when it refused.
+                context.Response.Clear();
+                await AdminResults.Error(refused.Unavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status400BadRequest, refused.Message)
+                    .ExecuteAsync(context).ConfigureAwait(false);
             }
             catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
             {

@@ -27,12 +27,12 @@ internal static class UserEndpoints
                 return AdminResults.BadRequest($"Unknown tag '{unknown}': one of {string.Join(", ", User.KnownTags)}.");
             bool existed = users.Find(name) is not null;
             var user = User.Create(name, body.Password, tags);
-            users.Put(user);
+            await users.PutAsync(user, request.HttpContext.RequestAborted).ConfigureAwait(false);
             return AdminResults.Json(Describe(user), FerryJsonContext.Api.UserInfo, existed ? StatusCodes.Status200OK : StatusCodes.Status201Created);
         });
 
-        endpoints.MapDelete("/api/users/{name}", (string name, IUserStore users) =>
-            users.Delete(name) ? Results.NoContent() : AdminResults.NotFound($"No user '{name}'."));
+        endpoints.MapDelete("/api/users/{name}", async Task<IResult> (string name, IUserStore users, CancellationToken cancellationToken) =>
+            await users.DeleteAsync(name, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : AdminResults.NotFound($"No user '{name}'."));
         return endpoints;
     }
 

@@ -19,20 +19,18 @@ internal static class VhostEndpoints
         endpoints.MapGet("/api/vhosts/{name}", (string name, VirtualHostRegistry vhosts) =>
             Describe(vhosts, Uri.UnescapeDataString(name)) is { } info ? AdminResults.Json(info, FerryJsonContext.Api.VhostInfo) : UnknownVhost(Uri.UnescapeDataString(name)));
 
-        endpoints.MapPut("/api/vhosts/{name}", (string name, VirtualHostRegistry vhosts) =>
+        endpoints.MapPut("/api/vhosts/{name}", async Task<IResult> (string name, IVirtualHostCatalog vhosts, CancellationToken cancellationToken) =>
         {
             string vhost = Uri.UnescapeDataString(name);
             if (!VirtualHostRegistry.IsValidName(vhost)) return AdminResults.BadRequest("A vhost name is 1 to 255 characters.");
-            return vhosts.Add(vhost) ? Results.StatusCode(StatusCodes.Status201Created) : Results.NoContent();
+            return await vhosts.AddAsync(vhost, cancellationToken).ConfigureAwait(false) ? Results.StatusCode(StatusCodes.Status201Created) : Results.NoContent();
         });
 
-        endpoints.MapDelete("/api/vhosts/{name}", async Task<IResult> (string name, VirtualHostRegistry vhosts, IPermissionStore permissions) =>
+        endpoints.MapDelete("/api/vhosts/{name}", async Task<IResult> (string name, IVirtualHostCatalog vhosts, CancellationToken cancellationToken) =>
         {
             string vhost = Uri.UnescapeDataString(name);
             if (vhost == VirtualHostRegistry.Default) return AdminResults.BadRequest("The default vhost / cannot be deleted.");
-            if (!await vhosts.DeleteAsync(vhost).ConfigureAwait(false)) return UnknownVhost(vhost);
-            permissions.DeleteVhost(vhost);
-            return Results.NoContent();
+            return await vhosts.DeleteAsync(vhost, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : UnknownVhost(vhost);
         });
 
         endpoints.MapGet("/api/permissions", (IPermissionStore permissions) =>
@@ -55,12 +53,13 @@ internal static class VhostEndpoints
             foreach (string pattern in new[] { body.Configure, body.Write, body.Read })
                 if (VhostPermission.Invalid(pattern) is { } invalid) return AdminResults.BadRequest($"'{pattern}' is no regular expression: {invalid}");
             bool existed = permissions.Find(host, name) is not null;
-            permissions.Put(new VhostPermission(host, name, body.Configure, body.Write, body.Read));
+            await permissions.PutAsync(new VhostPermission(host, name, body.Configure, body.Write, body.Read), request.HttpContext.RequestAborted).ConfigureAwait(false);
             return existed ? Results.NoContent() : Results.StatusCode(StatusCodes.Status201Created);
         });
 
-        endpoints.MapDelete("/api/permissions/{vhost}/{user}", (string vhost, string user, IPermissionStore permissions) =>
-            permissions.Delete(Uri.UnescapeDataString(vhost), Uri.UnescapeDataString(user)) ? Results.NoContent() : AdminResults.NotFound("No such permission."));
+        endpoints.MapDelete("/api/permissions/{vhost}/{user}", async Task<IResult> (string vhost, string user, IPermissionStore permissions, CancellationToken cancellationToken) =>
+            await permissions.DeleteAsync(Uri.UnescapeDataString(vhost), Uri.UnescapeDataString(user), cancellationToken).ConfigureAwait(false)
+                ? Results.NoContent() : AdminResults.NotFound("No such permission."));
         return endpoints;
     }
 

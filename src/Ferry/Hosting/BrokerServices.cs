@@ -116,7 +116,8 @@ internal static class BrokerServices
         });
         services.AddSingleton(sp => new TransactionMarkerWriter(sp.GetRequiredService<TopicRegistry>(), sp.GetRequiredService<GroupCoordinator>(),
             sp.GetRequiredService<BrokerOptions>().Time));
-        services.AddSingleton<IUserStore>(sp =>
+        // A cluster registers its quorum-backed stores first (ClusterServices), which seed the configured users themselves.
+        services.TryAddSingleton<IUserStore>(sp =>
         {
             var store = new FileUserStore(sp.GetRequiredService<BrokerOptions>().DataDirectory);
             foreach (var user in sp.GetRequiredService<IOptions<FerryOptions>>().Value.Users)

@@ -4,7 +4,13 @@ using Ferry.Broker.Topics;
 using Ferry.Cluster;
 using Ferry.Cluster.Observer;
 using Ferry.Cluster.Raft;
+using Ferry.Broker;
 using Ferry.Broker.Security;
+using Ferry.Broker.Security.Acls;
+using Ferry.Broker.Security.Permissions;
+using Ferry.Broker.VirtualHosts;
+using Ferry.Cluster.Security;
+using Microsoft.Extensions.Options;
 using Ferry.Configuration;
 using Ferry.Hosting.Tls;
 using Ferry.Kafka;
@@ -85,6 +91,7 @@ internal static class ClusterServices
             services.AddSingleton<IClusterMember>(sp => sp.GetRequiredService<RaftClusterController>());
             services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<RaftClusterController>());
             services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<RaftClusterController>());
+            services.AddSingleton<ControllerRequestSender>(sp => sp.GetRequiredService<RaftClusterController>());
         }
         else
         {
@@ -92,10 +99,12 @@ internal static class ClusterServices
             services.AddSingleton<IClusterMember>(sp => sp.GetRequiredService<BrokerOnlyMember>());
             services.AddSingleton<IClusterView>(sp => sp.GetRequiredService<BrokerOnlyMember>());
             services.AddSingleton<IMetadataController>(sp => sp.GetRequiredService<BrokerOnlyMember>());
+            services.AddSingleton<ControllerRequestSender>(sp => sp.GetRequiredService<BrokerOnlyMember>());
         }
         services.AddHostedService<ClusterService>();
         // After the cluster service: replica roles are replayed from metadata the controller has applied.
         services.AddHostedService<Ferry.Replication.ReplicationService>();
+        AddQuorumSecurity(services, clusterOptions.Directory);
         return services;
     }
 
@@ -114,11 +123,90 @@ internal static class ClusterServices
         return urls;
     }
 
+    /// <summary>
+    /// Users, ACLs, vhosts and permissions from the metadata quorum instead of this node's files (registered before
+    /// the single-node stores, which are then not made). <see cref="ClusterSecurityService"/> follows the vhosts, imports
+    /// the files once and seeds the configured users.
+    /// </summary>
+    private static void AddQuorumSecurity(IServiceCollection services, string clusterDirectory)
+    {
+        services.AddSingleton(sp => new QuorumSecurityClient(sp.GetRequiredService<ControllerRequestSender>()));
+        services.AddSingleton(sp => new QuorumUserStore(sp.GetRequiredService<QuorumSecurityClient>(),
+            sp.GetRequiredService<IOptions<FerryOptions>>().Value.Users.Select(u => User.Create(u.Name, u.Password, u.Tags))));
+        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<QuorumUserStore>());
+        services.AddSingleton<IAclStore>(sp => new QuorumAclStore(sp.GetRequiredService<QuorumSecurityClient>()));
+        services.AddSingleton<IPermissionStore>(sp => new QuorumPermissionStore(sp.GetRequiredService<QuorumSecurityClient>()));
+        services.AddSingleton<IVirtualHostCatalog>(sp => new QuorumVirtualHostCatalog(sp.GetRequiredService<QuorumSecurityClient>()));
+        services.AddSingleton(sp => new VirtualHostFollower(sp.GetRequiredService<VirtualHostRegistry>(), sp.GetRequiredService<ControllerRequestSender>(),
+            sp.GetRequiredService<ILogger<VirtualHostFollower>>()));
+        services.AddSingleton(sp => new FileSecurityImport(sp.GetRequiredService<BrokerOptions>().DataDirectory, clusterDirectory,
+            sp.GetRequiredService<ILogger<FileSecurityImport>>()));
+    }
+
+    /// <summary>Starts following the quorum's vhosts, after the AMQP broker has loaded this node's (call after <c>AddFerryAmqp</c>).</summary>
+    public static IServiceCollection AddClusterSecurityService(this IServiceCollection services) => services.AddHostedService<ClusterSecurityService>();
+
     /// <summary>A <c>HOST:PORT</c> setting with an IP address (the inter-node addresses are dialled as given).</summary>
     private static string EndPointSetting(string value, string name) =>
         IPEndPoint.TryParse(value, out var endPoint) && endPoint.Port != 0
             ? value
             : throw new FormatException($"{name} '{value}' is not IP:PORT.");
+}
+
+/// <summary>
+/// On a cluster: the local vhosts follow the quorum's from before the listeners open; then, in the background once a
+/// controller answers, this node's file-stored security state is imported (once) and the configured users are created
+/// if the cluster lacks them. Until then the configured users are accepted as configured (<see cref="QuorumUserStore"/>).
+/// </summary>
+internal sealed partial class ClusterSecurityService(VirtualHostFollower follower, FileSecurityImport import, QuorumUserStore users, IAclStore acls,
+    IPermissionStore permissions, IVirtualHostCatalog catalog, VirtualHostRegistry vhosts, ILogger<ClusterSecurityService> logger) : IHostedService, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _seeding = Task.CompletedTask;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await follower.AttachAsync().ConfigureAwait(false);
+        _seeding = SeedAsync(_stopping.Token);
+    }
+
+    private async Task SeedAsync(CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                // Each request waits up to the controller's deadline for a quorum; no quorum yet is one more round.
+                await import.RunAsync(users, acls, permissions, catalog, vhosts, token).ConfigureAwait(false);
+                await users.SeedAsync(token).ConfigureAwait(false);
+                await follower.AllowRemovalAsync().ConfigureAwait(false);
+                Seeded(logger);
+                return;
+            }
+            catch (SecurityChangeRefusedException refused) when (refused.Unavailable)
+            {
+                StillWaiting(logger, refused.Message);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _seeding.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    [LoggerMessage(EventId = 9105, Level = LogLevel.Information, Message = "Configured users are in the metadata quorum; users, ACLs, vhosts and permissions come from it alone")]
+    private static partial void Seeded(ILogger logger);
+
+    [LoggerMessage(EventId = 9106, Level = LogLevel.Information, Message = "Configured users not yet seeded through the metadata quorum: {Reason}; retrying")]
+    private static partial void StillWaiting(ILogger logger, string reason);
 }
 
 /// <summary>

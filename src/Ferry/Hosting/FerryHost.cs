@@ -110,6 +110,7 @@ public static class FerryHost
             o.Fsync = options.Storage.Fsync;
             o.LoginTimeout = TimeSpan.FromSeconds(options.Security.AuthenticationTimeoutSeconds);
         });
+        if (ClusterServices.IsClustered(options)) builder.Services.AddClusterSecurityService();
 
         builder.Services.AddSingleton<IConsumerGroupAdmin, CoordinatorGroupAdmin>();
         builder.Services.AddSingleton<ConsumerGroups>();

@@ -26,9 +26,9 @@ public sealed class VhostTests : IAsyncLifetime
         vhosts.Add("prod");
         var permissions = _server.Services.GetRequiredService<IPermissionStore>();
         // bob: declares only bob-* queues, publishes nowhere, reads everything.
-        permissions.Put(new VhostPermission("prod", "bob", "^bob-.*", "^$", ".*"));
+        await permissions.PutAsync(new VhostPermission("prod", "bob", "^bob-.*", "^$", ".*"));
         // carol: declares and publishes anything, reads nothing.
-        permissions.Put(new VhostPermission("prod", "carol", ".*", ".*", "^$"));
+        await permissions.PutAsync(new VhostPermission("prod", "carol", ".*", ".*", "^$"));
         // dave has no permissions anywhere.
     }
 

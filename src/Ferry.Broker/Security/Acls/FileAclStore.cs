@@ -30,6 +30,15 @@ public sealed class FileAclStore : IAclStore
 
     public long Version => Interlocked.Read(ref _version);
 
+    public ValueTask AddAsync(IReadOnlyList<AclBinding> bindings, CancellationToken cancellationToken = default)
+    {
+        Add(bindings);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IReadOnlyList<IReadOnlyList<AclBinding>>> RemoveAsync(IReadOnlyList<AclFilter> filters, CancellationToken cancellationToken = default) =>
+        new(Remove(filters));
+
     public void Add(IReadOnlyList<AclBinding> bindings)
     {
         lock (_writing)

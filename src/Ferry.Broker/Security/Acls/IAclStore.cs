@@ -13,8 +13,8 @@ public interface IAclStore
     long Version { get; }
 
     /// <summary>Adds bindings (one already there is kept once), durably before it returns.</summary>
-    void Add(IReadOnlyList<AclBinding> bindings);
+    ValueTask AddAsync(IReadOnlyList<AclBinding> bindings, CancellationToken cancellationToken = default);
 
     /// <summary>Removes what each filter matches, durably; returns, per filter, the bindings it removed.</summary>
-    IReadOnlyList<IReadOnlyList<AclBinding>> Remove(IReadOnlyList<AclFilter> filters);
+    ValueTask<IReadOnlyList<IReadOnlyList<AclBinding>>> RemoveAsync(IReadOnlyList<AclFilter> filters, CancellationToken cancellationToken = default);
 }

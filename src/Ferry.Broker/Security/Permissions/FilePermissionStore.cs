@@ -35,6 +35,14 @@ public sealed class FilePermissionStore : IPermissionStore
         lock (_writing) Save(_all.SetItem((permission.Vhost, permission.User), permission));
     }
 
+    public ValueTask PutAsync(VhostPermission permission, CancellationToken cancellationToken = default)
+    {
+        Put(permission);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> DeleteAsync(string vhost, string user, CancellationToken cancellationToken = default) => new(Delete(vhost, user));
+
     public bool Delete(string vhost, string user)
     {
         lock (_writing)
@@ -42,15 +50,6 @@ public sealed class FilePermissionStore : IPermissionStore
             if (!_all.ContainsKey((vhost, user))) return false;
             Save(_all.Remove((vhost, user)));
             return true;
-        }
-    }
-
-    public void DeleteVhost(string vhost)
-    {
-        lock (_writing)
-        {
-            var left = _all.RemoveRange(_all.Keys.Where(k => k.Vhost == vhost));
-            if (left.Count != _all.Count) Save(left);
         }
     }
 

@@ -11,11 +11,9 @@ public interface IPermissionStore
     VhostPermission? Find(string vhost, string user);
 
     /// <summary>Sets a user's permissions in a vhost, durably before it returns.</summary>
-    void Put(VhostPermission permission);
+    ValueTask PutAsync(VhostPermission permission, CancellationToken cancellationToken = default);
 
     /// <summary>Removes them durably; false if there were none.</summary>
-    bool Delete(string vhost, string user);
+    ValueTask<bool> DeleteAsync(string vhost, string user, CancellationToken cancellationToken = default);
 
-    /// <summary>Removes every user's permissions in a deleted vhost.</summary>
-    void DeleteVhost(string vhost);
 }
