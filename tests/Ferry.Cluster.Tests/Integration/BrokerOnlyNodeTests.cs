@@ -50,6 +50,18 @@ public sealed class BrokerOnlyNodeTests
         Assert.All([1, 2, 3], id => Assert.Contains(roles[id], new[] { "voter", "controller" }));
         Assert.Contains("joined as a broker-only node", node4.Output);
 
+        // Definitions from the quorum reach it too: a vhost made through a voter exists on the broker-only node.
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) })
+        {
+            using var put = new HttpRequestMessage(HttpMethod.Put, $"{cluster.Node(1).Http}/api/vhosts/grown")
+            {
+                Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json"),
+            };
+            Assert.True((await http.SendAsync(put)).IsSuccessStatusCode);
+            await cluster.WaitUntilAsync("node 4 has the vhost made through node 1", async () =>
+                (await http.GetAsync($"{node4.Http}/api/vhosts/grown")).IsSuccessStatusCode, TimeSpan.FromSeconds(10));
+        }
+
         // Node 4 first among the target replicas: once in sync, the move completes and leadership goes to it (preferred).
         var (exit, output, error) = await NodeScript.RunAsync(kafkajs, "reassign.js", TimeSpan.FromMinutes(1), cluster.BootstrapServers, topic, "0", "4,2,3");
         Assert.True(exit == 0, $"reassign.js exited {exit}: {error}\n{output}\n{cluster.Logs()}");
