@@ -32,6 +32,7 @@ namespace Ferry.Kafka;
 public sealed partial class KafkaConnectionHandler(
     KafkaHandlerRegistry handlers,
     ConnectionRegistry connections,
+    ProduceThrottle throttle,
     IOptions<KafkaOptions> options,
     ILogger<KafkaConnectionHandler> logger) : ConnectionHandler
 {
@@ -79,7 +80,14 @@ public sealed partial class KafkaConnectionHandler(
                     while (KafkaFrame.TryRead(ref buffer, session.Authenticated ? _options.MaxRequestBytes : _options.MaxRequestBytesBeforeAuthentication, out var frame))
                     {
                         var response = Dispatch(connection, client, session, appendOrder, frame, stop.Token);
-                        if (response is { } queued) await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
+                        if (response is { } queued)
+                        {
+                            await pending.Writer.WriteAsync(queued, stop.Token).ConfigureAwait(false);
+                            // KIP-219: the throttled response goes out first (the write loop is not held up), then the
+                            // connection is muted: nothing more is read from it for the throttle time, so the producer
+                            // slows down even if it ignores the field. Requests already read wait in the buffer.
+                            if (queued.ThrottleTimeMs > 0) await Task.Delay(queued.ThrottleTimeMs, stop.Token).ConfigureAwait(false);
+                        }
                         if (session.Failed) break;
                     }
                     if (session.Failed) break;
@@ -173,8 +181,11 @@ public sealed partial class KafkaConnectionHandler(
             var body = memory[reader.Position..];
             if (apiKey == ApiKeys.ApiVersions && apiVersion >= 3 && apiVersion <= handler.MaxVersion && client.ClientSoftware is null) NoteClientSoftware(client, body, apiVersion);
 
+            // Only Produce is throttled under memory pressure; Fetch, which drains memory, never is.
+            int throttleTimeMs = apiKey == ApiKeys.Produce ? throttle.Next(connection.ConnectionId) : 0;
             var context = new KafkaRequestContext
             {
+                ThrottleTimeMs = throttleTimeMs,
                 ConnectionId = connection.ConnectionId,
                 ApiKey = apiKey,
                 ApiVersion = apiVersion,
@@ -210,7 +221,7 @@ public sealed partial class KafkaConnectionHandler(
             {
                 response = handler.HandleAsync(context, body);
             }
-            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, started);
+            return new PendingResponse(header.CorrelationId, apiKey, responseVersion, response, started, throttleTimeMs);
         }
         finally
         {
@@ -298,7 +309,7 @@ public sealed partial class KafkaConnectionHandler(
     }
 
     private readonly record struct PendingResponse(int CorrelationId, short ApiKey, short ApiVersion,
-        ValueTask<IKafkaMessage?> Response, long Started);
+        ValueTask<IKafkaMessage?> Response, long Started, int ThrottleTimeMs);
 
     private sealed class UnknownApiException(short apiKey, short apiVersion) : Exception($"Unknown API {apiKey} v{apiVersion}")
     {
@@ -318,7 +329,7 @@ public sealed partial class KafkaConnectionHandler(
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Connection {ConnectionId} began a TLS handshake on a plaintext Kafka listener (a client configured for SSL?); closing it")]
     private static partial void TlsOnPlaintext(ILogger logger, string connectionId);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Connection {ConnectionId} did not authenticate within {Seconds} s; closing it")]
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Connection {ConnectionId} did not authenticate within {Seconds} s; closing it")]
     private static partial void AuthenticationTimedOut(ILogger logger, string connectionId, int seconds);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "A request handler failed on connection {ConnectionId}; closing it")]

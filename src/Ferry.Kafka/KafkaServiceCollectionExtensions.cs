@@ -1,5 +1,6 @@
 using Ferry.Broker.Connections;
 using Ferry.Kafka.Handlers;
+using Ferry.Kafka.Server;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -57,6 +58,7 @@ public static class KafkaServiceCollectionExtensions
         services.AddSingleton<IKafkaHandler, SyncGroupHandler>();
         services.AddSingleton<KafkaHandlerRegistry>();
         services.TryAddSingleton<ConnectionRegistry>();
+        services.AddSingleton<ProduceThrottle>();
         services.AddSingleton<KafkaConnectionHandler>();
         return services;
     }

@@ -3,16 +3,14 @@ using Microsoft.Extensions.Logging;
 namespace Ferry.Broker.Resources;
 
 /// <summary>
-/// Raised while free disk space under the data directory is below a limit, or the managed heap above a
-/// share of the memory available to the process: RabbitMQ's disk and memory alarms. While it is raised,
+/// Raised while free disk space under the data directory is below a limit, or the process's resident memory above
+/// the broker's <see cref="MemoryBudget"/>: RabbitMQ's disk and memory alarms. While it is raised,
 /// publishers are held back (AMQP connection.blocked) so that the broker does not run out of disk or memory
 /// and fail the acknowledged data it already holds.
 /// </summary>
 public sealed partial class ResourceAlarm : IDisposable
 {
     private readonly Func<long> _freeDiskBytes;
-    private readonly Func<long> _usedMemoryBytes;
-    private readonly long _memoryLimitBytes;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
     private readonly Lock _timerLock = new();
@@ -22,20 +20,22 @@ public sealed partial class ResourceAlarm : IDisposable
     private bool _probeFailing;
 
     public ResourceAlarm(ResourceAlarmOptions options, ILogger<ResourceAlarm> logger, TimeProvider? time = null,
-        Func<long>? freeDiskBytes = null)
+        Func<long>? freeDiskBytes = null, MemoryBudget? memory = null)
     {
         Options = options;
+        Memory = memory ?? new MemoryBudget(options.EffectiveMemoryLimitBytes());
         _logger = logger;
         string directory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(directory);
         _freeDiskBytes = freeDiskBytes ?? (() => new DriveInfo(directory).AvailableFreeSpace);
-        _usedMemoryBytes = static () => GC.GetGCMemoryInfo().HeapSizeBytes;
-        _memoryLimitBytes = (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * options.MemoryHighWatermark);
         Check();
         _timer = (time ?? TimeProvider.System).CreateTimer(static s => ((ResourceAlarm)s!).Check(), this, options.CheckInterval, options.CheckInterval);
     }
 
     public ResourceAlarmOptions Options { get; }
+
+    /// <summary>The memory limit both protocols obey; sampled by this alarm's timer.</summary>
+    public MemoryBudget Memory { get; }
 
     /// <summary>Why publishers are held back, or null when they are not.</summary>
     public string? Reason => Volatile.Read(ref _reason);
@@ -72,8 +72,8 @@ public sealed partial class ResourceAlarm : IDisposable
             free = _lastFreeDiskBytes;
         }
         if (free < Options.DiskFreeLimitBytes) reason = $"low on disk: {free} bytes free, limit {Options.DiskFreeLimitBytes}";
-        long used = _usedMemoryBytes();
-        if (reason is null && used > _memoryLimitBytes) reason = $"low on memory: heap {used} bytes, limit {_memoryLimitBytes}";
+        long used = Memory.Sample();
+        if (reason is null && used > Memory.LimitBytes) reason = $"low on memory: resident {used} bytes, limit {Memory.LimitBytes}";
 
         bool raised;
         lock (_timerLock)
@@ -123,8 +123,25 @@ public sealed class ResourceAlarmOptions
     /// <summary>Block publishers when the data disk has less free space than this (default 50 MB, RabbitMQ's disk_free_limit).</summary>
     public long DiskFreeLimitBytes { get; set; } = 50_000_000;
 
-    /// <summary>Block publishers when the managed heap passes this share of available memory (default 0.4, RabbitMQ's vm_memory_high_watermark).</summary>
-    public double MemoryHighWatermark { get; set; } = 0.4;
+    /// <summary>
+    /// The memory limit as a share of the memory available to the process (RAM, or the container's limit), used when
+    /// <see cref="MemoryHighWatermarkBytes"/> is 0: default 0.6, RabbitMQ's vm_memory_high_watermark.
+    /// </summary>
+    public double MemoryHighWatermark { get; set; } = 0.6;
 
-    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The memory limit in bytes of resident memory (RabbitMQ's vm_memory_high_watermark.absolute): over it Kafka
+    /// producers are throttled and AMQP publishers blocked. 0 (default) derives it from <see cref="MemoryHighWatermark"/>.
+    /// </summary>
+    public long MemoryHighWatermarkBytes { get; set; }
+
+    /// <summary>
+    /// How often disk and memory are measured (default 250 ms: a producer at 1 GB/s could grow a burst's buffers by
+    /// tens of MB between two readings a second apart; each reading is two system calls).
+    /// </summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The limit in bytes these settings give.</summary>
+    public long EffectiveMemoryLimitBytes() =>
+        MemoryHighWatermarkBytes > 0 ? MemoryHighWatermarkBytes : MemoryBudget.DefaultLimitBytes(MemoryHighWatermark);
 }

@@ -33,7 +33,7 @@ public sealed class ProduceHandler(TopicRegistry topics, IMetadataController con
         if (request.TransactionalId is not null && !authorizer.Allowed(context, AclOperation.Write, AclResourceType.TransactionalId, request.TransactionalId))
             return new(Reject(request, ErrorCodes.TransactionalIdAuthorizationFailed));
 
-        var response = new ProduceResponse();
+        var response = new ProduceResponse { ThrottleTimeMs = context.ThrottleTimeMs };
         var appends = new List<PendingAppend>();
         bool unverified = false;
         foreach (var topicData in request.TopicData)

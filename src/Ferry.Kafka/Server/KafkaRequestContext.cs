@@ -24,6 +24,12 @@ public sealed class KafkaRequestContext
     /// <summary>The order of the connection's Produce appends; null only where a handler is driven without a connection (tests).</summary>
     public ProduceAppendOrder? AppendOrder { get; init; }
 
+    /// <summary>
+    /// Produce only: how long the broker throttles this producer (over its memory limit), in ms; the handler puts it in
+    /// the response's throttle_time_ms and the connection reads nothing more for that long.
+    /// </summary>
+    public int ThrottleTimeMs { get; init; }
+
     /// <summary>Cancelled when the connection closes or the server asks it to (shutdown): waits end early.</summary>
     public required CancellationToken ConnectionClosed { get; init; }
 }

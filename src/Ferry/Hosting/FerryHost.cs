@@ -102,8 +102,11 @@ public static class FerryHost
         builder.Services.AddOptions<AmqpOptions>().Bind(builder.Configuration.GetSection("Amqp"));
         builder.Services.AddOptions<ResourceAlarmOptions>().Bind(builder.Configuration.GetSection("Resources"))
             .PostConfigure(o => o.DataDirectory = Path.GetFullPath(options.Data));
+        builder.Services.AddSingleton(sp => new MemoryBudget(sp.GetRequiredService<IOptions<ResourceAlarmOptions>>().Value.EffectiveMemoryLimitBytes()));
         builder.Services.AddSingleton(sp => new ResourceAlarm(
-            sp.GetRequiredService<IOptions<ResourceAlarmOptions>>().Value, sp.GetRequiredService<ILogger<ResourceAlarm>>()));
+            sp.GetRequiredService<IOptions<ResourceAlarmOptions>>().Value, sp.GetRequiredService<ILogger<ResourceAlarm>>(),
+            memory: sp.GetRequiredService<MemoryBudget>()));
+        builder.Services.AddSingleton<MemoryPressureReclaimer>();
         builder.Services.AddFerryAmqp(o =>
         {
             o.DataDirectory = Path.Combine(Path.GetFullPath(options.Data), "amqp");
@@ -148,6 +151,8 @@ public static class FerryHost
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The observable instruments exist once this singleton does.
         app.Services.GetRequiredService<FerryMetrics>();
+        // Samples the memory budget (through the resource alarm) and gives memory back when over it, from the start.
+        app.Services.GetRequiredService<MemoryPressureReclaimer>();
         return app;
     }
 }

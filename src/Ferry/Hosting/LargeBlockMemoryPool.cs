@@ -66,6 +66,19 @@ internal sealed class LargeBlockMemoryPool : MemoryPool<byte>
         return (long)released * BlockSize;
     }
 
+    /// <summary>Lets go of every kept block (the process is over its memory limit); returns the bytes released.</summary>
+    public long ReleaseAll()
+    {
+        int released = 0;
+        while (_free.TryDequeue(out _))
+        {
+            Interlocked.Decrement(ref _retained);
+            released++;
+        }
+        Volatile.Write(ref _fewestFreeSinceTrim, 0);
+        return (long)released * BlockSize;
+    }
+
     private void Return(Block block)
     {
         if (Interlocked.Increment(ref _retained) > MaxRetainedBlocks)
