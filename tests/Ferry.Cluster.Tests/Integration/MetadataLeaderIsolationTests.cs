@@ -44,8 +44,27 @@ public sealed class MetadataLeaderIsolationTests(ITestOutputHelper output)
 
         // The majority side serves metadata changes and acks=all writes on its own.
         var servers = string.Join(',', majority.Select(n => n.BootstrapServers));
-        using (var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build())
-            await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = "majority", NumPartitions = 1, ReplicationFactor = 2 }]);
+        // librdkafka sends CreateTopics to the controller its cached Metadata names; until its next metadata refresh that
+        // may still be the isolated node (a CI run under load timed out "waiting for controller"), so the creation is
+        // retried, as an operator's tool would, while the majority's own view is already settled above.
+        await cluster.WaitUntilAsync("the majority creates a topic", async () =>
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build();
+            try
+            {
+                await admin.CreateTopicsAsync([new Confluent.Kafka.Admin.TopicSpecification { Name = "majority", NumPartitions = 1, ReplicationFactor = 2 }],
+                    new Confluent.Kafka.Admin.CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10) });
+                return true;
+            }
+            catch (Confluent.Kafka.Admin.CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
+            {
+                return true; // an earlier attempt's creation went through after its client gave up
+            }
+            catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_TimedOut)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(45));
         var checker = new Checker();
         using (var producer = Clients.Producer(servers, Acks.All, idempotent: true, TimeSpan.FromSeconds(60)))
             await Clients.ProduceAsync(producer, "majority", "m", 20, checker);

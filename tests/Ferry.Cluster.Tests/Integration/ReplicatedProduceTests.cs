@@ -76,7 +76,10 @@ public sealed class ReplicatedProduceTests
         foreach (var follower in followers) follower.Resume();
         var killed = Stopwatch.StartNew();
         await load.WaitAsync(TimeSpan.FromMinutes(3));
-        int survivorLeader = LeaderOf(cluster.BootstrapServers);
+        // Metadata reaches each node as it applies it: the node asked may answer a moment behind the one that elected.
+        int survivorLeader = leader;
+        await cluster.WaitUntilAsync("Metadata names a surviving leader", () => Task.FromResult((survivorLeader = LeaderOf(cluster.BootstrapServers)) != leader),
+            TimeSpan.FromSeconds(15));
         Assert.NotEqual(leader, survivorLeader);
         await ProduceAsync(100);
         killed.Stop();
